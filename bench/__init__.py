@@ -1,0 +1,1 @@
+"""Benchmarks of pyha agents against the reference agents (see bench.py)."""

@@ -1,0 +1,286 @@
+"""The agent object and its dispatcher: the one place exit codes leave from."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ocflib.env import OcfEnv
+from ocflib.errors import OCFError
+from ocflib.exitcodes import OCF
+from ocflib.log import Log
+from ocflib.params import Config, Param, Problem, parse_params
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Callable, TextIO
+
+    from ocflib.run import Deadline, Runner
+
+    Handler = Callable[[Config, "Context"], OCF]
+    Checker = Callable[[Config, "Context"], list[Problem]]
+
+__all__ = ["Action", "Agent", "Context"]
+
+BUILTIN_ACTIONS = ("meta-data", "usage", "methods", "validate-all", "help")
+
+
+class Action:
+    """An advertised action: handler, timeout and (for monitor) interval/depth/role.
+
+    A promotable agent lists monitor twice (one per role, distinct
+    intervals); both entries must name the same handler.
+    """
+
+    __slots__ = ("name", "handler", "timeout_s", "interval_s", "depth", "role",
+                 "start_delay_s", "never_fails")  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        handler: Handler | None = None,
+        *,
+        timeout: float,
+        interval: float | None = None,
+        depth: int | None = None,
+        role: str | None = None,
+        start_delay: float | None = None,
+        never_fails: bool = False,
+    ) -> None:
+        self.name = name
+        self.handler = handler
+        self.timeout_s = timeout
+        self.interval_s = interval
+        self.depth = depth
+        self.role = role
+        self.start_delay_s = start_delay
+        # notify: "Must not fail. Must return OCF_SUCCESS" (Pacemaker).
+        self.never_fails = never_fails
+
+
+class Context:
+    """What a handler gets besides its Config: the environment, a runner
+    bounded by the action's deadline, and the log."""
+
+    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0")
+
+    def __init__(
+        self,
+        env: OcfEnv,
+        runner: Runner,
+        deadline: Deadline,
+        log: Log,
+        agent: Agent,
+        argv0: str = "",
+    ) -> None:
+        self.argv0 = argv0
+        self.env = env
+        self.runner = runner
+        self.deadline = deadline
+        self.log = log
+        self.agent = agent
+
+    @property
+    def action(self) -> str:
+        """The action being run."""
+        return self.env.action
+
+    @property
+    def is_probe(self) -> bool:
+        """A monitor with interval 0."""
+        return self.env.is_probe
+
+
+class Agent:
+    """An agent's whole spec in one place: parameters, actions, checks.
+
+    check_config(cfg, ctx) reports problems of the configuration itself
+    (rc 6 by default); check_local(cfg, ctx) reports problems of this node
+    (binaries, devices: rc 5/2/4). dispatch() applies the OCF action policy
+    to them (see its docstring).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        version: str,
+        shortdesc: str,
+        longdesc: str,
+        params: Sequence[Param[object]],
+        actions: Sequence[Action],
+        check_config: Checker | None = None,
+        check_local: Checker | None = None,
+        ocf_version: str = "1.1",
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.shortdesc = shortdesc
+        self.longdesc = longdesc
+        self.params = tuple(params)
+        self.actions = tuple(actions)
+        self.check_config = check_config
+        self.check_local = check_local
+        self.ocf_version = ocf_version
+        self.secret_params = tuple(p for p in self.params if p.secret)
+        handlers: dict[str, Action] = {}
+        for action in self.actions:
+            known = handlers.get(action.name)
+            if known is not None and known.handler is not action.handler:
+                raise ValueError(f"action {action.name} is listed with two handlers")
+            handlers[action.name] = action
+        self._by_name = handlers
+
+    def action(self, name: str) -> Action | None:
+        """The Action advertised under name, or None."""
+        return self._by_name.get(name)
+
+    def metadata(self) -> str:
+        """The meta-data XML."""
+        from ocflib.metadata import render
+
+        return render(self)
+
+    def usage(self) -> str:
+        """One usage line, as the shell agents print it."""
+        names = sorted({*self._by_name, "meta-data", "validate-all"})
+        return f"usage: {self.name} {{{'|'.join(names)}}}"
+
+    # -- dispatch -----------------------------------------------------------
+
+    def dispatch(
+        self,
+        argv: Sequence[str],
+        environ: Mapping[str, str],
+        runner: Runner | None = None,
+        *,
+        log: Log | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> int:
+        """Run the action named by argv[1] and return the exit status.
+
+        Policy: meta-data/usage/methods need nothing and always work.
+        Configuration problems: stop returns SUCCESS (a resource with a
+        configuration it could never start with is not running), a probe
+        returns NOT_RUNNING, anything else the problem's code. Node problems
+        (check_local): a probe returns NOT_RUNNING; validate-all checks the
+        node only at OCF_CHECK_LEVEL >= 10. Errors raised anywhere become one
+        ocf-exit-reason line and their code; stop never returns NOT_RUNNING;
+        a never_fails action (notify) always returns SUCCESS.
+        """
+        out = sys.stdout if stdout is None else stdout
+        err = sys.stderr if stderr is None else stderr
+        action_name = argv[1] if len(argv) > 1 else ""
+        if action_name in ("meta-data", "methods"):
+            if action_name == "methods":
+                out.write("\n".join(sorted({*self._by_name, "meta-data", "validate-all"})))
+                out.write("\n")
+            else:
+                out.write(self.metadata())
+            out.flush()
+            return OCF.SUCCESS
+        if action_name in ("usage", "help", "-h", "--help"):
+            out.write(self.usage() + "\n")
+            return OCF.SUCCESS
+        env = OcfEnv(action_name, environ)
+        if log is None:
+            from ocflib.log import configure
+
+            log = configure(environ, self.name, env.instance)
+        for param in self.secret_params:
+            value = env.reskeys.get(param.name)
+            if value:
+                log.add_secret(value)
+        if not action_name:
+            err.write(self.usage() + "\n")
+            return self._fail(env, log, err, OCF.ERR_ARGS, "no action given")
+        action = self._by_name.get(action_name)
+        if action is None and action_name != "validate-all":
+            err.write(self.usage() + "\n")
+            return self._fail(
+                env, log, err, OCF.ERR_UNIMPLEMENTED, f"action {action_name!r} is not implemented"
+            )
+        from ocflib.run import Deadline, ProcessRunner
+
+        fallback = action.timeout_s if action is not None else 20.0
+        deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback)
+        if runner is None:
+            runner = ProcessRunner(deadline, log, environ=environ,
+                                   secrets=log.secrets)  # fmt: skip
+        ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]))
+        try:
+            rc = self._run(action, ctx)
+        except OCFError as error:
+            rc = self._fail(env, log, err, error.rc, error.reason)
+        except Exception as error:  # noqa: BLE001 - the one place that catches all
+            import traceback
+
+            log.debug("traceback: %s", traceback.format_exc())
+            rc = self._fail(
+                env, log, err, OCF.ERR_GENERIC,
+                f"internal error in {self.name}: {type(error).__name__}: {error}",
+            )  # fmt: skip
+        if action_name == "stop" and rc == OCF.NOT_RUNNING:
+            rc = OCF.SUCCESS
+        if action is not None and action.never_fails and rc != OCF.SUCCESS:
+            log.warning("%s returned %d; reporting success (it must not fail)", action_name, rc)
+            rc = OCF.SUCCESS
+        return int(rc)
+
+    def _run(self, action: Action | None, ctx: Context) -> OCF:
+        env = ctx.env
+        cfg, problems = parse_params(self.params, env.reskeys)
+        if not problems and self.check_config is not None:
+            problems = self.check_config(cfg, ctx)
+        if problems:
+            return self._config_problems(ctx, problems)
+        if self.check_local is not None and not (
+            env.action == "validate-all" and env.check_level < 10
+        ):
+            problems = self.check_local(cfg, ctx)
+            if problems:
+                if env.is_probe:
+                    ctx.log.info("probe: %s; not running here", _summary(problems))
+                    return OCF.NOT_RUNNING
+                raise OCFError(_summary(problems), rc=problems[0].rc)
+        if action is None or action.handler is None:
+            if env.action == "validate-all":
+                return OCF.SUCCESS
+            raise OCFError(f"action {env.action} has no handler", rc=OCF.ERR_UNIMPLEMENTED)
+        rc = action.handler(cfg, ctx)
+        if not OCF.is_valid(rc):
+            raise OCFError(f"{env.action} returned an invalid code {rc!r}")
+        return OCF(rc)
+
+    def _config_problems(self, ctx: Context, problems: list[Problem]) -> OCF:
+        summary = _summary(problems)
+        for problem in problems:
+            ctx.log.log("warning" if ctx.action == "stop" or ctx.is_probe else "error",
+                        "%s", problem.message)  # fmt: skip
+        if ctx.action == "stop":
+            ctx.log.warning("stop: %s; nothing can be running with it", summary)
+            return OCF.SUCCESS
+        if ctx.is_probe:
+            return OCF.NOT_RUNNING
+        raise OCFError(summary, rc=problems[0].rc)
+
+    def _fail(self, env: OcfEnv, log: Log, err: TextIO, rc: OCF, reason: str) -> OCF:
+        """Write the ocf-exit-reason line (stderr) and log it; return rc."""
+        line = " ".join(log.redact(reason).split())
+        try:
+            err.write(f"{env.exit_reason_prefix}{line}\n")
+            err.flush()
+        except (OSError, ValueError):
+            pass
+        log.log("error", "%s", line, ignore_stderr=True)
+        return rc
+
+    def main(self) -> int:
+        """Entry point of an agent executable."""
+        return self.dispatch(sys.argv, os.environ)
+
+
+def _summary(problems: Sequence[Problem]) -> str:
+    return "; ".join(p.message for p in problems)

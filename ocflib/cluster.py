@@ -1,0 +1,116 @@
+"""Cluster helpers over Pacemaker's command-line tools, through a Runner."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ocflib.env import OcfEnv
+    from ocflib.run import Runner
+
+__all__ = [
+    "version_tuple",
+    "promotion_uses_crm_attribute",
+    "set_promotion_score",
+    "get_promotion_score",
+    "delete_promotion_score",
+    "local_node_name",
+    "set_node_attribute",
+    "get_node_attribute",
+    "delete_node_attribute",
+]
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'3.10.0' -> (3, 10, 0); unparsable parts count as 0."""
+    parts = []
+    for piece in text.strip().split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def promotion_uses_crm_attribute(env: OcfEnv, runner: Runner) -> bool:
+    """ocf_promotion_score's choice: crm_attribute --promotion when the
+    feature set is at least 3.10.0 (Pacemaker 2.1) or crm_master is gone;
+    the deprecated crm_master otherwise."""
+    if version_tuple(env.crm_feature_set or "0") >= (3, 10, 0):
+        return True
+    return runner.which("crm_master") is None
+
+
+def _promotion_argv(env: OcfEnv, runner: Runner, args: list[str]) -> list[str]:
+    if promotion_uses_crm_attribute(env, runner):
+        return ["crm_attribute", "--promotion", *args]
+    return ["crm_master", "-l", "reboot", *args]
+
+
+def set_promotion_score(env: OcfEnv, runner: Runner, score: int) -> None:
+    """Set this instance's promotion score (transient, lifetime reboot)."""
+    runner.run(_promotion_argv(env, runner, ["-v", str(score)]))
+
+
+def delete_promotion_score(env: OcfEnv, runner: Runner) -> None:
+    """Delete this instance's promotion score: never promote here."""
+    runner.run(_promotion_argv(env, runner, ["-D"]), ok=(0, 6, 105))
+
+
+def get_promotion_score(env: OcfEnv, runner: Runner) -> int | None:
+    """This instance's promotion score, or None when unset."""
+    result = runner.run(_promotion_argv(env, runner, ["-G", "-q"]), ok=None)
+    text = result.stdout.strip()
+    if result.returncode != 0 or not text:
+        return None
+    if text.upper() in ("INFINITY", "+INFINITY"):
+        return 1000000
+    if text.upper() == "-INFINITY":
+        return -1000000
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def local_node_name(env: OcfEnv, runner: Runner) -> str:
+    """The cluster's name for this node (crm_node -n), falling back to the
+    kernel host name like ocf_local_nodename."""
+    if env.on_node:
+        return env.on_node
+    if runner.which("crm_node") is not None:
+        result = runner.run(["crm_node", "-n"], ok=None, timeout=10)
+        name = result.stdout.strip()
+        if result.returncode == 0 and name:
+            return name
+    import os
+
+    return os.uname().nodename
+
+
+def set_node_attribute(
+    runner: Runner, node: str, name: str, value: str, *, lifetime: str = "reboot"
+) -> None:
+    """A node attribute (transient with lifetime reboot)."""
+    runner.run(["crm_attribute", "-N", node, "-l", lifetime, "-n", name, "-v", value])
+
+
+def get_node_attribute(
+    runner: Runner, node: str, name: str, *, lifetime: str = "reboot"
+) -> str | None:
+    """A node attribute's value, or None when unset."""
+    result = runner.run(
+        ["crm_attribute", "-N", node, "-l", lifetime, "-n", name, "-G", "-q"], ok=None
+    )
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip()
+
+
+def delete_node_attribute(
+    runner: Runner, node: str, name: str, *, lifetime: str = "reboot"
+) -> None:
+    """Remove a node attribute (succeeds when it is already absent)."""
+    runner.run(["crm_attribute", "-N", node, "-l", lifetime, "-n", name, "-D"],
+               ok=(0, 6, 105))  # fmt: skip

@@ -1,0 +1,143 @@
+"""Test helpers: a strict, ordered fake runner and an OCF environment builder.
+
+FakeRunner follows pcs's mock runner: the test lists every command it
+expects, in order, with canned output; an unexpected command fails with
+"As N. command expected X but was Y", and calls left over fail at the end.
+"""
+
+from __future__ import annotations
+
+from ocflib.run import Result, quote_argv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
+__all__ = ["FakeRunner", "ocf_env", "Call"]
+
+
+class Call:
+    """One expected command and its canned answer."""
+
+    __slots__ = ("argv", "stdout", "stderr", "returncode", "input", "effect")
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        stdout: str = "",
+        stderr: str = "",
+        returncode: int = 0,
+        *,
+        input: str | None = None,
+        effect: object = None,
+    ) -> None:
+        self.argv = tuple(argv)
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode = returncode
+        self.input = input
+        self.effect = effect
+
+
+class FakeRunner:
+    """A Runner that answers from a script of expected calls."""
+
+    def __init__(self, installed: Collection[str] | None = None) -> None:
+        self.expected: list[Call] = []
+        self.done: list[Call] = []
+        self.installed = None if installed is None else set(installed)
+
+    def expect(
+        self,
+        argv: Sequence[str],
+        stdout: str = "",
+        stderr: str = "",
+        returncode: int = 0,
+        *,
+        input: str | None = None,
+        effect: object = None,
+    ) -> FakeRunner:
+        """Add the next expected command. effect: a callable run before answering,
+        or an exception instance to raise (e.g. CommandTimeout)."""
+        self.expected.append(Call(argv, stdout, stderr, returncode, input=input,
+                                  effect=effect))  # fmt: skip
+        return self
+
+    def which(self, program: str) -> str | None:
+        """Everything is installed unless a set of installed names was given."""
+        if self.installed is None or program in self.installed:
+            return f"/usr/bin/{program}"
+        return None
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        ok: Collection[int] | None = (0,),
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        """Check argv against the next expected call and answer it."""
+        if isinstance(argv, (str, bytes)):
+            raise TypeError("argv must be a sequence of arguments, not a string")
+        index = len(self.done) + 1
+        if not self.expected:
+            raise AssertionError(
+                f"As {index}. command nothing more was expected but was '{quote_argv(argv)}'"
+            )
+        call = self.expected.pop(0)
+        if tuple(argv) != call.argv:
+            raise AssertionError(
+                f"As {index}. command expected '{quote_argv(call.argv)}' "
+                f"but was '{quote_argv(argv)}'"
+            )
+        if call.input is not None and input != call.input:
+            raise AssertionError(
+                f"As {index}. command '{quote_argv(argv)}' expected input "
+                f"{call.input!r} but got {input!r}"
+            )
+        self.done.append(call)
+        if isinstance(call.effect, BaseException):
+            raise call.effect
+        if callable(call.effect):
+            call.effect()
+        if self.installed is not None and argv[0] not in self.installed:
+            from ocflib.errors import CommandNotFound
+
+            raise CommandNotFound(argv[0])
+        result = Result(argv, call.returncode, call.stdout, call.stderr)
+        if ok is not None and call.returncode not in ok:
+            from ocflib.errors import CommandFailed
+
+            raise CommandFailed(argv, call.returncode, call.stderr)
+        return result
+
+    def assert_done(self) -> None:
+        """Fail if expected calls were never made."""
+        if self.expected:
+            left = "\n".join(f"  {quote_argv(c.argv)}" for c in self.expected)
+            raise AssertionError(f"There are remaining expected calls:\n{left}")
+
+
+def ocf_env(
+    action: str | None = None,
+    *,
+    interval_ms: int | None = None,
+    timeout_ms: int | None = 20000,
+    instance: str = "test",
+    meta: Mapping[str, str] | None = None,
+    **params: str,
+) -> dict[str, str]:
+    """An environment as Pacemaker would pass it (action goes in argv)."""
+    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": instance,
+           "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1"}  # fmt: skip
+    if interval_ms is not None:
+        env["OCF_RESKEY_CRM_meta_interval"] = str(interval_ms)
+    if timeout_ms is not None:
+        env["OCF_RESKEY_CRM_meta_timeout"] = str(timeout_ms)
+    for key, value in (meta or {}).items():
+        env[f"OCF_RESKEY_CRM_meta_{key}"] = value
+    for key, value in params.items():
+        env[f"OCF_RESKEY_{key}"] = value
+    return env
