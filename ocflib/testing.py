@@ -127,9 +127,13 @@ def ocf_env(
     timeout_ms: int | None = 20000,
     instance: str = "test",
     meta: Mapping[str, str] | None = None,
-    **params: str,
+    params: Mapping[str, str] | None = None,
+    **more_params: str,
 ) -> dict[str, str]:
-    """An environment as Pacemaker would pass it (action goes in argv)."""
+    """An environment as Pacemaker would pass it (the action goes in argv).
+
+    Instance parameters come from params and keyword arguments.
+    """
     env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": instance,
            "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1"}  # fmt: skip
     if interval_ms is not None:
@@ -138,6 +142,6 @@ def ocf_env(
         env["OCF_RESKEY_CRM_meta_timeout"] = str(timeout_ms)
     for key, value in (meta or {}).items():
         env[f"OCF_RESKEY_CRM_meta_{key}"] = value
-    for key, value in params.items():
+    for key, value in {**(params or {}), **more_params}.items():
         env[f"OCF_RESKEY_{key}"] = value
     return env

@@ -1,0 +1,94 @@
+"""Shared fixtures: the strict fake runner, dispatch helpers, and the rule that
+integration tests skip locally when a tool is missing but fail in CI."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+from collections.abc import Generator, Mapping, Sequence
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from ocflib.agent import Agent  # noqa: E402
+from ocflib.log import Log  # noqa: E402
+from ocflib.testing import FakeRunner  # noqa: E402
+
+AGENTS_DIR = os.path.join(ROOT, "agents")
+REQUIRE = os.environ.get("OCFLIB_REQUIRE_INTEGRATION") == "1"
+
+
+def need(*tools: str, root: bool = False) -> None:
+    """Skip when a tool (or root) is missing; fail instead under OCFLIB_REQUIRE_INTEGRATION=1."""
+    missing = [t for t in tools if shutil.which(t) is None and not os.path.exists(t)]
+    if root and os.geteuid() != 0:
+        missing.append("root privileges")
+    if missing:
+        message = "missing: " + ", ".join(missing)
+        if REQUIRE:
+            pytest.fail(message + " (CI must install it)")
+        pytest.skip(message)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, "rep_" + report.when, report)
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest) -> Generator[FakeRunner]:
+    """A FakeRunner whose expectations must all be used (unless the test failed)."""
+    runner = FakeRunner()
+    yield runner
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.passed:
+        runner.assert_done()
+
+
+class Outcome:
+    """What a dispatch produced: rc, stdout, stderr, the log records."""
+
+    def __init__(self, rc: int, stdout: str, stderr: str, records: list[tuple[str, str]]):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.records = records
+
+    @property
+    def reasons(self) -> list[str]:
+        """The ocf-exit-reason lines."""
+        prefix = "ocf-exit-reason:"
+        return [line[len(prefix) :] for line in self.stderr.splitlines() if line.startswith(prefix)]
+
+    @property
+    def reason(self) -> str:
+        """The one exit reason (fails if there is not exactly one)."""
+        assert len(self.reasons) == 1, f"expected one exit reason, got {self.reasons!r}"
+        return self.reasons[0]
+
+    def logged(self, level: str) -> list[str]:
+        """Messages logged at level."""
+        return [msg for lvl, msg in self.records if lvl == level]
+
+
+def dispatch(
+    agent: Agent,
+    action: str | None,
+    env: Mapping[str, str],
+    runner: FakeRunner | None = None,
+    argv: Sequence[str] | None = None,
+) -> Outcome:
+    """Run agent.dispatch in process with captured streams and log."""
+    out, err = io.StringIO(), io.StringIO()
+    log = Log(agent.name, "test", to_stderr=False)
+    log.records = []
+    args = list(argv) if argv is not None else ["agent"] + ([action] if action else [])
+    rc = agent.dispatch(args, env, runner or FakeRunner(), log=log, stdout=out, stderr=err)
+    return Outcome(rc, out.getvalue(), err.getvalue(), log.records)

@@ -1,0 +1,122 @@
+"""`make install` and the RPM: layout, modes, isolation from the caller's environment,
+and crm_resource --validate against the installed agents."""
+
+from __future__ import annotations
+
+import glob
+import os
+import stat
+import subprocess
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT, need
+
+PYTHON = "/usr/bin/python3"
+
+
+def make(*args: str) -> None:
+    subprocess.run(["make", "-s", "-C", ROOT, *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real (not DESTDIR) install under a temporary prefix."""
+    need("make", PYTHON)
+    base = str(tmp_path_factory.mktemp("install"))
+    make("install", f"PREFIX={base}/usr", f"PYTHON_SITELIB={base}/site", f"PYTHON={PYTHON}")
+    return base
+
+
+def test_layout_and_modes(installed: str) -> None:
+    agent = os.path.join(installed, "usr/lib/ocf/resource.d/pyha/IPaddr2-py")
+    assert stat.S_IMODE(os.stat(agent).st_mode) == 0o755
+    with open(agent) as f:
+        text = f.read()
+    assert text.startswith(f"#!{PYTHON} -IS\n")
+    assert f'_OCFLIB_DIR = "{installed}/site"' in text
+    assert os.path.isfile(os.path.join(installed, "site/ocflib/agents/ipaddr2.py"))
+    shim = os.path.join(installed, "usr/lib/ocf/lib/pyha/ocf.py")
+    assert os.path.islink(shim) and os.path.samefile(shim, f"{installed}/site/ocflib/ocf.py")
+    assert glob.glob(f"{installed}/site/ocflib/__pycache__/*.pyc"), "not byte-compiled"
+
+
+def test_installed_agent_cannot_be_made_to_import_other_code(
+    installed: str, tmp_path: object
+) -> None:
+    evil = os.path.join(str(tmp_path), "evil")
+    marker = os.path.join(str(tmp_path), "pwned")
+    os.makedirs(os.path.join(evil, "ocflib"))
+    for name in ("ocflib/__init__.py", "sitecustomize.py", "usercustomize.py"):
+        with open(os.path.join(evil, name), "w") as f:
+            f.write(f"open({marker!r}, 'w').write('x')\n")
+    agent = os.path.join(installed, "usr/lib/ocf/resource.d/pyha/IPaddr2-py")
+    env = {"PYTHONPATH": evil, "PYTHONSTARTUP": f"{evil}/ocflib/__init__.py",
+           "PYTHONHOME": evil, "PYTHONUSERBASE": evil, "HOME": evil}  # fmt: skip
+    result = subprocess.run([agent, "meta-data"], env=env, capture_output=True, text=True,
+                            cwd=evil, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "<resource-agent" in result.stdout
+    assert not os.path.exists(marker)
+
+
+def test_crm_resource_validate_against_installed_agents(installed: str) -> None:
+    """crm_resource runs the agent the way Pacemaker does, from /usr/lib/ocf/resource.d.
+
+    The install is bind-mounted there inside a private mount namespace, so the
+    machine's own /usr/lib/ocf is never changed.
+    """
+    need("crm_resource", "unshare", root=True)
+    script = textwrap.dedent(f"""
+        set -e
+        mount --bind {installed}/usr/lib/ocf/resource.d/pyha /usr/lib/ocf/resource.d/pyha 2>/dev/null || {{
+            mount -t tmpfs pyha-test /usr/lib/ocf/resource.d
+            mkdir /usr/lib/ocf/resource.d/pyha
+            mount --bind {installed}/usr/lib/ocf/resource.d/pyha /usr/lib/ocf/resource.d/pyha
+        }}
+        crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=192.0.2.50 --option cidr_netmask=24; echo "rc=$?"
+        crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=192.0.2.50 --option arp_count=0 || echo "rc=$?"
+        crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=fe80::1 || echo "rc=$?"
+    """)
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    lines = [line for line in result.stdout.splitlines() if line.startswith("rc=")]
+    assert lines == ["rc=0", "rc=6", "rc=6"], out
+    assert "parameter arp_count='0' must be at least 1" in out
+
+
+@pytest.mark.slow
+def test_rpm_builds_installs_into_a_scratch_root_and_runs(tmp_path: object) -> None:
+    need("rpmbuild", "rpm", "unshare", root=True)
+    make("rpm", f"RPMBUILD_DIR={tmp_path}/rpmbuild")
+    (package,) = glob.glob(f"{tmp_path}/rpmbuild/RPMS/noarch/pyha-*.noarch.rpm")
+    files = subprocess.run(["rpm", "-qlp", package], capture_output=True, text=True,
+                           check=True).stdout.split()  # fmt: skip
+    sitelib = next(f[: -len("/ocflib")] for f in files if f.endswith("/ocflib"))
+    for expected in ("/usr/lib/ocf/resource.d/pyha/IPaddr2-py", "/usr/lib/ocf/lib/pyha/ocf.py",
+                     f"{sitelib}/ocflib/agent.py", f"{sitelib}/ocflib/agents/ipaddr2.py",
+                     f"{sitelib}/ocflib/ocf.py"):  # fmt: skip
+        assert expected in files
+    assert not [
+        f for f in files if "tests" in f.split("/") or f.endswith(".pyc") and "ocflib" not in f
+    ]
+    requires = subprocess.run(["rpm", "-qp", "--requires", package], capture_output=True,
+                              text=True, check=True).stdout.split("\n")  # fmt: skip
+    assert {"python3", "python3-psutil", "python3-PyMySQL"} <= set(requires)
+    scratch = os.path.join(str(tmp_path), "root")
+    os.makedirs(scratch)
+    subprocess.run(["rpm", "--root", scratch, "--nodeps", "-i", package], check=True,
+                   capture_output=True)  # fmt: skip
+    agent = f"{scratch}/usr/lib/ocf/resource.d/pyha/IPaddr2-py"
+    assert stat.S_IMODE(os.stat(agent).st_mode) == 0o755
+    # Run the installed agent from the scratch root: its ocflib directory is the
+    # scratch root's, mounted where the agent expects it (private mount namespace).
+    assert os.path.isdir(sitelib), f"{sitelib}: the build host's python3 site directory"
+    script = f"mount --bind {scratch}{sitelib} {sitelib} && {agent} meta-data"
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert '<resource-agent name="IPaddr2-py"' in result.stdout

@@ -1,0 +1,56 @@
+"""Every agent's meta-data: generated files current, DTD (ocf-tester) and RNG valid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import AGENTS_DIR, ROOT, need
+
+AGENTS = sorted(name for name in os.listdir(AGENTS_DIR) if name.endswith("-py"))
+DTD = "/usr/share/resource-agents/ra-api-1.dtd"
+RNG = "/usr/share/resource-agents/metadata.rng"
+
+
+def meta_data(agent: str) -> str:
+    """meta-data as ocf-tester gets it: empty environment, no managed programs needed."""
+    result = subprocess.run([os.path.join(AGENTS_DIR, agent), "meta-data"], env={},
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert result.stderr == ""
+    return result.stdout
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_committed_metadata_is_current(agent: str) -> None:
+    path = os.path.join(ROOT, "metadata", f"{agent}.xml")
+    with open(path) as f:
+        committed = f.read()
+    assert committed == meta_data(agent), f"metadata/{agent}.xml is stale: run `make metadata`"
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+@pytest.mark.parametrize("schema", ["dtd", "rng"])
+def test_metadata_validates(agent: str, schema: str) -> None:
+    need("xmllint", DTD, RNG)
+    args = ["--dtdvalid", DTD] if schema == "dtd" else ["--relaxng", RNG]
+    result = subprocess.run(["xmllint", "--noout", *args, "-"], input=meta_data(agent),
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_metadata_as_nobody_is_fast(agent: str) -> None:
+    """ocf-tester runs meta-data as nobody; it must work unprivileged and quickly."""
+    need("setpriv", root=True)
+    import time
+
+    start = time.monotonic()
+    result = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+         os.path.join(AGENTS_DIR, agent), "meta-data"],
+        env={}, capture_output=True, text=True, check=False, cwd="/")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "<resource-agent" in result.stdout
+    assert time.monotonic() - start < 2

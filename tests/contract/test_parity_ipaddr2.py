@@ -1,0 +1,37 @@
+"""IPaddr2-py advertises every parameter of ocf:heartbeat:IPaddr2 with the same default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+from tests.conftest import AGENTS_DIR, need
+
+REFERENCE = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
+
+
+def params(argv: list[str]) -> dict[str, dict[str, str]]:
+    out = subprocess.run([*argv, "meta-data"], env={"OCF_ROOT": "/usr/lib/ocf"},
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    root = ET.fromstring(out.split("\n", 2)[2] if out.startswith("<?xml") else out)
+    found = {}
+    for p in root.iter("parameter"):
+        content = p.find("content")
+        assert content is not None
+        found[p.get("name", "")] = {
+            "default": content.get("default") or "",
+            "required": p.get("required", "0"),
+            "unique": p.get("unique", "0"),
+        }
+    return found
+
+
+def test_same_parameters_defaults_and_flags_as_the_reference() -> None:
+    need(REFERENCE)
+    ours = params([os.path.join(AGENTS_DIR, "IPaddr2-py")])
+    reference = params([REFERENCE])
+    assert set(reference) <= set(ours), f"missing: {set(reference) - set(ours)}"
+    for name, ref in reference.items():
+        assert ours[name] == ref, name
+    assert set(ours) - set(reference) == {"check_duplicate", "check_duplicate_timeout"}
