@@ -87,26 +87,27 @@ def from_int(value: int, version: int) -> IPAddr:
 def parse_ip(text: str) -> IPAddr:
     """A strict IPv4 dotted quad (no leading zeros) or IPv6 address.
 
-    Raises ValueError with a human reason. Zone suffixes (%eth0) and
-    prefixes (/24) are not addresses and are refused.
+    Raises ValueError with a reason that reads after the value ("... is not
+    a valid IPv4 address"). Zone suffixes (%eth0) and prefixes (/24) are
+    not addresses and are refused.
     """
     text = text.strip()
     if not text:
-        raise ValueError("empty address")
+        raise ValueError("is empty")
     if "%" in text or "/" in text:
-        raise ValueError(f"{text!r} is not a plain IP address")
+        raise ValueError("is not a plain IP address (no /prefix or %zone)")
     if ":" in text:
         try:
             packed = _socket.inet_pton(AF_INET6, text)
         except (OSError, ValueError):
-            raise ValueError(f"{text!r} is not a valid IPv6 address") from None
+            raise ValueError("is not a valid IPv6 address") from None
         return IPAddr(_socket.inet_ntop(AF_INET6, packed), packed, 6)
     parts = text.split(".")
     if len(parts) != 4 or not all(
         p.isdigit() and p.isascii() and (p == "0" or not p.startswith("0")) and int(p) < 256
         for p in parts
     ):
-        raise ValueError(f"{text!r} is not a valid IPv4 address")
+        raise ValueError("is not a valid IPv4 address")
     packed = bytes(int(p) for p in parts)
     return IPAddr(".".join(parts), packed, 4)
 

@@ -363,7 +363,7 @@ def test_status_prints_state(fake: FakeRunner, net: Net) -> None:
         ({"arp_count": "0"}, {}, "parameter arp_count='0' must be at least 1"),
         ({"arp_interval": "x"}, {}, "parameter arp_interval='x' is not an integer"),
         ({"ip": "fe80::5"}, {}, "'nic' parameter is mandatory for a link local address [fe80::5]"),
-        ({"ip": "192.0.2.500"}, {}, "parameter ip='192.0.2.500' '192.0.2.500' is not a valid IPv4 address"),
+        ({"ip": "192.0.2.500"}, {}, "parameter ip='192.0.2.500' is not a valid IPv4 address"),
         ({"cidr_netmask": "33"}, {}, "cidr_netmask=33 is out of range 1..32"),
         ({"broadcast": "nope"}, {}, "Invalid broadcast address [nope]"),
         ({"lvs_ipv6_addrlabel": "true"}, {}, "IPv4 does not support lvs_ipv6_addrlabel"),
