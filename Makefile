@@ -31,7 +31,7 @@ lint:
 # test machine's Python (pytest itself needs 3.10+).
 typecheck:
 	$(VENV)/bin/mypy ocflib $(AGENTS)
-	$(VENV)/bin/mypy --python-version 3.11 tests bench
+	$(VENV)/bin/mypy --python-version 3.11 tests bench lab demo
 
 test:
 	OCFLIB_REQUIRE_INTEGRATION=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

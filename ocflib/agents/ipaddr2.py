@@ -864,9 +864,10 @@ def _check_duplicate_v4(cfg: Config, ctx: Context, want: Want) -> None:
         ctx.log.warning("duplicate address probe on %s not possible: %s", want.nic, err)
         return
     if owner is not None:
+        # Pacemaker keeps 128 characters of an exit reason: say it within them.
         raise GenericError(
-            f"{want.ip.text} is already in use on the segment of {want.nic} by "
-            f"{owner}; refusing to start (set check_duplicate=false to skip this check)"
+            f"{want.ip.text} already in use by {owner} (on {want.nic}); refusing to "
+            "start; check_duplicate=false skips this check"
         )
 
 

@@ -158,8 +158,8 @@ def test_refuses_an_address_another_host_holds(two: tuple[Netns, Netns], rsctmp:
     out = agent(node, "start", rsctmp, ip="192.0.2.90")
     assert out.returncode == 1
     assert reason(out) == (
-        f"192.0.2.90 is already in use on the segment of eth0 by {mac(peer)}; "
-        "refusing to start (set check_duplicate=false to skip this check)"
+        f"192.0.2.90 already in use by {mac(peer)} (on eth0); refusing to start; "
+        "check_duplicate=false skips this check"
     )
     assert "192.0.2.90/24" not in node.addresses("eth0")
     forced = agent(node, "start", rsctmp, ip="192.0.2.90", check_duplicate="false")

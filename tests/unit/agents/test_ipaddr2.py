@@ -114,8 +114,8 @@ def test_start_refuses_when_another_host_answers(fake: FakeRunner, net: Net) -> 
     out = run("start", fake, env(ip="192.0.2.50"))
     assert out.rc == OCF.ERR_GENERIC
     assert out.reason == (
-        "192.0.2.50 is already in use on the segment of eth0 by 52:54:00:12:34:56; "
-        "refusing to start (set check_duplicate=false to skip this check)"
+        "192.0.2.50 already in use by 52:54:00:12:34:56 (on eth0); refusing to start; "
+        "check_duplicate=false skips this check"
     )
 
 

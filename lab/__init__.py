@@ -1,0 +1,1 @@
+"""The lab: a real Pacemaker cluster on one machine (lab.cluster)."""

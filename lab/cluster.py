@@ -1,0 +1,440 @@
+"""A real Pacemaker/Corosync cluster on one machine, nodes as namespaces.
+
+Each node is `unshare --net --mount --uts --ipc --pid` with lab/node_init.py
+as PID 1 (private /run, /tmp, /dev/shm and cluster state, corosync and
+pacemakerd); a separate network namespace holds the bridge that links the
+nodes' eth0. Addresses (TEST-NET 192.0.2.0/24) exist only inside these
+namespaces. pyha is installed into the lab directory and seen by the nodes
+at /usr/lib/ocf/resource.d/pyha (a private bind mount).
+
+Fencing really powers a node off: fence_dummy (type=file) writes "off" to
+the node's status file and a host-side watcher SIGKILLs that node's PID 1,
+which removes the whole node. Every status file exists ("on") from the start,
+so a missing file can never pass for a successful fence.
+
+    with NamespaceCluster(2) as lab:
+        lab.crm("node1", "configure", "primitive", "vip", "ocf:pyha:IPaddr2-py", ...)
+        lab.power_off("node1")
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from types import TracebackType
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INIT = os.path.join(ROOT, "lab", "node_init.py")
+PYTHON = "/usr/bin/python3"
+_ids = itertools.count()
+STARTED_ROLES = ("Started", "Promoted", "Unpromoted", "Master", "Slave")
+
+COROSYNC_CONF = """totem {{
+    version: 2
+    cluster_name: pyhalab
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+    token: {token}
+}}
+nodelist {{
+{nodes}
+}}
+quorum {{
+    provider: corosync_votequorum
+{two_node}}}
+logging {{
+    to_syslog: no
+    to_stderr: no
+    to_logfile: yes
+    logfile: /var/log/corosync/corosync.log
+    timestamp: hires
+}}
+"""
+
+
+class LabError(RuntimeError):
+    """The lab could not do what was asked; the message says where the logs are."""
+
+
+def _run(argv: Sequence[str], *, check: bool = True, timeout: float = 60,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
+                            check=False, env=env)  # fmt: skip
+    if check and result.returncode != 0:
+        raise LabError(f"{' '.join(argv)} returned {result.returncode}: {result.stderr.strip()}")
+    return result
+
+
+class Node:
+    """One lab node: its name, address and the PID of its init (PID 1 inside)."""
+
+    def __init__(self, name: str, index: int, address: str) -> None:
+        self.name = name
+        self.index = index
+        self.address = address
+        self.launcher: subprocess.Popen[bytes] | None = None
+        self.pid = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.pid > 0 and os.path.exists(f"/proc/{self.pid}")
+
+
+class NamespaceCluster:
+    """A Pacemaker cluster of `size` namespace nodes (see the module docstring)."""
+
+    def __init__(self, size: int = 2, *, token_ms: int = 1000, keep: bool = False,
+                 workdir: str | None = None) -> None:  # fmt: skip
+        self.id = f"{os.getpid()}-{next(_ids)}"
+        self.dir = workdir or f"/var/tmp/pyha-lab-{self.id}"
+        self.bridge = f"pyha-lab-{self.id}-br"
+        # A plain host on the same LAN (not a cluster node): 192.0.2.10.
+        self.client = f"pyha-lab-{self.id}-client"
+        self.client_address = "192.0.2.10"
+        self.token_ms = token_ms
+        self.keep = keep
+        self.nodes = [Node(f"node{i + 1}", i, f"192.0.2.{11 + i}") for i in range(size)]
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.fenced: list[tuple[str, float]] = []  # (node, when the fence device said off)
+        self._off: set[str] = set()
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def __enter__(self) -> NamespaceCluster:
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.down()
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise LabError(f"no node {name}")
+
+    def up(self, timeout: float = 60) -> None:
+        """Prepare the lab directory, start every node, wait until all are online."""
+        if os.geteuid() != 0:
+            raise LabError("the lab needs root (namespaces, mounts)")
+        self._prepare()
+        _run(["ip", "netns", "add", self.bridge])
+        _run(["ip", "-n", self.bridge, "link", "set", "lo", "up"])
+        _run(["ip", "-n", self.bridge, "link", "add", "br0", "type", "bridge"])
+        _run(["ip", "-n", self.bridge, "link", "set", "br0", "up"])
+        _run(["ip", "netns", "add", self.client])
+        _run(["ip", "-n", self.client, "link", "set", "lo", "up"])
+        _run(["ip", "-n", self.bridge, "link", "add", "vc", "type", "veth", "peer", "name", "eth0",
+              "netns", self.client])  # fmt: skip
+        _run(["ip", "-n", self.bridge, "link", "set", "vc", "master", "br0", "up"])
+        _run(["ip", "-n", self.client, "addr", "add", f"{self.client_address}/24", "dev", "eth0"])
+        _run(["ip", "-n", self.client, "link", "set", "eth0", "up"])
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch_fencing, daemon=True)
+        self._watcher.start()
+        for node in self.nodes:
+            self._start_node(node)
+        self.wait_online(timeout)
+
+    def _prepare(self) -> None:
+        os.makedirs(self.dir)
+        fence = os.path.join(self.dir, "fence")
+        os.makedirs(fence)
+        for node in self.nodes:
+            with open(os.path.join(fence, node.name), "w") as f:
+                f.write("on")  # fence_dummy compares the content unstripped
+        with open(os.path.join(self.dir, "hosts"), "w") as f:
+            f.write("127.0.0.1 localhost\n")
+            f.writelines(f"{n.address} {n.name}\n" for n in self.nodes)
+        # pyha, installed as a package would be, plus the machine's own providers.
+        staging = os.path.join(self.dir, "resource.d")
+        for provider in os.listdir("/usr/lib/ocf/resource.d"):
+            os.makedirs(os.path.join(staging, provider))
+        _run(["make", "-s", "-C", ROOT, "install", f"PROVIDER_DIR={staging}/pyha",
+              f"SHIM_DIR={self.dir}/shim", f"PYTHON_SITELIB={self.dir}/site",
+              f"PYTHON={PYTHON}"])  # fmt: skip
+        seed = os.path.join(self.dir, "seed.xml")
+        with open(seed, "w") as f:
+            subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
+        _run(["crm_attribute", "--type", "crm_config", "--name", "dc-deadtime", "--update", "2s"],
+             env={**os.environ, "CIB_file": seed})  # fmt: skip
+        nodes = "\n".join(f"    node {{\n        ring0_addr: {n.address}\n        name: {n.name}\n"
+                          f"        nodeid: {n.index + 1}\n    }}" for n in self.nodes)  # fmt: skip
+        two_node = "    two_node: 1\n" if len(self.nodes) == 2 else ""
+        conf = COROSYNC_CONF.format(token=self.token_ms, nodes=nodes, two_node=two_node)
+        uid, gid = _ids_of("hacluster", "haclient")
+        for node in self.nodes:
+            base = os.path.join(self.dir, node.name)
+            for sub in ("etc/corosync", "var/lib/corosync", "var/log/corosync"):
+                os.makedirs(os.path.join(base, sub))
+            for sub in ("cib", "pengine", "blackbox", "cores"):
+                path = os.path.join(base, "var/lib/pacemaker", sub)
+                os.makedirs(path)
+                os.chown(path, uid, gid)
+                os.chmod(path, 0o750)  # noqa: S103 - what pacemaker's packaging sets
+            os.chown(os.path.join(base, "var/lib/pacemaker"), uid, gid)
+            logs = os.path.join(base, "var/log/pacemaker")
+            os.makedirs(logs)
+            os.chown(logs, uid, gid)
+            os.chmod(logs, 0o770)  # noqa: S103 - what pacemaker's packaging sets
+            with open(os.path.join(base, "etc/corosync/corosync.conf"), "w") as f:
+                f.write(conf)
+            cib = os.path.join(base, "var/lib/pacemaker/cib/cib.xml")
+            shutil.copy(seed, cib)
+            os.chown(cib, uid, gid)
+            os.chmod(cib, 0o600)
+
+    def _start_node(self, node: Node) -> None:
+        node.launcher = subprocess.Popen(
+            ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
+             "--propagation", "private", PYTHON, "-I", INIT, node.name, self.dir],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        children = f"/proc/{node.launcher.pid}/task/{node.launcher.pid}/children"
+        for _ in range(500):
+            try:
+                with open(children) as f:
+                    pids = f.read().split()
+            except OSError:
+                pids = []
+            if pids:
+                node.pid = int(pids[0])
+                break
+            time.sleep(0.01)
+        else:
+            raise LabError(f"{node.name}: its init did not start")
+        veth = f"v{node.index}"
+        _run(["ip", "-n", self.bridge, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
+              "netns", str(node.pid)])  # fmt: skip
+        _run(["ip", "-n", self.bridge, "link", "set", veth, "master", "br0", "up"])
+        self.run(node.name, ["ip", "addr", "add", f"{node.address}/24", "dev", "eth0"])
+        self.run(node.name, ["ip", "link", "set", "eth0", "up"])
+        with open(os.path.join(self.dir, node.name, "net-ready"), "w"):
+            pass
+
+    def wait_online(self, timeout: float = 60, names: Sequence[str] | None = None) -> None:
+        """Until every (named) live node sees all of them online."""
+        wanted = set(names or [n.name for n in self.nodes if n.alive])
+        end = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < end:
+            for name in wanted:
+                status = self.status(name)
+                if status is None:
+                    break
+                online = {n.get("name", "") for n in status.iter("node")
+                          if n.get("online") == "true"}  # fmt: skip
+                if not wanted <= online:
+                    last = f"{name} sees online: {sorted(online)}"
+                    break
+            else:
+                return
+            time.sleep(0.25)
+        raise LabError(f"cluster not online after {timeout}s ({last}); logs in {self.dir}")
+
+    def down(self) -> None:
+        """Stop every node (gracefully, then by force), remove namespaces and files."""
+        self._stop.set()
+        for node in self.nodes:
+            if node.alive:
+                os.kill(node.pid, signal.SIGTERM)
+        end = time.monotonic() + 30
+        for node in self.nodes:
+            while node.alive and time.monotonic() < end:
+                time.sleep(0.05)
+            if node.alive:
+                os.kill(node.pid, signal.SIGKILL)
+            if node.launcher is not None:
+                try:
+                    node.launcher.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    node.launcher.kill()
+                    node.launcher.wait()
+        if self._watcher is not None:
+            self._watcher.join(timeout=2)
+        for netns in (self.client, self.bridge):
+            subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+        if not self.keep and os.path.isdir(self.dir):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- fencing ------------------------------------------------------------------
+
+    def _watch_fencing(self) -> None:
+        """Power off (SIGKILL PID 1 of) any node whose status file says off."""
+        fence = os.path.join(self.dir, "fence")
+        while not self._stop.is_set():
+            for node in self.nodes:
+                try:
+                    with open(os.path.join(fence, node.name)) as f:
+                        state = f.read().strip()
+                except OSError:
+                    continue
+                if state == "off" and node.name not in self._off:
+                    self._off.add(node.name)
+                    if node.alive:
+                        os.kill(node.pid, signal.SIGKILL)
+                    self.fenced.append((node.name, time.monotonic()))
+            self._stop.wait(0.005)
+
+    def fencing_resources(self) -> list[str]:
+        """crm configure lines: one fence_dummy device per node, powering off."""
+        lines = []
+        for node in self.nodes:
+            lines.append(
+                f"primitive f-{node.name} stonith:fence_dummy params type=file "
+                f"status_file=/run/fence/{node.name} pcmk_host_list={node.name} "
+                f"pcmk_host_argument=none pcmk_reboot_action=off op monitor interval=60s"
+            )
+            lines.append(f"location l-f-{node.name} f-{node.name} -inf: {node.name}")
+        return lines
+
+    # -- using the cluster ----------------------------------------------------------
+
+    def run(self, name: str, argv: Sequence[str], *, check: bool = True, timeout: float = 60,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        """Run argv inside a node (all of its namespaces)."""
+        node = self.node(name)
+        if not node.alive:
+            raise LabError(f"{name} is powered off")
+        result = subprocess.run(
+            ["nsenter", "-t", str(node.pid), "--net", "--mount", "--uts", "--ipc", "--pid", "--",
+             *argv], capture_output=True, text=True, timeout=timeout, check=False, input=input,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C"},
+        )  # fmt: skip
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip()
+            raise LabError(f"{name}: {' '.join(argv)} returned {result.returncode}: {detail}; "
+                           f"logs in {self.dir}")  # fmt: skip
+        return result
+
+    def crm(self, name: str, *args: str, input: str | None = None) -> str:
+        """crm (crmsh) on a node; with input, `crm configure load update -`."""
+        return self.run(name, ["crm", *args], input=input, timeout=120).stdout
+
+    def configure(self, text: str, name: str | None = None) -> None:
+        """Load a crm configuration snippet (crm configure load update)."""
+        node = name or self.live_nodes()[0]
+        self.run(node, ["crm", "configure", "load", "update", "-"], input=text + "\n", timeout=120)
+
+    def live_nodes(self) -> list[str]:
+        return [n.name for n in self.nodes if n.alive]
+
+    def status(self, name: str | None = None) -> ET.Element | None:
+        """crm_mon's XML status as seen from a node, or None if not available."""
+        node = name or self.live_nodes()[0]
+        result = self.run(node, ["crm_mon", "-1", "--output-as=xml"], check=False, timeout=30)
+        if result.returncode != 0:
+            return None
+        try:
+            return ET.fromstring(result.stdout)  # noqa: S314 - our own cluster's output
+        except ET.ParseError:
+            return None
+
+    def where(self, resource: str, name: str | None = None) -> list[str]:
+        """Nodes on which crm_mon shows resource started (not pending, not failed)."""
+        status = self.status(name)
+        if status is None:
+            return []
+        found = []
+        for rsc in status.iter("resource"):
+            if (
+                rsc.get("id") == resource
+                and rsc.get("active") == "true"
+                and rsc.get("role") in STARTED_ROLES
+                and rsc.get("pending") is None
+                and rsc.get("failed") != "true"
+            ):
+                found += [n.get("name", "") for n in rsc.iter("node")]
+        return found
+
+    def wait_for(self, resource: str, *, on: str | None = None, timeout: float = 60,
+                 exclude: Sequence[str] = ()) -> str:  # fmt: skip
+        """Until resource runs (on a given node / not on excluded ones); returns the node."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            live = self.live_nodes()
+            if live:
+                nodes = [n for n in self.where(resource, live[0]) if n not in exclude]
+                if nodes and (on is None or nodes == [on]):
+                    return nodes[0]
+            time.sleep(0.05)
+        raise LabError(f"{resource} not running{' on ' + on if on else ''} after {timeout}s; "
+                       f"logs in {self.dir}")  # fmt: skip
+
+    def power_off(self, name: str) -> float:
+        """Hard failure: SIGKILL the node's PID 1 (the whole node vanishes). Returns when."""
+        node = self.node(name)
+        at = time.monotonic()
+        os.kill(node.pid, signal.SIGKILL)
+        while node.alive:
+            time.sleep(0.005)
+        return at
+
+    def cut_link(self, name: str) -> None:
+        _run(["ip", "-n", self.bridge, "link", "set", f"v{self.node(name).index}", "nomaster"])
+
+    def restore_link(self, name: str) -> None:
+        _run(["ip", "-n", self.bridge, "link", "set", f"v{self.node(name).index}", "master", "br0"])
+
+    def on_client(self, argv: Sequence[str], *, check: bool = False,
+                  timeout: float = 30) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        """Run argv on the client host (not a cluster node)."""
+        return _run(["ip", "netns", "exec", self.client, *argv], check=check, timeout=timeout)
+
+    def mac(self, name: str) -> str:
+        """eth0's MAC address on a node."""
+        out = self.run(name, ["ip", "-o", "link", "show", "dev", "eth0"]).stdout
+        return out.split("link/ether ")[1].split()[0]
+
+    def client_neighbour(self, address: str) -> str:
+        """The MAC the client's ARP cache holds for address (or '')."""
+        words = self.on_client(["ip", "neigh", "show", address, "dev", "eth0"]).stdout.split()
+        return words[words.index("lladdr") + 1] if "lladdr" in words else ""
+
+    def addresses(self, name: str) -> list[str]:
+        out = self.run(name, ["ip", "-o", "addr", "show", "dev", "eth0"]).stdout
+        return [line.split()[3] for line in out.splitlines()]
+
+    def log(self, name: str, which: str = "pacemaker") -> str:
+        path = os.path.join(self.dir, name, f"var/log/{which}/{which}.log")
+        try:
+            with open(path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def collect_logs(self, dest: str) -> None:
+        """Copy every node's logs to dest (kept after down())."""
+        for node in self.nodes:
+            target = os.path.join(dest, node.name)
+            os.makedirs(target, exist_ok=True)
+            for which in ("pacemaker", "corosync"):
+                src = os.path.join(self.dir, node.name, f"var/log/{which}/{which}.log")
+                if os.path.exists(src):
+                    shutil.copy(src, target)
+            for extra in ("init.log", "daemons.log"):
+                src = os.path.join(self.dir, node.name, extra)
+                if os.path.exists(src):
+                    shutil.copy(src, target)
+
+
+def _ids_of(user: str, group: str) -> tuple[int, int]:
+    import grp
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
