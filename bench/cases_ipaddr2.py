@@ -106,6 +106,13 @@ def cases() -> Iterator[list[Case]]:
                     note="the same work on both sides",
                 ),
                 Case(
+                    "start+stop (IPv6 with DAD, defaults)",
+                    start_stop(PYHA, ip="2001:db8::90", nic="eth0", cidr_netmask="64"),
+                    start_stop(REFERENCE, ip="2001:db8::91", nic="eth0", cidr_netmask="64"),
+                    note="both wait for the kernel's duplicate address detection, then send "
+                    "5 NAs 200 ms apart in the foreground (IPaddr2's IPv6 default)",
+                ),
+                Case(
                     "start+stop (IPv6 nodad, arp_bg=true)",
                     start_stop(
                         PYHA,
