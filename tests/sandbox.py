@@ -3,7 +3,8 @@
 The command runs chrooted in an overlay of / (writes land in a tmpfs upper
 layer, deletions become whiteouts), with its own /dev, /proc, /sys, /run
 and /tmp, in private mount, network, PID, UTS and IPC namespaces. The
-checkout is visible read-only. After it exits, `changes` lists every path
+checkout is visible read-only at /run/pyha-src (argv words under the
+checkout are translated). After it exits, `changes` lists every path
 the command created, modified or deleted on the overlaid root: a test
 asserts it is empty (or exactly what it expects).
 """
@@ -17,6 +18,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SRC = "/run/pyha-src"  # where the sandbox sees the checkout
 
 # Runs as root inside `unshare --mount ...`: every mount below is private to
 # that namespace and vanishes with it. $1 is an empty directory to build in.
@@ -43,8 +45,9 @@ mkdir "$R/dev/shm" "$R/dev/pts"
 mount -t tmpfs -o mode=755 run "$R/run"
 mkdir -p "$R/run/resource-agents" "$R/run/lock"
 mount -t tmpfs -o mode=1777 tmp "$R/tmp"
-mount --bind "$CHECKOUT" "$R$CHECKOUT"
-mount -o remount,bind,ro "$R$CHECKOUT"
+mkdir "$R/run/pyha-src"
+mount --bind "$CHECKOUT" "$R/run/pyha-src"
+mount -o remount,bind,ro "$R/run/pyha-src"
 ip link set lo up
 if [ -n "$SANDBOX_SETUP" ]; then sh -c "$SANDBOX_SETUP"; fi
 set +e
@@ -77,6 +80,7 @@ def run_sandboxed(
         os.mkdir(mnt)
         os.mkdir(out)
         env_words = " ".join(shlex.quote(f"{k}={v}") for k, v in (env or {}).items())
+        argv = [SRC + a[len(ROOT) :] if a.startswith(ROOT + "/") else a for a in argv]
         result = subprocess.run(
             ["unshare", "--mount", "--net", "--pid", "--fork", "--uts", "--ipc",
              "--propagation", "private", "sh", "-c", _SCRIPT, "sandbox", mnt, *argv],
