@@ -259,3 +259,15 @@ def test_network_namespace_parameter(rsctmp: str) -> None:
             missing.returncode == 1
             and "ocf-exit-reason:ip netns exec pyha-no-such-ns" in missing.stderr
         )
+
+
+def test_lvs_support_with_the_real_loopback(rsctmp: str) -> None:
+    with single_host() as ns:
+        ns.ip("addr", "add", "192.0.2.130/32", "dev", "lo")
+        p = {"ip": "192.0.2.130", "lvs_support": "true", "check_duplicate": "false"}
+        assert agent(ns, "start", rsctmp, **p).returncode == 0
+        assert "192.0.2.130/32" not in ns.addresses("lo")
+        assert "192.0.2.130/24" in ns.addresses("eth0")
+        assert agent(ns, "stop", rsctmp, **p).returncode == 0
+        assert "192.0.2.130/32" in ns.addresses("lo")
+        assert "192.0.2.130/24" not in ns.addresses("eth0")

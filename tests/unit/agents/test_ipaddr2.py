@@ -432,3 +432,27 @@ def test_network_namespace_reexecs_the_action_inside(fake: FakeRunner, net: Net)
                 stderr="ocf-exit-reason:Failed to add 192.0.2.50: boom\n", returncode=1)  # fmt: skip
     out = run("start", fake, env(ip="192.0.2.50", network_namespace="blue"))
     assert (out.rc, out.reason) == (1, "Failed to add 192.0.2.50: boom")
+
+
+def test_lvs_support_moves_the_loopback_address_and_restores_it(
+    fake: FakeRunner, net: Net, tmp_path: Any
+) -> None:
+    lo = "1: lo    inet 192.0.2.50/32 scope global lo:vip\\       valid_lft forever"
+    addrs(fake, BASE4, lo)
+    fake.expect(ROUTE4_CMD, stdout=ROUTE4)
+    addrs(fake, BASE4, lo)
+    fake.expect(["ip", "-f", "inet", "addr", "delete", "192.0.2.50/32", "dev", "lo"])
+    fake.expect(["ip", "route", "delete", "192.0.2.50", "dev", "lo"])
+    fake.expect(ADD4)
+    fake.expect(LINK_UP)
+    e = env(tmp=str(tmp_path), ip="192.0.2.50", lvs_support="true", check_duplicate="false")
+    assert run("start", fake, e).rc == 0
+    saved = tmp_path / "IPaddr2-py-lvs-192.0.2.50"
+    assert saved.read_text() == "lo lo:vip\n"
+    addrs(fake, BASE4, VIP4)
+    fake.expect(ROUTE4_CMD, stdout=ROUTE4)
+    fake.expect(DEL4)
+    fake.expect(["ip", "-f", "inet", "addr", "add", "192.0.2.50/32", "brd", "255.255.255.255",
+                 "dev", "lo", "label", "lo:vip"])  # fmt: skip
+    assert run("stop", fake, e).rc == 0
+    assert not saved.exists()
