@@ -374,15 +374,22 @@ def _spawn_and_wait(
     )
 
 
-def _kill_group(pid: int) -> None:
+def _kill_group(pid: int, grace_s: float = 2.0) -> None:
+    """SIGKILL the child's process group and reap it, but never wait forever:
+    a process stuck in uninterruptible I/O (a hung NFS server, a dead disk)
+    cannot die, and the action must still report within its deadline."""
     try:
         os.killpg(pid, _SIGKILL)
     except ProcessLookupError:
         pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    end = time.monotonic() + grace_s
+    while time.monotonic() < end:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.01)
 
 
 # --- background processes owned through a pid file -------------------------

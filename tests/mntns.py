@@ -1,0 +1,115 @@
+"""A private mount namespace that lives for a test, and real loop devices.
+
+Every mount made inside the namespace stays inside it and vanishes with it;
+loop devices (machine-wide) are always `losetup -f` and always detached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+
+from ocflib.mounts import Mount, parse_mountinfo
+
+
+class MountNamespace:
+    """`unshare --mount --propagation private` kept alive by a sleeping process,
+    with its own tmpfs on /mnt."""
+
+    def __init__(self) -> None:
+        self.launcher = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "--fork", "sleep", "3600"],
+            start_new_session=True,
+        )
+        self.pid = 0
+        for _ in range(500):
+            try:
+                with open(f"/proc/{self.launcher.pid}/task/{self.launcher.pid}/children") as f:
+                    children = f.read().split()
+            except OSError:
+                children = []
+            if children:
+                self.pid = int(children[0])
+                break
+            time.sleep(0.01)
+        else:
+            self.close()
+            raise RuntimeError("the mount namespace did not start")
+        self.extra: list[subprocess.Popen[bytes]] = []
+        # Mount points the tests create go to a tmpfs of this namespace, never
+        # to the machine's own /mnt.
+        if self.sh("mount -t tmpfs pyha-mnt /mnt").returncode != 0:
+            self.close()
+            raise RuntimeError("cannot mount a tmpfs on /mnt in the namespace")
+
+    def argv(self, argv: Sequence[str]) -> list[str]:
+        return ["nsenter", "-t", str(self.pid), "--mount", "--", *argv]
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        return subprocess.run(self.argv(argv), env=dict(env) if env is not None else None,
+                              text=True, capture_output=True, timeout=timeout, check=False)  # fmt: skip
+
+    def sh(self, script: str) -> subprocess.CompletedProcess[str]:
+        return self.run(["sh", "-c", script])
+
+    def spawn(self, script: str) -> subprocess.Popen[bytes]:
+        """A background process inside the namespace (killed at close)."""
+        proc = subprocess.Popen(self.argv(["sh", "-c", script]), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)  # fmt: skip
+        self.extra.append(proc)
+        return proc
+
+    def mounts(self) -> list[Mount]:
+        with open(f"/proc/{self.pid}/mountinfo") as f:
+            return parse_mountinfo(f.read())
+
+    def mounted(self, target: str) -> list[Mount]:
+        return [m for m in self.mounts() if m.target == target]
+
+    def close(self) -> None:
+        for proc in self.extra:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.launcher.pid, signal.SIGKILL)
+        self.launcher.wait()
+
+
+class LoopDevice:
+    """An image file attached to a free loop device, with a file system on it."""
+
+    def __init__(self, directory: str, size_mb: int, mkfs: Sequence[str] | None) -> None:
+        self.image = os.path.join(directory, f"disk-{time.monotonic_ns()}.img")
+        with open(self.image, "wb") as f:
+            f.truncate(size_mb * 1024 * 1024)
+        self.device = subprocess.run(["losetup", "-f", "--show", self.image], text=True,
+                                     capture_output=True, check=True).stdout.strip()  # fmt: skip
+        if mkfs:
+            subprocess.run([*mkfs, self.device], capture_output=True, check=True)
+
+    def close(self) -> None:
+        subprocess.run(["losetup", "-d", self.device], capture_output=True, check=False)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.image)
+
+
+@contextlib.contextmanager
+def loop_devices(*specs: tuple[int, Sequence[str] | None]) -> Iterator[list[LoopDevice]]:
+    """Loop devices of (size in MiB, mkfs argv or None); detached afterwards."""
+    made: list[LoopDevice] = []
+    with tempfile.TemporaryDirectory(prefix="pyha-loop-", dir="/var/tmp") as directory:
+        try:
+            for size, mkfs in specs:
+                made.append(LoopDevice(directory, size, mkfs))
+            yield made
+        finally:
+            for dev in made:
+                dev.close()
