@@ -720,6 +720,9 @@ def _wait_gone(pids: list[int], limit_s: float) -> None:
     """Up to limit_s for the signalled processes to exit (retry sooner if they do)."""
     import time
 
+    if not pids:
+        time.sleep(limit_s)
+        return
     end = time.monotonic() + limit_s
     while time.monotonic() < end:
         if not any(os.path.exists(f"/proc/{pid}") and not _zombie(pid) for pid in pids):

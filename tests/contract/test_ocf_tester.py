@@ -62,3 +62,30 @@ def test_dummypy_runs_unchanged_on_the_shim() -> None:
     finally:
         if os.path.exists(state):
             os.unlink(state)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["ext4", "tmpfs", "bind"])
+def test_ocf_tester_passes_filesystem_py(kind: str) -> None:
+    need("ocf-tester", "unshare", "nsenter", "losetup", "mkfs.ext4", root=True)
+    from tests.mntns import MountNamespace, loop_devices
+
+    agent = os.path.join(AGENTS_DIR, "Filesystem-py")
+    with loop_devices((64, ["mkfs.ext4", "-q", "-F"])) as (disk,):
+        ns = MountNamespace()
+        try:
+            ns.sh("mkdir -p /mnt/bind-src")
+            params = {
+                "ext4": {"device": disk.device, "fstype": "ext4"},
+                "tmpfs": {"device": "pyha-tmpfs", "fstype": "tmpfs", "options": "size=8m"},
+                "bind": {"device": "/mnt/bind-src", "fstype": "none", "options": "bind"},
+            }[kind]
+            argv = ["ocf-tester", "-n", "fs", "-o", "directory=/mnt/fs"]
+            for key, value in params.items():
+                argv += ["-o", f"{key}={value}"]
+            result = ns.run([*argv, agent], timeout=300)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "passed all tests" in result.stdout
+            assert ns.mounted("/mnt/fs") == []
+        finally:
+            ns.close()
