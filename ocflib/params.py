@@ -34,6 +34,8 @@ else:
             return cls
 
 
+NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"
+
 __all__ = [
     "Kind",
     "String",
@@ -69,14 +71,18 @@ class Kind(_Generic[T_co]):
 
 
 class String(Kind[str]):
-    """Any text; optionally limited in length or characters."""
+    """Any text; optionally limited in length, forbidden or allowed characters."""
 
-    def __init__(self, *, max_len: int | None = None, forbid: str = "\0\n") -> None:
+    def __init__(
+        self, *, max_len: int | None = None, forbid: str = "\0\n", allowed: str | None = None
+    ) -> None:
         self.max_len = max_len
         self.forbid = forbid
+        self.allowed = None if allowed is None else frozenset(allowed)
 
     def parse(self, text: str) -> str:
-        bad = sorted({c for c in text if c in self.forbid})
+        allowed = self.allowed
+        bad = sorted({c for c in text if c in self.forbid or (allowed and c not in allowed)})
         if bad:
             raise ValueError("contains forbidden characters " + ", ".join(map(repr, bad)))
         if self.max_len is not None and len(text) > self.max_len:

@@ -21,7 +21,7 @@ from ocflib.errors import (
 )
 from ocflib.exitcodes import OCF
 from ocflib.mounts import Mount, mounts_at, mounts_below, read_mounts
-from ocflib.params import Boolean, Config, Kind, Param, Path, Problem, String
+from ocflib.params import NAME_CHARS, Boolean, Config, Kind, Param, Path, Problem, String
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ DIRECTORY = Param(
     longdesc="The mount point for the filesystem (created if missing). Never /.",
 )  # fmt: skip
 FSTYPE = Param(
-    "fstype", String(max_len=64, forbid="\0\n\t ,/"), required=True, default="",
+    "fstype", String(max_len=64, allowed=NAME_CHARS), required=True, default="",
     shortdesc="filesystem type",
     longdesc="The type of filesystem to be mounted; none for a bind mount.",
 )  # fmt: skip
@@ -189,11 +189,20 @@ def split_device(device: str) -> tuple[str | None, str]:
 
 
 def mount_point(cfg: Config) -> str:
-    """The directory without trailing slashes, canonical (symlinks resolved) if it exists."""
-    directory = cfg[DIRECTORY].rstrip("/") or "/"
-    if os.path.lexists(directory):
-        return os.path.realpath(directory)
-    return os.path.normpath(directory)
+    """The directory without trailing slashes, canonical (symlinks resolved).
+
+    The parent is resolved; the last component only when nothing is mounted
+    there: resolving a mount point stats the mounted file system's root,
+    which hangs when that is a dead NFS server.
+    """
+    directory = os.path.normpath(cfg[DIRECTORY].rstrip("/") or "/")
+    parent, name = os.path.split(directory)
+    candidate = os.path.join(os.path.realpath(parent), name)
+    if any(m.target == candidate for m in read_mounts()):
+        return candidate
+    if os.path.lexists(candidate):
+        return os.path.realpath(candidate)
+    return candidate
 
 
 def target(cfg: Config) -> Target:
