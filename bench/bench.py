@@ -39,6 +39,7 @@ class Step:
     argv: Sequence[str]
     env: Mapping[str, str]
     expect_rc: int = 0
+    timed: bool = True  # False: a step that only restores the state (stop after start)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Case:
     pyha: Side
     reference: Side
     note: str = ""
+    before: Callable[[], object] | None = None  # puts the resource in the state the case needs
 
 
 def _spawn(argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, int]:
@@ -81,7 +83,8 @@ def run_steps(side: Side) -> float:
     for step in side.steps():
         start = time.perf_counter()
         rc, _ = _spawn(step.argv, step.env)
-        total += time.perf_counter() - start
+        if step.timed:
+            total += time.perf_counter() - start
         if rc != step.expect_rc:
             raise SystemExit(
                 f"{side.label}: {' '.join(step.argv)} returned {rc}, expected {step.expect_rc}"
@@ -98,7 +101,7 @@ def peak_rss(side: Side) -> None:
     exec carries over.
     """
     for step in side.steps():
-        out = os.path.join("/tmp", f"pyha-bench-rss-{os.getpid()}")
+        out = os.path.join("/var/tmp", f"pyha-bench-rss-{os.getpid()}")
         _spawn(["/usr/bin/time", "-q", "-o", out, "-f", "%M", *step.argv], step.env)
         with open(out) as f:
             side.peak_rss_kb = max(side.peak_rss_kb, int(f.read().split()[-1]))
@@ -193,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with modules[name]() as cases:
             for case in cases:
                 print(f"bench: {case.name} ...", file=sys.stderr, flush=True)
+                if case.before is not None:
+                    case.before()
                 measure(case, args.runs, args.warmup)
             body = table(cases, args.runs, args.warmup)
         print(f"\n## {name}\n\n{body}")
