@@ -8,15 +8,18 @@ fencing. Then, with progress shown as it goes:
 1. a rogue host already holds the VIP: IPaddr2-py refuses to start on both
    nodes and crm_mon shows why; the rogue goes away, a cleanup starts the VIP;
 2. the client reaches the VIP on the node holding it;
-3. that node is powered off hard (every process, the whole node, gone);
-4. the survivor fences it, takes the VIP and announces it: the client's ARP
-   cache follows and it reaches the VIP again;
-5. the failover time and where it went (detection, membership, fencing, the
+3. the VIP and a file system on a shared disk (Filesystem-py) run as a group;
+   rows are appended and synced to a file on it;
+4. that node is powered off hard (every process, the whole node, gone);
+5. the survivor fences it, mounts the disk (every row is there), takes the
+   VIP and announces it: the client's ARP cache follows and it reaches the
+   VIP again;
+6. the failover time and where it went (detection, membership, fencing, the
    agent's start), read from the cluster's own logs.
 
 Everything is torn down at the end, also after a failure or Ctrl-C; a failure
-says what failed and where the logs are. (Filesystem, mysql and DRBD join the
-stack as their agents land.)
+says what failed and where the logs are. (mysql and DRBD join the
+stack as their agents land: mysql next, then DRBD in User-Mode-Linux nodes.)
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from lab.cluster import LabError, NamespaceCluster  # noqa: E402
+from lab.disks import loop_devices  # noqa: E402
 
 VIP = "192.0.2.100"
+DATA = "/srv/data"
 LOGS = os.path.join(ROOT, "lab-logs")
 
 
@@ -72,6 +77,8 @@ TIMELINE = [
     ("pacemaker", r"Operation '\w+' targeting {dead} .*: OK", "fenced (powered off)"),
     ("pacemaker", r"Initiating start operation vip_start_0", "IPaddr2-py start begins"),
     ("pacemaker", r"Result of start operation for vip on {alive}: ok", "IPaddr2-py start done"),
+    ("pacemaker", r"Initiating start operation fs_start_0", "Filesystem-py start begins"),
+    ("pacemaker", r"Result of start operation for fs on {alive}: ok", "Filesystem-py start done"),
 ]
 STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d+)")
 
@@ -97,8 +104,9 @@ def timeline(lab: NamespaceCluster, dead: str, alive: str, killed_at: float) -> 
 
 
 def run_demo() -> None:
-    say("starting the lab: 2 Pacemaker nodes + a client, each in its own namespaces")
-    with NamespaceCluster(2, keep=False) as lab:
+    say("starting the lab: 2 Pacemaker nodes + a client, each in its own namespaces, "
+        "and a shared disk (a loop device both nodes see, as a SAN)")  # fmt: skip
+    with loop_devices((64, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
         lab.keep = True  # kept on failure for the logs; removed explicitly on success
         names = [n.name for n in lab.nodes]
         say(f"cluster online: {', '.join(names)} ({lab.dir})")
@@ -123,6 +131,17 @@ def run_demo() -> None:
         lab.crm(names[0], "resource", "cleanup", "vip")
         holder = lab.wait_for("vip", timeout=60)
         say(f"rogue gone, `crm resource cleanup vip`: vip started on {holder}")
+        lab.configure("\n".join([
+            f"primitive fs ocf:pyha:Filesystem-py params device={disk.device} directory={DATA} "
+            "fstype=ext4 op monitor interval=10s",
+            "group g_data vip fs",
+        ]))  # fmt: skip
+        lab.wait_for("fs", on=holder, timeout=60)
+        say(f"group g_data (vip + fs: {disk.device} ext4 on {DATA}) running on {holder}")
+        rows = [f"row {i}" for i in range(1, 101)]
+        for row in rows:
+            lab.run(holder, ["sh", "-c", f"echo '{row}' >> {DATA}/commits && sync {DATA}/commits"])
+        say(f"100 rows appended and synced to {DATA}/commits on {holder}")
 
         if not client_reaches(lab, lab.mac(holder)):
             fail(f"the client cannot reach {VIP} on {holder}")
@@ -132,15 +151,23 @@ def run_demo() -> None:
         say(f"powering {holder} off hard (SIGKILL of its init: the whole node vanishes)")
         wall_killed = time.time()
         killed = lab.power_off(holder)
-        lab.wait_for("vip", on=survivor, exclude=[holder], timeout=60)
+        lab.wait_for("fs", on=survivor, exclude=[holder], timeout=60)
         failover = time.monotonic() - killed
+        if lab.where("vip") != [survivor]:
+            fail(f"the group is split: vip on {lab.where('vip')}")
+        kept = lab.run(survivor, ["cat", f"{DATA}/commits"]).stdout.splitlines()
+        if kept != rows:
+            fail(f"the data did not survive: {len(kept)} of {len(rows)} rows on {survivor}")
         if [n for n, _ in lab.fenced] != [holder]:
             fail(f"expected {holder} to be fenced, fence log: {lab.fenced}")
         if not client_reaches(lab, lab.mac(survivor)):
             fail(f"the client does not reach {VIP} on {survivor}")
         cache = lab.client_neighbour(VIP)
-        say(f"vip started on {survivor} {failover:.2f} s after the kill; the client's ARP "
-            f"cache says {cache} ({survivor}) and it reaches {VIP}")  # fmt: skip
+        say(
+            f"vip and fs started on {survivor} {failover:.2f} s after the kill; all 100 rows "
+            f"are there; the client's ARP cache says {cache} ({survivor})"
+        )
+
         say("where the time went (from the survivor's corosync and pacemaker logs):")
         for line in timeline(lab, holder, survivor, wall_killed):
             print(line, flush=True)

@@ -57,6 +57,7 @@ def setup() -> None:
             sh("mount", "--bind", original, os.path.join(staging, provider))
     sh("mount", "--rbind", staging, "/usr/lib/ocf/resource.d")
     sh("mount", "-t", "tmpfs", "-o", "mode=1777", "pyha-tmp", "/tmp")
+    sh("mount", "-t", "tmpfs", "-o", "mode=755", "pyha-srv", "/srv")  # mount points live here
     sh("ip", "link", "set", "lo", "up")
 
 

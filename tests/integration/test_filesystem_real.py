@@ -247,3 +247,20 @@ def test_missing_device_and_unsupported_fstype(ns: MountNamespace) -> None:
                  fstype="ext4").returncode == 7  # fmt: skip
     bogus = agent(ns, "start", device="/dev/null", directory=MNT, fstype="pyhafs")
     assert bogus.returncode == 5 and "Couldn't find filesystem pyhafs" in reason(bogus)
+
+
+def test_symlinked_device_and_a_mount_point_with_spaces(
+    ns: MountNamespace, disk: LoopDevice
+) -> None:
+    link = os.path.join(os.path.dirname(disk.image), "by-name-disk")
+    os.symlink(disk.device, link)  # as /dev/mapper or /dev/disk/by-* names are
+    spaced = "/mnt/pyha data dir"
+    p = {"device": link, "directory": spaced, "fstype": "ext4"}
+    assert agent(ns, "start", **p).returncode == 0
+    (mount,) = ns.mounted(spaced)  # mountinfo says /mnt/pyha\040data\040dir
+    assert mount.source == disk.device
+    assert agent(ns, "monitor", interval=20000, **p).returncode == 0
+    assert agent(ns, "monitor", interval=20000, level=20, **p).returncode == 0
+    assert agent(ns, "monitor", interval=20000, **{**p, "device": disk.device}).returncode == 0
+    assert agent(ns, "stop", **p).returncode == 0
+    assert ns.mounted(spaced) == []
