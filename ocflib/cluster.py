@@ -43,9 +43,12 @@ def promotion_uses_crm_attribute(env: OcfEnv, runner: Runner) -> bool:
 
 
 def _promotion_argv(env: OcfEnv, runner: Runner, args: list[str]) -> list[str]:
+    # The node Pacemaker runs the action on, when it says: the tools' own guess
+    # needs a running cluster (and is wrong for bundles).
+    node = ["-N", env.on_node] if env.on_node else []
     if promotion_uses_crm_attribute(env, runner):
-        return ["crm_attribute", "--promotion", *args]
-    return ["crm_master", "-l", "reboot", *args]
+        return ["crm_attribute", "--promotion", *node, *args]
+    return ["crm_master", "-l", "reboot", *node, *args]
 
 
 def set_promotion_score(env: OcfEnv, runner: Runner, score: int) -> None:

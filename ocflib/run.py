@@ -427,7 +427,7 @@ def write_pidfile(path: str, pid: int) -> None:
 
 
 def read_pidfile(path: str) -> int | None:
-    """The pid in path if that very process still runs, else None."""
+    """The pid in path if that very process still runs (not a zombie), else None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
@@ -440,7 +440,7 @@ def read_pidfile(path: str) -> int | None:
         return None
     pid = int(text[0])
     start = text[1] if len(text) > 1 else None
-    if pid <= 1 or start is None or proc_starttime(pid) != start:
+    if pid <= 1 or start is None or proc_starttime(pid) != start or _is_zombie(pid):
         return None
     return pid
 

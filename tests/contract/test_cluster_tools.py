@@ -46,6 +46,19 @@ def test_promotion_score_set_get_delete(cib: str) -> None:
         assert "master-p_drbd" not in f.read()
 
 
+def test_promotion_score_on_the_node_pacemaker_names(cib: str) -> None:
+    environ = {"CIB_file": cib, "OCF_RESOURCE_INSTANCE": "p_db",
+               "OCF_RESKEY_crm_feature_set": "3.16.2", "OCF_RESKEY_CRM_meta_on_node": "node1"}  # fmt: skip
+    env = OcfEnv("monitor", environ)
+    runner = ProcessRunner(environ=environ)
+    cluster.set_promotion_score(env, runner, 10)
+    assert cluster.get_promotion_score(env, runner) == 10
+    assert cluster.get_node_attribute(runner, "node1", "master-p_db") == "10"
+    cluster.delete_promotion_score(env, runner)
+    assert cluster.get_promotion_score(env, runner) is None
+    cluster.delete_promotion_score(env, runner)
+
+
 def test_promotion_helpers_run_crm_attribute_promotion(cib: str) -> None:
     environ = {"CIB_file": cib, "OCF_RESOURCE_INSTANCE": "p_drbd",
                "OCF_RESKEY_crm_feature_set": "3.16.2"}  # fmt: skip

@@ -1,0 +1,1076 @@
+"""mysql-py: MariaDB/MySQL for the cluster, standalone or as a promotable clone (OCF 1.1).
+
+A drop-in replacement for ocf:heartbeat:mysql: same parameters, defaults and
+exit codes, without its defects: start returns as soon as the server accepts
+connections, stop uses SIGKILL only near the deadline, passwords never reach
+argv, environments or logs (SQL goes through pymysql in process), a replica
+whose replication is broken loses its promotion score and says why, every
+wait is bounded, and MariaDB 10.x and MySQL 8.x statements are chosen by
+server version.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ocflib.agent import Action, Agent, Context
+from ocflib.errors import GenericError, NotInstalledError, OCFError, PermError
+from ocflib.exitcodes import OCF
+from ocflib.params import (
+    NAME_CHARS,
+    Boolean,
+    Config,
+    Integer,
+    Param,
+    Path,
+    Port,
+    Problem,
+    String,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+VERSION = "1.0"
+SQL_NAME_CHARS = NAME_CHARS.replace("+", "").replace("-", "") + "$"
+
+# --- 1. Parameters ------------------------------------------------------------------
+
+BINARY = Param(
+    "binary",
+    Path(),
+    default="/usr/bin/mysqld_safe",
+    shortdesc="MySQL server binary",
+    longdesc="Location of the MySQL server binary (mysqld_safe, or mysqld/mariadbd directly).",
+)
+CLIENT_BINARY = Param(
+    "client_binary",
+    String(max_len=255),
+    default="mysql",
+    shortdesc="MySQL client binary",
+    longdesc="Accepted for compatibility: mysql-py speaks the client protocol "
+    "itself (pymysql) and runs no client program.",
+)
+CONFIG = Param(
+    "config",
+    Path(),
+    default="/etc/mysql/my.cnf",
+    shortdesc="MySQL config",
+    longdesc="Configuration file (--defaults-file).",
+)
+DATADIR = Param(
+    "datadir",
+    Path(),
+    default="/var/lib/mysql",
+    shortdesc="MySQL datadir",
+    longdesc="Directory containing databases.",
+)
+USER = Param(
+    "user",
+    String(max_len=32, allowed=NAME_CHARS),
+    default="mysql",
+    shortdesc="MySQL user",
+    longdesc="User running the MySQL daemon.",
+)
+GROUP = Param(
+    "group",
+    String(max_len=32, allowed=NAME_CHARS),
+    default="mysql",
+    shortdesc="MySQL group",
+    longdesc="Group running the MySQL daemon.",
+)
+LOG = Param(
+    "log",
+    Path(),
+    default="/var/log/mysql/error.log",
+    shortdesc="MySQL log file",
+    longdesc="The error log (--log-error).",
+)
+PID = Param(
+    "pid",
+    Path(),
+    default="/var/run/mysqld/mysqld.pid",
+    shortdesc="MySQL pid file",
+    longdesc="The pid file to use for this instance.",
+)
+SOCKET = Param(
+    "socket",
+    Path(),
+    default="/var/run/mysqld/mysqld.sock",
+    shortdesc="MySQL socket",
+    longdesc="The socket to be used for mysqld.",
+)
+TEST_TABLE = Param(
+    "test_table",
+    String(max_len=129, allowed=SQL_NAME_CHARS),
+    default="mysql.user",
+    shortdesc="MySQL test table",
+    longdesc="Table to SELECT COUNT(*) from at monitor depth 10 or more (database.table).",
+)
+TEST_USER = Param(
+    "test_user",
+    String(max_len=80),
+    default="root",
+    shortdesc="MySQL test user",
+    longdesc="MySQL user for monitoring.",
+)
+TEST_PASSWD = Param(
+    "test_passwd",
+    String(max_len=256),
+    default="",
+    secret=True,
+    shortdesc="MySQL test user password",
+    longdesc="Password of test_user (never logged, never in argv).",
+)
+ENABLE_CREATION = Param(
+    "enable_creation",
+    Boolean(),
+    default="0",
+    shortdesc="Create the database if it does not exist",
+    longdesc="Initialise an empty datadir (mysql_install_db) on start.",
+)
+ADDITIONAL_PARAMETERS = Param(
+    "additional_parameters",
+    String(max_len=4096),
+    default="",
+    shortdesc="Additional parameters to pass to mysqld",
+    longdesc="Extra command line options for the server (split "
+    "like a shell would, but never run through one).",
+)
+REPL_USER = Param(
+    "replication_user",
+    String(max_len=80),
+    default="root",
+    shortdesc="MySQL replication user",
+    longdesc="User for all administrative SQL (read_only, replica control) and for replication.",
+)
+REPL_PASSWD = Param(
+    "replication_passwd",
+    String(max_len=256),
+    default="",
+    secret=True,
+    shortdesc="MySQL replication user password",
+    longdesc="Password of replication_user (never logged, never in argv).",
+)
+REPL_PORT = Param(
+    "replication_port",
+    Port(),
+    default="3306",
+    shortdesc="MySQL replication port",
+    longdesc="The port replicas connect to on the primary.",
+)
+REPL_SSL = Param(
+    "replication_require_ssl",
+    Boolean(),
+    default="false",
+    shortdesc="MySQL replication require ssl",
+    longdesc="Require TLS for the agent's own connections.",
+)
+SSL_CA = Param(
+    "replication_master_ssl_ca",
+    String(max_len=4096),
+    default="",
+    shortdesc="MySQL replication SSL CA certificate",
+    longdesc="With cert and key: replication over TLS.",
+)
+SSL_CERT = Param(
+    "replication_master_ssl_cert",
+    String(max_len=4096),
+    default="",
+    shortdesc="MySQL replication SSL certificate",
+    longdesc="See ssl_ca.",
+)
+SSL_KEY = Param(
+    "replication_master_ssl_key",
+    String(max_len=4096),
+    default="",
+    shortdesc="MySQL replication SSL certificate key",
+    longdesc="See ssl_ca.",
+)
+MAX_LAG = Param(
+    "max_slave_lag",
+    Integer(min=0),
+    default="3600",
+    shortdesc="Maximum time (seconds) a MySQL slave is allowed to lag behind a master",
+    longdesc="A replica further behind is not readable; the lag also orders the promotion scores.",
+)
+EVICT = Param(
+    "evict_outdated_slaves",
+    Boolean(),
+    default="false",
+    shortdesc="Determines whether to shut down badly lagging slaves",
+    longdesc="A replica lagging more than max_slave_lag makes monitor return 5 "
+    "(ERR_INSTALLED), as the reference agent does, so the cluster stops it here.",
+)
+READER = Param(
+    "reader_attribute",
+    String(max_len=64, allowed=NAME_CHARS),
+    unique=True,
+    default="readable",
+    shortdesc="Sets the node attribute that determines whether a node is usable for "
+    "clients to read from.",
+    longdesc="Node attribute set to 1 where the server can serve reads.",
+)
+
+PARAMS: Sequence[Param[object]] = (
+    BINARY,
+    CLIENT_BINARY,
+    CONFIG,
+    DATADIR,
+    USER,
+    GROUP,
+    LOG,
+    PID,
+    SOCKET,
+    TEST_TABLE,
+    TEST_USER,
+    TEST_PASSWD,
+    ENABLE_CREATION,
+    ADDITIONAL_PARAMETERS,
+    REPL_USER,
+    REPL_PASSWD,
+    REPL_PORT,
+    REPL_SSL,
+    SSL_CA,
+    SSL_CERT,
+    SSL_KEY,
+    MAX_LAG,
+    EVICT,
+    READER,
+)
+
+# --- 2. Validation ---------------------------------------------------------------------
+
+
+def binary(cfg: Config, ctx: Context) -> str:
+    """The server binary: the parameter, or the host's mysqld_safe when the
+    default path does not exist (the reference's `which mysqld_safe`)."""
+    path = cfg[BINARY]
+    if not cfg.is_set(BINARY) and not os.access(path, os.X_OK):
+        found = ctx.runner.which("mysqld_safe") or ctx.runner.which("safe_mysqld")
+        if found:
+            return found
+    return path
+
+
+def check_config(cfg: Config, ctx: Context) -> list[Problem]:
+    problems = []
+    table = cfg[TEST_TABLE]
+    if table.count(".") > 1 or table.startswith(".") or table.endswith("."):
+        problems.append(Problem(f"test_table [{table}] must be table or database.table"))
+    try:
+        import shlex
+
+        shlex.split(cfg.get(ADDITIONAL_PARAMETERS) or "")
+    except ValueError as err:
+        problems.append(Problem(f"additional_parameters cannot be split: {err}"))
+    return problems
+
+
+def check_local(cfg: Config, ctx: Context) -> list[Problem]:
+    """The installation (rc 5): binary, config, datadir, user, group.
+
+    Stop and monitor work from the pid file alone and are never refused here.
+    """
+    if ctx.action in ("stop", "monitor", "status", "notify", "meta-data"):
+        return []
+    import grp
+    import pwd
+
+    problems = []
+    path = binary(cfg, ctx)
+    if not os.access(path, os.X_OK) or os.path.isdir(path):
+        problems.append(Problem(f"Setup problem: couldn't find command: {path}", OCF.ERR_INSTALLED))
+    if not os.path.isfile(cfg[CONFIG]):
+        problems.append(Problem(f"Config {cfg[CONFIG]} doesn't exist", OCF.ERR_INSTALLED))
+    if not os.path.isdir(cfg[DATADIR]):
+        problems.append(Problem(f"Datadir {cfg[DATADIR]} doesn't exist", OCF.ERR_INSTALLED))
+    try:
+        pwd.getpwnam(cfg[USER])
+    except KeyError:
+        problems.append(Problem(f"User {cfg[USER]} doesn't exist", OCF.ERR_INSTALLED))
+    try:
+        grp.getgrnam(cfg[GROUP])
+    except KeyError:
+        problems.append(Problem(f"Group {cfg[GROUP]} doesn't exist", OCF.ERR_INSTALLED))
+    return problems
+
+
+# --- 3. The server process --------------------------------------------------------------------
+
+
+def server_pid(cfg: Config, *, remove_stale: bool = True) -> int | None:
+    """The live server pid from the pid file (a mysqld/mariadbd process), or None.
+
+    A stale pid file (its process gone, or the pid reused by another program)
+    is removed, as the reference agent does.
+    """
+    path = cfg[PID]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        text = os.read(fd, 64).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)
+    pid = int(text) if text.isdigit() else 0
+    if pid > 1 and _is_server(pid):
+        return pid
+    if remove_stale:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return None
+
+
+def _is_server(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    name = stat[stat.index(b"(") + 1 : stat.rindex(b")")]
+    state = stat.rsplit(b")", 1)[1].split()[0]
+    return state != b"Z" and name in (b"mysqld", b"mariadbd", b"mysqld-debug")
+
+
+def ping(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> str:
+    """Log in over the socket as test_user and quit: ok, denied or busy; raises
+    OSError when the server does not accept connections."""
+    from ocflib.mysqlwire import ping as wire_ping
+
+    result = wire_ping(
+        cfg[SOCKET],
+        cfg[TEST_USER],
+        cfg.get(TEST_PASSWD) or "",
+        min(timeout_s, max(ctx.deadline.remaining(), 0.5)),
+    )
+    if result.state == "denied":
+        ctx.log.warning(
+            "the server answers but refused test_user %s: %s", cfg[TEST_USER], result.message
+        )
+    elif result.state in ("busy", "error"):
+        ctx.log.warning("the server answers with error %d: %s", result.code, result.message)
+    return result.state
+
+
+def _launcher_file(ctx: Context) -> str:
+    name = ctx.env.instance.replace("/", "_")
+    return os.path.join(ctx.env.rsctmp, f"mysql-py-{name}.launcher")
+
+
+def prepare(cfg: Config, ctx: Context) -> None:
+    """Log file, pid and socket directories, datadir initialisation; everything
+    the server writes must be writable by user (else rc 4)."""
+    import pwd
+
+    account = pwd.getpwnam(cfg[USER])
+    uid, gid = account.pw_uid, _gid(cfg)
+    log = cfg[LOG]
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
+        os.fchown(fd, uid, gid)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    for directory in (os.path.dirname(cfg[PID]), os.path.dirname(cfg[SOCKET])):
+        if not os.path.isdir(directory):
+            ctx.log.info("Creating directory: %s", directory)
+            os.makedirs(directory, mode=0o755)
+            os.chown(directory, uid, gid)
+    if cfg[ENABLE_CREATION] and not os.path.isdir(os.path.join(cfg[DATADIR], "mysql")):
+        initialise(cfg, ctx, uid, gid)
+    for path in (log,):
+        if not _writable(path, account, gid):
+            raise PermError(
+                f"Log file {path} is not writable by {cfg[USER]} (and not ours to chown)"
+            )
+    for directory in (os.path.dirname(cfg[PID]), os.path.dirname(cfg[SOCKET]), cfg[DATADIR]):
+        if not _writable(directory, account, gid):
+            raise PermError(f"Directory {directory} is not writable by {cfg[USER]}")
+
+
+def _gid(cfg: Config) -> int:
+    import grp
+
+    return grp.getgrnam(cfg[GROUP]).gr_gid
+
+
+def _writable(path: str, account: Any, gid: int) -> bool:
+    """Would user write there? Owner, group or other write bit (no ACLs)."""
+    import grp
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if account.pw_uid == 0:
+        return True
+    groups = {gid, account.pw_gid} | {
+        g.gr_gid for g in grp.getgrall() if account.pw_name in g.gr_mem
+    }
+    if st.st_uid == account.pw_uid:
+        return bool(st.st_mode & stat.S_IWUSR)
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IWGRP)
+    return bool(st.st_mode & stat.S_IWOTH)
+
+
+def initialise(cfg: Config, ctx: Context, uid: int, gid: int) -> None:
+    """enable_creation: mysql_install_db / mariadb-install-db into the datadir."""
+    bindir = os.path.dirname(binary(cfg, ctx))
+    tool = (
+        next(
+            (
+                p
+                for p in (
+                    os.path.join(bindir, "mysql_install_db"),
+                    os.path.join(bindir, "mariadb-install-db"),
+                )
+                if os.access(p, os.X_OK)
+            ),
+            None,
+        )
+        or ctx.runner.which("mysql_install_db")
+        or (ctx.runner.which("mariadb-install-db"))
+    )
+    if tool is None:
+        raise NotInstalledError("enable_creation: no mysql_install_db/mariadb-install-db found")
+    ctx.log.info("Initializing MySQL database in %s", cfg[DATADIR])
+    result = ctx.runner.run([tool, f"--datadir={cfg[DATADIR]}", f"--user={cfg[USER]}"], ok=None)
+    if result.returncode != 0:
+        raise GenericError(
+            f"Initialization failed: {tool} returned {result.returncode}: "
+            f"{result.stderr.strip()[-200:]}"
+        )
+
+
+def server_argv(cfg: Config, ctx: Context) -> list[str]:
+    import shlex
+
+    argv = [
+        "runuser",
+        "-u",
+        cfg[USER],
+        "-g",
+        cfg[GROUP],
+        "--",
+        binary(cfg, ctx),
+        f"--defaults-file={cfg[CONFIG]}",
+        f"--pid-file={cfg[PID]}",
+        f"--socket={cfg[SOCKET]}",
+        f"--datadir={cfg[DATADIR]}",
+        f"--log-error={cfg[LOG]}",
+        *shlex.split(cfg.get(ADDITIONAL_PARAMETERS) or ""),
+    ]
+    if ctx.env.is_promotable:
+        argv.append("--skip-slave-start")
+    return argv
+
+
+def log_tail(cfg: Config, lines: int = 3) -> str:
+    try:
+        with open(cfg[LOG], "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(f.tell() - 4096, 0))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    wanted = [
+        ln for ln in text.splitlines() if "ERROR" in ln or "[ERROR]" in ln
+    ] or text.splitlines()
+    return " | ".join(ln.strip() for ln in wanted[-lines:])
+
+
+def start_server(cfg: Config, ctx: Context) -> None:
+    """Launch the server detached and return as soon as it accepts connections."""
+    from ocflib.run import base_env, which, write_pidfile
+
+    argv = server_argv(cfg, ctx)
+    path = which(argv[0]) or argv[0]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        launcher = os.posix_spawn(
+            path,
+            argv,
+            base_env(None, {}),
+            setsid=True,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, devnull, 0),
+                (os.POSIX_SPAWN_DUP2, devnull, 1),
+                (os.POSIX_SPAWN_DUP2, devnull, 2),
+            ],
+        )
+    finally:
+        os.close(devnull)
+    os.makedirs(ctx.env.rsctmp, exist_ok=True)
+    write_pidfile(_launcher_file(ctx), launcher)
+    ctx.log.info("started %s as %s (launcher pid %d)", argv[6], cfg[USER], launcher)
+    delay = 0.01
+    while True:
+        try:
+            done, status = os.waitpid(launcher, os.WNOHANG)
+        except ChildProcessError:
+            done, status = 0, 0
+        if done and server_pid(cfg, remove_stale=False) is None:
+            code = os.waitstatus_to_exitcode(status)
+            raise GenericError(
+                f"MySQL server failed to start (launcher exited {code}): "
+                f"{log_tail(cfg) or 'see ' + cfg[LOG]}"
+            )
+        if server_pid(cfg, remove_stale=False) is not None:
+            try:
+                ping(cfg, ctx, timeout_s=2.0)
+                return
+            except OSError:
+                pass
+        if ctx.deadline.expired():
+            detail = log_tail(cfg) or "see " + cfg[LOG]
+            raise GenericError(
+                f"MySQL server did not accept connections within "
+                f"{ctx.deadline.elapsed():.0f}s: {detail}"
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.1)
+
+
+def stop_server(cfg: Config, ctx: Context) -> None:
+    """SIGTERM (a clean InnoDB shutdown); SIGKILL only close to the deadline."""
+    from ocflib.run import read_pidfile
+
+    pid = server_pid(cfg)
+    launcher = read_pidfile(_launcher_file(ctx))
+    if pid is not None:
+        os.kill(pid, 15)
+        end = time.monotonic() + max(ctx.deadline.remaining() - 2.0, 1.0)
+        delay = 0.005
+        while _is_server(pid) and time.monotonic() < end:
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.05)
+        if _is_server(pid):
+            ctx.log.warning("MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL", pid)
+            if launcher is not None:
+                _kill_session(launcher)  # mysqld_safe would restart a killed mysqld
+            os.kill(pid, 9)
+            end = time.monotonic() + 5
+            while _is_server(pid) and time.monotonic() < end:
+                time.sleep(0.01)
+            if _is_server(pid):
+                raise GenericError(f"MySQL pid {pid} survived SIGKILL")
+    if launcher is not None:  # mysqld_safe leaves once mysqld has shut down
+        end = time.monotonic() + 2
+        while read_pidfile(_launcher_file(ctx)) is not None and time.monotonic() < end:
+            _reap(launcher)
+            time.sleep(0.01)
+        if read_pidfile(_launcher_file(ctx)) is not None:
+            _kill_session(launcher)
+    for path in (_launcher_file(ctx), cfg[PID]):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    _remove_socket(cfg[SOCKET])
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _kill_session(leader: int) -> None:
+    try:
+        os.killpg(leader, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _remove_socket(path: str) -> None:
+    """Remove a leftover server socket (only a socket: never another file)."""
+    import stat
+
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+# --- 4. SQL (pymysql, imported only where SQL is needed) --------------------------------------
+
+
+def pymysql() -> Any:
+    """pymysql, importable although agents run without site-packages (-S)."""
+    try:
+        import pymysql as module
+    except ImportError:
+        import site
+
+        site.main()
+        import pymysql as module
+    return module
+
+
+def connect(cfg: Config, ctx: Context, *, admin: bool = True) -> Any:
+    """A connection over the socket as replication_user (admin) or test_user."""
+    mod = pymysql()
+    user, password = (
+        (cfg[REPL_USER], cfg.get(REPL_PASSWD) or "")
+        if admin
+        else (cfg[TEST_USER], cfg.get(TEST_PASSWD) or "")
+    )
+    left = max(ctx.deadline.remaining(), 1.0)
+    kwargs: dict[str, Any] = {
+        "unix_socket": cfg[SOCKET],
+        "user": user,
+        "password": password,
+        "connect_timeout": min(left, 10),
+        "read_timeout": left,
+        "write_timeout": left,
+        "autocommit": True,
+        "cursorclass": mod.cursors.DictCursor,
+    }
+    if cfg[REPL_SSL]:
+        kwargs["ssl"] = {"check_hostname": False}
+    try:
+        return mod.connect(**kwargs)
+    except mod.MySQLError as err:
+        raise GenericError(f"cannot log in to MySQL as {user}: {_sql_error(err)}") from err
+
+
+def _sql_error(err: BaseException) -> str:
+    args: tuple[object, ...] = tuple(getattr(err, "args", ()))
+    if len(args) >= 2:
+        return f"{args[1]} ({args[0]})"
+    return str(err)
+
+
+def query(conn: Any, sql: str, args: Sequence[object] | None = None) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        rows = cur.fetchall()
+    return list(rows or [])
+
+
+class Dialect:
+    """The statements this server version understands."""
+
+    def __init__(self, version: str) -> None:
+        self.mariadb = "mariadb" in version.lower()
+        numbers = []
+        for part in version.split("-", maxsplit=1)[0].split("."):
+            numbers.append(int(part) if part.isdigit() else 0)
+        v = tuple(numbers + [0, 0, 0])[:3]
+        self.version = v
+        new_replica = v >= (10, 5, 1) if self.mariadb else v >= (8, 0, 22)
+        self.replica = "REPLICA" if new_replica else "SLAVE"
+        self.change_source = not self.mariadb and v >= (8, 0, 23)
+        if self.mariadb:
+            self.binlog_status = "SHOW BINLOG STATUS" if v >= (10, 5, 2) else "SHOW MASTER STATUS"
+        else:
+            self.binlog_status = (
+                "SHOW BINARY LOG STATUS" if v >= (8, 2, 0) else "SHOW MASTER STATUS"
+            )
+
+    def status(self) -> str:
+        return f"SHOW {self.replica} STATUS"
+
+    def start(self) -> str:
+        return f"START {self.replica}"
+
+    def stop(self) -> str:
+        return f"STOP {self.replica}"
+
+    def reset(self) -> str:
+        return f"RESET {self.replica} ALL"
+
+
+def dialect(conn: Any) -> Dialect:
+    return Dialect(str(query(conn, "SELECT VERSION() AS v")[0]["v"]))
+
+
+def field(row: dict[str, Any], *names: str) -> Any:
+    """A replica status column under its MySQL 8 or older name."""
+    for name in names:
+        if name in row:
+            return row[name]
+    return None
+
+
+def replica_status(conn: Any, d: Dialect) -> dict[str, Any] | None:
+    rows = query(conn, d.status())
+    return rows[0] if rows else None
+
+
+def read_only(conn: Any) -> bool:
+    return str(query(conn, "SELECT @@global.read_only AS r")[0]["r"]) in ("1", "ON")
+
+
+# --- 5. Cluster attributes -------------------------------------------------------------------
+
+
+def _base_instance(ctx: Context) -> str:
+    return ctx.env.instance.split(":", 1)[0]
+
+
+def set_score(ctx: Context, score: int | None) -> None:
+    from ocflib import cluster
+
+    if not ctx.env.is_promotable:
+        return
+    if score is None:
+        cluster.delete_promotion_score(ctx.env, ctx.runner)
+    else:
+        cluster.set_promotion_score(ctx.env, ctx.runner, score)
+
+
+def set_reader(cfg: Config, ctx: Context, value: int) -> None:
+    from ocflib import cluster
+
+    if not ctx.env.is_promotable:
+        return
+    node = cluster.local_node_name(ctx.env, ctx.runner)
+    cluster.set_node_attribute(ctx.runner, node, cfg[READER], str(value))
+
+
+def repl_info_argv(ctx: Context) -> list[str]:
+    return [
+        "crm_attribute",
+        "--type",
+        "crm_config",
+        "--name",
+        f"{_base_instance(ctx)}_REPL_INFO",
+        "-s",
+        "mysql_replication",
+    ]
+
+
+def master_host(ctx: Context) -> str:
+    """This node's address for replicas: the <instance>_mysql_master_IP node attribute,
+    else the node name."""
+    from ocflib import cluster
+
+    node = cluster.local_node_name(ctx.env, ctx.runner)
+    value = cluster.get_node_attribute(
+        ctx.runner, node, f"{_base_instance(ctx)}_mysql_master_IP", lifetime="forever"
+    )
+    return value or node
+
+
+# --- 6. Actions ---------------------------------------------------------------------------------
+
+
+def start(cfg: Config, ctx: Context) -> OCF:
+    set_reader(cfg, ctx, 0)
+    pid = server_pid(cfg)
+    if pid is None:
+        prepare(cfg, ctx)
+        start_server(cfg, ctx)
+    else:
+        ctx.log.info("MySQL already running (pid %d)", pid)
+    if ctx.env.is_promotable:
+        conn = connect(cfg, ctx)
+        try:
+            query(conn, "SET GLOBAL read_only = ON")
+            primary = [n for n in ctx.env.notify.unames("promoted") if n != _node(ctx)]
+            if primary:
+                follow(cfg, ctx, conn)
+            else:
+                unset_master(ctx, conn)
+        finally:
+            conn.close()
+        set_score(ctx, 1)
+    if cfg.get(TEST_PASSWD):  # as the reference: a full check when credentials are given
+        select_test_table(cfg, ctx)
+    return OCF.SUCCESS
+
+
+def _node(ctx: Context) -> str:
+    from ocflib import cluster
+
+    return cluster.local_node_name(ctx.env, ctx.runner)
+
+
+def stop(cfg: Config, ctx: Context) -> OCF:
+    if ctx.env.is_promotable:
+        try:
+            set_score(ctx, None)
+            set_reader(cfg, ctx, 0)
+        except OCFError as err:
+            ctx.log.warning("stop: %s", err.reason)
+    stop_server(cfg, ctx)
+    return OCF.SUCCESS
+
+
+def select_test_table(cfg: Config, ctx: Context) -> None:
+    conn = connect(cfg, ctx, admin=False)
+    mod = pymysql()
+    try:
+        # test_table is limited to identifier characters and dots (check_config).
+        query(conn, f"SELECT COUNT(*) AS n FROM {cfg[TEST_TABLE]}")  # noqa: S608
+    except mod.MySQLError as err:
+        raise GenericError(
+            f"Unable to read {cfg[TEST_TABLE]} as {cfg[TEST_USER]}: {_sql_error(err)}"
+        ) from err
+    finally:
+        conn.close()
+
+
+def monitor(cfg: Config, ctx: Context) -> OCF:
+    pid = server_pid(cfg)
+    if pid is None:
+        if ctx.env.is_promotable and not ctx.is_probe:
+            set_score(ctx, None)
+        return OCF.NOT_RUNNING
+    try:
+        ping(cfg, ctx)
+    except OSError as err:
+        raise GenericError(
+            f"MySQL (pid {pid}) runs but does not accept connections on {cfg[SOCKET]}: {err}"
+        ) from err
+    if ctx.env.effective_check_level((0, 10)) >= 10:
+        try:
+            select_test_table(cfg, ctx)
+        except OCFError:
+            if ctx.env.is_promotable:
+                set_score(ctx, None)
+            raise
+    if not ctx.env.is_promotable:
+        return OCF.SUCCESS
+    return replication_health(cfg, ctx)
+
+
+def replication_health(cfg: Config, ctx: Context) -> OCF:
+    """The role (read_only), and for a replica its health, on every monitor:
+    a broken replica loses its promotion score and says why (resource-agents #1377)."""
+    conn = connect(cfg, ctx)
+    try:
+        if not read_only(conn):
+            set_score(ctx, 2)
+            return OCF.RUNNING_PROMOTED
+        d = dialect(conn)
+        status = replica_status(conn, d)
+        if status is None:
+            set_score(ctx, 1)
+            return OCF.SUCCESS
+        problem = replica_problem(status)
+        if problem is not None:
+            if str(field(status, "Slave_SQL_Running", "Replica_SQL_Running")) != "Yes" and not (
+                field(status, "Last_SQL_Errno") or 0
+            ):
+                query(conn, d.start())  # stopped without an error: restart it, as the reference
+            set_score(ctx, None)
+            set_reader(cfg, ctx, 0)
+            raise OCFError(
+                f"replication broken, promotion score removed: {problem}", rc=OCF.DEGRADED
+            )
+        lag = field(status, "Seconds_Behind_Master", "Seconds_Behind_Source")
+        max_lag = cfg[MAX_LAG]
+        if lag is None or int(lag) > max_lag:
+            set_reader(cfg, ctx, 0)
+            if cfg[EVICT]:
+                raise OCFError(
+                    f"replica lags {lag} s, more than max_slave_lag={max_lag}: evicted",
+                    rc=OCF.ERR_INSTALLED,
+                )
+            set_score(ctx, 0)
+            return OCF.SUCCESS
+        set_score(ctx, max(0, max_lag - int(lag)))
+        set_reader(cfg, ctx, 1)
+        return OCF.SUCCESS
+    finally:
+        conn.close()
+
+
+def replica_problem(status: dict[str, Any]) -> str | None:
+    """Why this replica cannot be trusted, or None."""
+    for errno_key, text_key in (
+        ("Last_IO_Errno", "Last_IO_Error"),
+        ("Last_SQL_Errno", "Last_SQL_Error"),
+    ):
+        code = field(status, errno_key) or 0
+        if int(code) not in (0, 1040):
+            return f"{errno_key} {code}: {(field(status, text_key) or '').strip()[:80]}"
+    io = str(field(status, "Slave_IO_Running", "Replica_IO_Running"))
+    sql = str(field(status, "Slave_SQL_Running", "Replica_SQL_Running"))
+    if sql != "Yes":
+        return "the SQL thread is not running"
+    if io not in ("Yes", "Connecting"):
+        return "the IO thread is not running"
+    return None
+
+
+def promote(cfg: Config, ctx: Context) -> OCF:
+    if server_pid(cfg) is None:
+        return OCF.NOT_RUNNING
+    conn = connect(cfg, ctx)
+    try:
+        d = dialect(conn)
+        query(conn, d.stop())
+        query(conn, d.reset())
+        rows = query(conn, d.binlog_status)
+        if rows:
+            info = f"{master_host(ctx)}|{rows[0]['File']}|{rows[0]['Position']}"
+            ctx.runner.run([*repl_info_argv(ctx), "-v", info])
+        query(conn, "SET GLOBAL read_only = OFF")
+    finally:
+        conn.close()
+    set_score(ctx, cfg[MAX_LAG] + 1)
+    set_reader(cfg, ctx, 1)
+    return OCF.SUCCESS
+
+
+def demote(cfg: Config, ctx: Context) -> OCF:
+    """read_only on, clients' connections ended (their writes stop), score 1."""
+    if server_pid(cfg) is None:
+        return OCF.NOT_RUNNING
+    conn = connect(cfg, ctx)
+    try:
+        query(conn, "SET GLOBAL read_only = ON")
+        rows = query(
+            conn,
+            "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST "
+            "WHERE ID <> CONNECTION_ID()",
+        )
+        for row in rows:
+            if row["USER"] in ("system user", "event_scheduler") or str(row["COMMAND"]).startswith(
+                ("Binlog Dump", "Daemon", "Slave_", "Replica_")
+            ):
+                continue
+            try:
+                query(conn, f"KILL CONNECTION {int(row['ID'])}")
+            except pymysql().MySQLError:
+                pass  # it ended by itself
+    finally:
+        conn.close()
+    set_score(ctx, 1)
+    set_reader(cfg, ctx, 0)
+    return OCF.SUCCESS
+
+
+def notify(cfg: Config, ctx: Context) -> OCF:
+    if not ctx.env.is_promotable or server_pid(cfg) is None:
+        return OCF.SUCCESS
+    info = ctx.env.notify
+    me = _node(ctx)
+    if info.key == "post-promote" and me not in info.unames("promote"):
+        conn = connect(cfg, ctx)
+        try:
+            unset_master(ctx, conn)
+            follow(cfg, ctx, conn)
+        finally:
+            conn.close()
+    elif info.key == "post-demote" and me not in info.unames("demote"):
+        conn = connect(cfg, ctx)
+        try:
+            unset_master(ctx, conn)
+        finally:
+            conn.close()
+    return OCF.SUCCESS
+
+
+def unset_master(ctx: Context, conn: Any) -> None:
+    """Stop replicating: let the relay log be applied (bounded), then reset."""
+    d = dialect(conn)
+    status = replica_status(conn, d)
+    if status is None:
+        return
+    query(conn, f"STOP {d.replica} IO_THREAD")
+    end = time.monotonic() + max(min(ctx.deadline.remaining() - 2.0, 30.0), 0.5)
+    while time.monotonic() < end:
+        status = replica_status(conn, d) or {}
+        state = str(field(status, "Slave_SQL_Running_State", "Replica_SQL_Running_State") or "")
+        if (
+            "read all relay log" in state
+            or str(field(status, "Slave_SQL_Running", "Replica_SQL_Running")) != "Yes"
+        ):
+            break
+        time.sleep(0.05)
+    else:
+        ctx.log.warning("the relay log was not applied within the time left; resetting anyway")
+    query(conn, d.stop())
+    query(conn, d.reset())
+
+
+def follow(cfg: Config, ctx: Context, conn: Any) -> None:
+    """Replicate from the primary published in <instance>_REPL_INFO (GTID where available)."""
+    result = ctx.runner.run([*repl_info_argv(ctx), "--query", "-q"], ok=None)
+    info = result.stdout.strip()
+    if result.returncode != 0 or info.count("|") != 2:
+        ctx.log.warning("no replication info published yet (%s)", info or "empty")
+        return
+    host, log_file, position = info.split("|")
+    d = dialect(conn)
+    status = replica_status(conn, d)
+    current = field(status or {}, "Master_Host", "Source_Host")
+    io_state = str(field(status or {}, "Slave_IO_Running", "Replica_IO_Running"))
+    running = io_state in ("Yes", "Connecting")
+    if current == host and running:
+        return
+    if status is not None:
+        query(conn, d.stop())
+    word = "SOURCE" if d.change_source else "MASTER"
+    sql = (
+        f"CHANGE {'REPLICATION SOURCE' if d.change_source else 'MASTER'} TO {word}_HOST=%s, "
+        f"{word}_PORT=%s, {word}_USER=%s, {word}_PASSWORD=%s"
+    )
+    args: list[object] = [host, cfg[REPL_PORT], cfg[REPL_USER], cfg.get(REPL_PASSWD) or ""]
+    if d.mariadb:
+        sql += ", MASTER_USE_GTID=current_pos"
+    elif str(query(conn, "SELECT @@global.gtid_mode AS g")[0]["g"]) == "ON":
+        sql += f", {word}_AUTO_POSITION=1"
+    else:
+        sql += f", {word}_LOG_FILE=%s, {word}_LOG_POS=%s"
+        args += [log_file, int(position)]
+    if cfg.get(SSL_CA) and cfg.get(SSL_CERT) and cfg.get(SSL_KEY):
+        sql += f", {word}_SSL=1, {word}_SSL_CA=%s, {word}_SSL_CERT=%s, {word}_SSL_KEY=%s"
+        args += [cfg[SSL_CA], cfg[SSL_CERT], cfg[SSL_KEY]]
+    ctx.log.info("replicating from %s:%d", host, cfg[REPL_PORT])
+    query(conn, sql, args)
+    query(conn, d.start())
+
+
+def status(cfg: Config, ctx: Context) -> OCF:
+    return OCF.SUCCESS if server_pid(cfg) is not None else OCF.NOT_RUNNING
+
+
+def validate(cfg: Config, ctx: Context) -> OCF:
+    return OCF.SUCCESS
+
+
+AGENT = Agent(
+    "mysql-py",
+    version=VERSION,
+    shortdesc="Manages a MySQL database instance",
+    longdesc="Resource script for MySQL/MariaDB. It manages a server instance as an HA "
+    "resource, standalone or as a promotable clone with replication.\n\nmysql-py is a "
+    "drop-in replacement for ocf:heartbeat:mysql (same parameters, defaults and exit codes) "
+    "written in Python on ocflib: start returns as soon as the server accepts connections, "
+    "monitor depth 0 logs in over the socket, passwords never reach argv or logs, a replica "
+    "with broken replication loses its promotion score and reports why (degraded), and "
+    "statements follow the server version (MariaDB 10.x, MySQL 8.x).",
+    params=PARAMS,
+    actions=(
+        Action("start", start, timeout=120),
+        Action("stop", stop, timeout=120),
+        Action("status", status, timeout=60),
+        Action("monitor", monitor, timeout=30, interval=20, depth=0),
+        Action("monitor", monitor, timeout=30, interval=10, depth=0, role="Promoted"),
+        Action("monitor", monitor, timeout=30, interval=30, depth=0, role="Unpromoted"),
+        Action("promote", promote, timeout=120),
+        Action("demote", demote, timeout=120),
+        Action("notify", notify, timeout=90, never_fails=True),
+        Action("validate-all", validate, timeout=5),
+        Action("meta-data", timeout=5),
+    ),
+    check_config=check_config,
+    check_local=check_local,
+)
