@@ -917,7 +917,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
         query(conn, d.stop())
         query(conn, d.reset())
         rows = query(conn, d.binlog_status)
-        if rows:
+        if rows and ctx.env.is_promotable:  # the hand-off to the replicas
             info = f"{master_host(ctx)}|{rows[0]['File']}|{rows[0]['Position']}"
             ctx.runner.run([*repl_info_argv(ctx), "-v", info])
         query(conn, "SET GLOBAL read_only = OFF")

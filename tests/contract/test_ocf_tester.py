@@ -89,3 +89,26 @@ def test_ocf_tester_passes_filesystem_py(kind: str) -> None:
             assert ns.mounted("/mnt/fs") == []
         finally:
             ns.close()
+
+
+@pytest.mark.integration
+def test_ocf_tester_passes_mysql_py(tmp_path: object) -> None:
+    need("ocf-tester", "mariadbd", "mariadb-install-db", "runuser", root=True)
+    import shutil
+    import tempfile
+
+    from tests.integration.test_mysql_real import Server
+
+    with tempfile.TemporaryDirectory(prefix="pyha-mysql-", dir="/var/tmp") as base:
+        shutil.chown(base, "mysql", "mysql")
+        db = Server(base, "t")
+        params = db.params()
+        result = ocf_tester("db", os.path.join(AGENTS_DIR, "mysql-py"), params,
+                            env={"HA_RSCTMP": os.path.join(base, "rsc")})  # fmt: skip
+        try:
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "passed all tests" in result.stdout
+            assert db.pid() is None
+        finally:
+            if db.pid():
+                os.kill(db.pid() or 0, 9)

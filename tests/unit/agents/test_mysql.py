@@ -1,0 +1,309 @@
+"""mysql-py with fakes: exit-code rows of REFERENCE.md §8.2, the promotion-score
+ladder of §8.4 and the statements per server version."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from ocflib.agents import mysql
+from ocflib.errors import GenericError
+from ocflib.exitcodes import OCF
+from ocflib.mysqlwire import scramble_native
+from ocflib.testing import FakeRunner, ocf_env
+from tests.conftest import Outcome, dispatch
+
+AGENT = mysql.AGENT
+PROMOTABLE = {"promotable": "true", "clone_max": "2", "on_node": "n1", "notify": "true"}
+ATTR = ["crm_attribute", "--promotion", "-N", "n1"]
+
+
+def env(tmp: str, interval: int | str | None = None, meta: Any = None,
+        **params: str) -> dict[str, str]:  # fmt: skip
+    base = {"binary": "/bin/true", "config": "/etc/hostname", "datadir": tmp,
+            "pid": os.path.join(tmp, "m.pid"), "socket": os.path.join(tmp, "m.sock"),
+            "log": os.path.join(tmp, "err.log"), **params}  # fmt: skip
+    e = ocf_env(interval_ms=None if interval is None else int(interval), meta=meta, params=base)
+    e["HA_RSCTMP"] = tmp
+    e["OCF_RESKEY_crm_feature_set"] = "3.16.2"
+    return e
+
+
+def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
+    return dispatch(AGENT, action, e, fake)
+
+
+# --- validation and plain rows ----------------------------------------------------------
+
+
+def test_probe_and_stop_on_a_node_without_mysql(fake: FakeRunner, tmp_path: Any) -> None:
+    e = env(str(tmp_path), binary="/nonexistent/mysqld_safe", config="/nonexistent.cnf")
+    assert run("monitor", fake, {**e, "OCF_RESKEY_CRM_meta_interval": "0"}).rc == 7
+    assert run("stop", fake, e).rc == 0
+    out = run("start", fake, e)
+    assert out.rc == 5
+    assert out.reason == ("Setup problem: couldn't find command: /nonexistent/mysqld_safe; "
+                          "Config /nonexistent.cnf doesn't exist")  # fmt: skip
+
+
+def test_validate_all_checks_the_node_at_depth_10(fake: FakeRunner, tmp_path: Any) -> None:
+    e = env(str(tmp_path), datadir="/nonexistent-datadir", user="pyha-nobody", group="pyha-none")
+    assert run("validate-all", fake, e).rc == 0
+    e["OCF_CHECK_LEVEL"] = "10"
+    out = run("validate-all", fake, e)
+    assert out.rc == 5
+    assert out.reason == ("Datadir /nonexistent-datadir doesn't exist; User pyha-nobody doesn't "
+                          "exist; Group pyha-none doesn't exist")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"test_table": "mysql.user; DROP TABLE x"}, "parameter test_table='mysql.user; DROP TABLE x' contains forbidden characters ' ', ';'"),
+        ({"test_table": "a.b.c"}, "test_table [a.b.c] must be table or database.table"),
+        ({"replication_port": "99999"}, "parameter replication_port='99999' must be at most 65535"),
+        ({"additional_parameters": "--x='unterminated"}, "additional_parameters cannot be split: No closing quotation"),
+        ({"max_slave_lag": "-1"}, "parameter max_slave_lag='-1' must be at least 0"),
+        ({"user": "mysql;id"}, "parameter user='mysql;id' contains forbidden characters ';'"),
+    ],
+)  # fmt: skip
+def test_configuration_errors(
+    fake: FakeRunner, tmp_path: Any, params: dict[str, str], reason: str
+) -> None:
+    out = run("start", fake, env(str(tmp_path), **params))
+    assert (out.rc, out.reason) == (6, reason)
+
+
+def test_stale_pid_file_is_removed_and_not_running(fake: FakeRunner, tmp_path: Any) -> None:
+    pidfile = tmp_path / "m.pid"
+    pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a mysqld: a reused pid
+    assert run("monitor", fake, env(str(tmp_path), interval=20000)).rc == 7
+    assert not pidfile.exists()
+    pidfile.write_text("999999999\n")
+    assert run("stop", fake, env(str(tmp_path))).rc == 0
+    assert not pidfile.exists()
+
+
+def test_unknown_action(fake: FakeRunner, tmp_path: Any) -> None:
+    assert run("migrate_to", fake, env(str(tmp_path))).rc == 3
+
+
+def test_secrets_never_reach_argv_or_logs(tmp_path: Any) -> None:
+    e = env(str(tmp_path), test_passwd="s3cr3t-t", replication_passwd="s3cr3t-r",
+            binary="/nonexistent")  # fmt: skip
+    out = run("start", FakeRunner(), e)
+    assert out.rc == 5
+    assert all("s3cr3t" not in msg for _, msg in out.records)
+    argv = mysql.server_argv(*_cfg_ctx(e))
+    assert not any("s3cr3t" in word for word in argv)
+
+
+def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
+    from ocflib.agent import Context
+    from ocflib.env import OcfEnv
+    from ocflib.log import Log
+    from ocflib.params import parse_params
+    from ocflib.run import Deadline
+
+    cfg, _ = parse_params(mysql.PARAMS, OcfEnv("start", e).reskeys)
+    return cfg, Context(OcfEnv("start", e), FakeRunner(), Deadline(10), Log(), AGENT)
+
+
+def test_server_command_line(tmp_path: Any) -> None:
+    e = env(str(tmp_path), additional_parameters="--innodb-buffer-pool-size=64M --init-file='/a b'")
+    e["OCF_RESKEY_CRM_meta_promotable"] = "true"
+    cfg, ctx = _cfg_ctx(e)
+    assert mysql.server_argv(cfg, ctx) == [
+        "runuser", "-u", "mysql", "-g", "mysql", "--", "/bin/true",
+        "--defaults-file=/etc/hostname", f"--pid-file={tmp_path}/m.pid",
+        f"--socket={tmp_path}/m.sock", f"--datadir={tmp_path}", f"--log-error={tmp_path}/err.log",
+        "--innodb-buffer-pool-size=64M", "--init-file=/a b", "--skip-slave-start",
+    ]  # fmt: skip
+
+
+# --- statements by version ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "replica", "binlog", "change_source"),
+    [
+        ("10.4.32-MariaDB", "SLAVE", "SHOW MASTER STATUS", False),
+        ("10.11.19-MariaDB-0+deb12u1", "REPLICA", "SHOW BINLOG STATUS", False),
+        ("5.7.44-log", "SLAVE", "SHOW MASTER STATUS", False),
+        ("8.0.22", "REPLICA", "SHOW MASTER STATUS", False),
+        ("8.0.36", "REPLICA", "SHOW MASTER STATUS", True),
+        ("8.4.3", "REPLICA", "SHOW BINARY LOG STATUS", True),
+    ],
+)  # fmt: skip
+def test_dialect(version: str, replica: str, binlog: str, change_source: bool) -> None:
+    d = mysql.Dialect(version)
+    assert (d.status(), d.start(), d.stop(), d.reset()) == (
+        f"SHOW {replica} STATUS",
+        f"START {replica}",
+        f"STOP {replica}",
+        f"RESET {replica} ALL",
+    )
+    assert (d.binlog_status, d.change_source) == (binlog, change_source)
+
+
+def test_native_password_scramble() -> None:
+    salt = bytes(range(1, 21))
+    stage1 = hashlib.sha1(b"secret").digest()  # noqa: S324 - the protocol's hash
+    mix = hashlib.sha1(salt + hashlib.sha1(stage1).digest()).digest()  # noqa: S324
+    assert scramble_native(b"secret", salt) == bytes(a ^ b for a, b in zip(stage1, mix))
+    assert scramble_native(b"", salt) == b""
+
+
+# --- the promotion-score ladder (§8.4) with a fake server ------------------------------------
+
+
+class FakeConn:
+    """Answers SQL from a script: {statement prefix: rows}."""
+
+    def __init__(self, answers: dict[str, list[dict[str, Any]]]) -> None:
+        self.answers = answers
+        self.executed: list[str] = []
+
+    def cursor(self) -> FakeConn:
+        return self
+
+    def __enter__(self) -> FakeConn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def execute(self, sql: str, args: Sequence[object] | None = None) -> None:
+        self.executed.append(sql)
+        self.last = next(
+            (rows for prefix, rows in self.answers.items() if sql.startswith(prefix)), []
+        )
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return self.last
+
+    def close(self) -> None:
+        pass
+
+
+def replica(
+    io: str = "Yes", sql: str = "Yes", lag: int | None = 5, sql_errno: int = 0
+) -> dict[str, Any]:
+    return {"Slave_IO_Running": io, "Slave_SQL_Running": sql, "Seconds_Behind_Master": lag,
+            "Last_IO_Errno": 0, "Last_IO_Error": "", "Last_SQL_Errno": sql_errno,
+            "Last_SQL_Error": "Duplicate entry '7' for key 'PRIMARY'" if sql_errno else "",
+            "Master_Host": "n2"}  # fmt: skip
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> FakeConn:
+    conn = FakeConn({"SELECT VERSION()": [{"v": "10.11.6-MariaDB"}]})
+    monkeypatch.setattr(mysql, "server_pid", lambda cfg, remove_stale=True: 4242)
+    monkeypatch.setattr(mysql, "ping", lambda cfg, ctx, timeout_s=5.0: "ok")
+    monkeypatch.setattr(mysql, "connect", lambda cfg, ctx, admin=True: conn)
+    return conn
+
+
+def reader(value: str) -> list[str]:
+    return ["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-v", value]
+
+
+def test_primary_gets_score_2_and_8(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
+    server.answers["SELECT @@global.read_only"] = [{"r": 0}]
+    fake.expect([*ATTR, "-v", "2"])
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == OCF.RUNNING_PROMOTED
+
+
+def test_healthy_replica_score_by_lag(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
+    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    server.answers["SHOW REPLICA STATUS"] = [replica(lag=10)]
+    fake.expect([*ATTR, "-v", "3590"])
+    fake.expect(reader("1"))
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+
+
+def test_unconfigured_unpromoted_gets_score_1(
+    fake: FakeRunner, server: FakeConn, tmp_path: Any
+) -> None:
+    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    fake.expect([*ATTR, "-v", "1"])
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+
+
+def test_broken_replica_loses_its_score_and_says_why(
+    fake: FakeRunner, server: FakeConn, tmp_path: Any
+) -> None:
+    """resource-agents #1377: the reference keeps the score of a broken replica."""
+    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    server.answers["SHOW REPLICA STATUS"] = [replica(sql="No", sql_errno=1062)]
+    fake.expect([*ATTR, "-D"])
+    fake.expect(reader("0"))
+    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE))
+    assert out.rc == OCF.DEGRADED
+    assert out.reason == ("replication broken, promotion score removed: Last_SQL_Errno 1062: "
+                          "Duplicate entry '7' for key 'PRIMARY'")  # fmt: skip
+    assert "START REPLICA" not in server.executed  # an error: not blindly restarted
+
+
+def test_stopped_sql_thread_without_error_is_restarted(
+    fake: FakeRunner, server: FakeConn, tmp_path: Any
+) -> None:
+    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    server.answers["SHOW REPLICA STATUS"] = [replica(sql="No")]
+    fake.expect([*ATTR, "-D"])
+    fake.expect(reader("0"))
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == OCF.DEGRADED
+    assert "START REPLICA" in server.executed
+
+
+def test_lag_beyond_max(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
+    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    server.answers["SHOW REPLICA STATUS"] = [replica(lag=100)]
+    fake.expect(reader("0"))
+    fake.expect([*ATTR, "-v", "0"])
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60")).rc == 0
+    fake.expect(reader("0"))
+    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60",
+                                   evict_outdated_slaves="yes"))  # fmt: skip
+    assert out.rc == OCF.ERR_INSTALLED
+
+
+def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
+    server.answers["SHOW BINLOG STATUS"] = [{"File": "mysql-bin.000007", "Position": 1234}]
+    fake.expect(["crm_attribute", "-N", "n1", "-l", "forever", "-n", "test_mysql_master_IP", "-G",
+                 "-q"], returncode=6)  # fmt: skip
+    fake.expect(["crm_attribute", "--type", "crm_config", "--name", "test_REPL_INFO", "-s",
+                 "mysql_replication", "-v", "n1|mysql-bin.000007|1234"])  # fmt: skip
+    fake.expect([*ATTR, "-v", "3601"])
+    fake.expect(reader("1"))
+    assert run("promote", fake, env(str(tmp_path), meta=PROMOTABLE)).rc == 0
+    assert server.executed[1:4] == ["STOP REPLICA", "RESET REPLICA ALL", "SHOW BINLOG STATUS"]
+    assert server.executed[-1] == "SET GLOBAL read_only = OFF"
+    server.executed.clear()
+    server.answers["SELECT ID, USER, COMMAND"] = [
+        {"ID": 10, "USER": "app", "COMMAND": "Query"},
+        {"ID": 11, "USER": "system user", "COMMAND": "Slave_SQL"},
+        {"ID": 12, "USER": "repl", "COMMAND": "Binlog Dump GTID"},
+    ]  # fmt: skip
+    fake.expect([*ATTR, "-v", "1"])
+    fake.expect(reader("0"))
+    assert run("demote", fake, env(str(tmp_path), meta=PROMOTABLE)).rc == 0
+    assert server.executed[0] == "SET GLOBAL read_only = ON"
+    assert [s for s in server.executed if s.startswith("KILL")] == ["KILL CONNECTION 10"]
+
+
+def test_notify_never_fails(
+    fake: FakeRunner, server: FakeConn, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(cfg: Any, ctx: Any, admin: bool = True) -> Any:
+        raise GenericError("cannot log in")
+
+    monkeypatch.setattr(mysql, "connect", broken)
+    meta = {**PROMOTABLE, "notify_type": "post", "notify_operation": "promote",
+            "notify_promote_uname": "n2"}  # fmt: skip
+    out = run("notify", fake, env(str(tmp_path), meta=meta))
+    assert out.rc == 0 and out.reasons == ["cannot log in"]
