@@ -132,9 +132,9 @@ def table(cases: Sequence[Case], runs: int, warmup: int) -> str:
         f"{platform.release()}, Python {platform.python_version()}); {runs} interleaved "
         f"runs per side after {warmup} warm-up runs. Times in ms (wall clock).",
         "",
-        "| case | pyha median (min-max) | reference median (min-max) | ratio "
+        "| case | pyha median (min-max) | reference median (min-max) | ratio | difference "
         "| peak RSS pyha / ref (MiB, largest process of the action) |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
     for case in cases:
         a, b = case.pyha, case.reference
@@ -142,7 +142,8 @@ def table(cases: Sequence[Case], runs: int, warmup: int) -> str:
         lines.append(
             f"| {case.name} | {ms(ma)} ({ms(min(a.samples))}-{ms(max(a.samples))}) "
             f"| {ms(mb)} ({ms(min(b.samples))}-{ms(max(b.samples))}) | "
-            f"**{ma / mb:.2f}** | {a.peak_rss_kb / 1024:.1f} / {b.peak_rss_kb / 1024:.1f} |"
+            f"**{ma / mb:.2f}** | {(ma - mb) * 1000:+.0f} ms "
+            f"| {a.peak_rss_kb / 1024:.1f} / {b.peak_rss_kb / 1024:.1f} |"
         )
     notes = [f"- {c.name}: {c.note}" for c in cases if c.note]
     if notes:
