@@ -372,18 +372,19 @@ def prepare(cfg: Config, ctx: Context) -> None:
     account = pwd.getpwnam(cfg[USER])
     uid, gid = account.pw_uid, _gid(cfg)
     log = cfg[LOG]
-    os.makedirs(os.path.dirname(log), exist_ok=True)
+    # Directories the server writes to: created for it (owned by user) when missing.
+    for directory in (os.path.dirname(log), os.path.dirname(cfg[PID]),
+                      os.path.dirname(cfg[SOCKET])):  # fmt: skip
+        if not os.path.isdir(directory):
+            ctx.log.info("Creating directory: %s", directory)
+            os.makedirs(directory, mode=0o755)
+            os.chown(directory, uid, gid)
     try:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
         os.fchown(fd, uid, gid)
         os.close(fd)
     except FileExistsError:
         pass
-    for directory in (os.path.dirname(cfg[PID]), os.path.dirname(cfg[SOCKET])):
-        if not os.path.isdir(directory):
-            ctx.log.info("Creating directory: %s", directory)
-            os.makedirs(directory, mode=0o755)
-            os.chown(directory, uid, gid)
     if cfg[ENABLE_CREATION] and not os.path.isdir(os.path.join(cfg[DATADIR], "mysql")):
         initialise(cfg, ctx, uid, gid)
     for path in (log,):
@@ -619,8 +620,9 @@ def pymysql() -> Any:
     return module
 
 
-def connect(cfg: Config, ctx: Context, *, admin: bool = True) -> Any:
-    """A connection over the socket as replication_user (admin) or test_user."""
+def connect(cfg: Config, ctx: Context, *, admin: bool = True, timeout: float | None = None) -> Any:
+    """A connection over the socket as replication_user (admin) or test_user;
+    statements time out after `timeout` seconds (default: the deadline)."""
     mod = pymysql()
     user, password = (
         (cfg[REPL_USER], cfg.get(REPL_PASSWD) or "")
@@ -628,6 +630,8 @@ def connect(cfg: Config, ctx: Context, *, admin: bool = True) -> Any:
         else (cfg[TEST_USER], cfg.get(TEST_PASSWD) or "")
     )
     left = max(ctx.deadline.remaining(), 1.0)
+    if timeout is not None:
+        left = min(left, timeout)
     kwargs: dict[str, Any] = {
         "unix_socket": cfg[SOCKET],
         "user": user,
@@ -703,6 +707,30 @@ def field(row: dict[str, Any], *names: str) -> Any:
         if name in row:
             return row[name]
     return None
+
+
+def stop_replication(cfg: Config, ctx: Context, statement: str, limit_s: float = 5.0) -> bool:
+    """Run STOP REPLICA [IO_THREAD] on its own connection, waiting at most limit_s.
+
+    An IO thread stuck connecting to a dead primary (for up to slave_net_timeout,
+    60 s by default) holds STOP up that long: the action goes on without waiting,
+    the server finishes the stop by itself. Returns True if it completed.
+    """
+    mod = pymysql()
+    conn = connect(cfg, ctx, timeout=limit_s)
+    try:
+        query(conn, statement)
+        return True
+    except mod.MySQLError as err:
+        ctx.log.warning(
+            "%s did not complete within %.0f s (%s): going on", statement, limit_s, _sql_error(err)
+        )
+        return False
+    finally:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001, S110 - a timed-out connection may be half closed
+            pass
 
 
 def replica_status(conn: Any, d: Dialect) -> dict[str, Any] | None:
@@ -784,7 +812,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
             if primary:
                 follow(cfg, ctx, conn)
             else:
-                unset_master(ctx, conn)
+                unset_master(cfg, ctx, conn)
         finally:
             conn.close()
         set_score(ctx, 1)
@@ -852,12 +880,19 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
     """The role (read_only), and for a replica its health, on every monitor:
     a broken replica loses its promotion score and says why (resource-agents #1377)."""
     conn = connect(cfg, ctx)
+    bounded = connect(cfg, ctx, timeout=3.0)
     try:
         if not read_only(conn):
             set_score(ctx, 2)
             return OCF.RUNNING_PROMOTED
         d = dialect(conn)
-        status = replica_status(conn, d)
+        try:
+            status = replica_status(bounded, d)
+        except pymysql().MySQLError as err:
+            # A monitor must answer quickly: replica status can wait behind a
+            # pending STOP. Leave the score as it is and say so.
+            ctx.log.warning("replica status unavailable (%s): score unchanged", _sql_error(err))
+            return OCF.SUCCESS
         if status is None:
             set_score(ctx, 1)
             return OCF.SUCCESS
@@ -874,7 +909,16 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
             )
         lag = field(status, "Seconds_Behind_Master", "Seconds_Behind_Source")
         max_lag = cfg[MAX_LAG]
-        if lag is None or int(lag) > max_lag:
+        if lag is None:
+            # The source is unreachable (typically: the primary just died). This
+            # replica is the one to promote if it applied everything it received.
+            set_reader(cfg, ctx, 0)
+            applied = relay_applied(status)
+            set_score(ctx, max_lag if applied else 1)
+            ctx.log.info("replication source unreachable; %s", "everything received is applied"
+                         if applied else "the relay log is still being applied")  # fmt: skip
+            return OCF.SUCCESS
+        if int(lag) > max_lag:
             set_reader(cfg, ctx, 0)
             if cfg[EVICT]:
                 raise OCFError(
@@ -888,6 +932,24 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
         return OCF.SUCCESS
     finally:
         conn.close()
+        bounded.close()
+
+
+# Client errors of an IO thread that cannot reach its source (it keeps retrying):
+# can't connect (2002/2003), unknown host (2005), gone away / lost (2006/2013),
+# too many connections (1040).
+SOURCE_UNREACHABLE = frozenset((0, 1040, 2002, 2003, 2005, 2006, 2013))
+
+
+def relay_applied(status: dict[str, Any]) -> bool:
+    """Has the SQL thread executed everything the IO thread received?"""
+    read = (
+        field(status, "Master_Log_File", "Source_Log_File"),
+        field(status, "Read_Master_Log_Pos", "Read_Source_Log_Pos"),
+    )
+    done = (field(status, "Relay_Master_Log_File", "Relay_Source_Log_File"),
+            field(status, "Exec_Master_Log_Pos", "Exec_Source_Log_Pos"))  # fmt: skip
+    return None not in read and read == done
 
 
 def replica_problem(status: dict[str, Any]) -> str | None:
@@ -896,8 +958,10 @@ def replica_problem(status: dict[str, Any]) -> str | None:
         ("Last_IO_Errno", "Last_IO_Error"),
         ("Last_SQL_Errno", "Last_SQL_Error"),
     ):
-        code = field(status, errno_key) or 0
-        if int(code) not in (0, 1040):
+        code = int(field(status, errno_key) or 0)
+        if errno_key == "Last_IO_Errno" and code in SOURCE_UNREACHABLE:
+            continue  # the source is down or busy: not this replica's fault
+        if code not in (0, 1040):
             return f"{errno_key} {code}: {(field(status, text_key) or '').strip()[:80]}"
     io = str(field(status, "Slave_IO_Running", "Replica_IO_Running"))
     sql = str(field(status, "Slave_SQL_Running", "Replica_SQL_Running"))
@@ -914,8 +978,11 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     conn = connect(cfg, ctx)
     try:
         d = dialect(conn)
-        query(conn, d.stop())
-        query(conn, d.reset())
+        # No SHOW REPLICA STATUS here: it waits behind a stop still pending for an
+        # IO thread that connects to the dead primary. A bounded stop, and a reset
+        # only when the stop went through.
+        if stop_replication(cfg, ctx, d.stop()):
+            query(conn, d.reset())
         rows = query(conn, d.binlog_status)
         if rows and ctx.env.is_promotable:  # the hand-off to the replicas
             info = f"{master_host(ctx)}|{rows[0]['File']}|{rows[0]['Position']}"
@@ -964,26 +1031,33 @@ def notify(cfg: Config, ctx: Context) -> OCF:
     if info.key == "post-promote" and me not in info.unames("promote"):
         conn = connect(cfg, ctx)
         try:
-            unset_master(ctx, conn)
+            unset_master(cfg, ctx, conn)
             follow(cfg, ctx, conn)
         finally:
             conn.close()
     elif info.key == "post-demote" and me not in info.unames("demote"):
         conn = connect(cfg, ctx)
         try:
-            unset_master(ctx, conn)
+            unset_master(cfg, ctx, conn)
         finally:
             conn.close()
     return OCF.SUCCESS
 
 
-def unset_master(ctx: Context, conn: Any) -> None:
+def unset_master(cfg: Config, ctx: Context, conn: Any) -> None:
     """Stop replicating: let the relay log be applied (bounded), then reset."""
     d = dialect(conn)
     status = replica_status(conn, d)
     if status is None:
         return
-    query(conn, f"STOP {d.replica} IO_THREAD")
+    if str(field(status, "Slave_IO_Running", "Replica_IO_Running")) != "Yes":
+        # The primary is unreachable (its IO thread is connecting): nothing more
+        # arrives, and a STOP would wait for that connect (slave_net_timeout).
+        # Promote stops it, bounded; leave it alone here.
+        ctx.log.info("replication source unreachable: not stopping it here")
+        return
+    if not stop_replication(cfg, ctx, f"STOP {d.replica} IO_THREAD"):
+        return
     end = time.monotonic() + max(min(ctx.deadline.remaining() - 2.0, 30.0), 0.5)
     while time.monotonic() < end:
         status = replica_status(conn, d) or {}
@@ -996,8 +1070,8 @@ def unset_master(ctx: Context, conn: Any) -> None:
         time.sleep(0.05)
     else:
         ctx.log.warning("the relay log was not applied within the time left; resetting anyway")
-    query(conn, d.stop())
-    query(conn, d.reset())
+    if stop_replication(cfg, ctx, d.stop()):
+        query(conn, d.reset())
 
 
 def follow(cfg: Config, ctx: Context, conn: Any) -> None:
@@ -1015,8 +1089,9 @@ def follow(cfg: Config, ctx: Context, conn: Any) -> None:
     running = io_state in ("Yes", "Connecting")
     if current == host and running:
         return
-    if status is not None:
-        query(conn, d.stop())
+    if status is not None and not stop_replication(cfg, ctx, d.stop()):
+        ctx.log.warning("replication could not be stopped yet; it is redirected on a later notify")
+        return
     word = "SOURCE" if d.change_source else "MASTER"
     sql = (
         f"CHANGE {'REPLICATION SOURCE' if d.change_source else 'MASTER'} TO {word}_HOST=%s, "

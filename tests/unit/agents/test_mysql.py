@@ -204,7 +204,7 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> FakeConn:
     conn = FakeConn({"SELECT VERSION()": [{"v": "10.11.6-MariaDB"}]})
     monkeypatch.setattr(mysql, "server_pid", lambda cfg, remove_stale=True: 4242)
     monkeypatch.setattr(mysql, "ping", lambda cfg, ctx, timeout_s=5.0: "ok")
-    monkeypatch.setattr(mysql, "connect", lambda cfg, ctx, admin=True: conn)
+    monkeypatch.setattr(mysql, "connect", lambda cfg, ctx, admin=True, timeout=None: conn)
     return conn
 
 
@@ -260,6 +260,24 @@ def test_stopped_sql_thread_without_error_is_restarted(
     assert "START REPLICA" in server.executed
 
 
+def test_unreachable_source_keeps_a_caught_up_replica_promotable(
+    fake: FakeRunner, server: FakeConn, tmp_path: Any
+) -> None:
+    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    caught_up = {**replica(io="Connecting", lag=None), "Last_IO_Errno": 2003,
+                 "Last_IO_Error": "error reconnecting to master", "Master_Log_File": "b.000003",
+                 "Read_Master_Log_Pos": 900, "Relay_Master_Log_File": "b.000003",
+                 "Exec_Master_Log_Pos": 900}  # fmt: skip
+    server.answers["SHOW REPLICA STATUS"] = [caught_up]
+    fake.expect(reader("0"))
+    fake.expect([*ATTR, "-v", "3600"])
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+    server.answers["SHOW REPLICA STATUS"] = [{**caught_up, "Exec_Master_Log_Pos": 500}]
+    fake.expect(reader("0"))
+    fake.expect([*ATTR, "-v", "1"])
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+
+
 def test_lag_beyond_max(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
     server.answers["SELECT @@global.read_only"] = [{"r": 1}]
     server.answers["SHOW REPLICA STATUS"] = [replica(lag=100)]
@@ -274,6 +292,7 @@ def test_lag_beyond_max(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> No
 
 def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
     server.answers["SHOW BINLOG STATUS"] = [{"File": "mysql-bin.000007", "Position": 1234}]
+    server.answers["SHOW REPLICA STATUS"] = [replica()]
     fake.expect(["crm_attribute", "-N", "n1", "-l", "forever", "-n", "test_mysql_master_IP", "-G",
                  "-q"], returncode=6)  # fmt: skip
     fake.expect(["crm_attribute", "--type", "crm_config", "--name", "test_REPL_INFO", "-s",
@@ -299,7 +318,7 @@ def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -
 def test_notify_never_fails(
     fake: FakeRunner, server: FakeConn, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(cfg: Any, ctx: Any, admin: bool = True) -> Any:
+    def broken(cfg: Any, ctx: Any, admin: bool = True, timeout: Any = None) -> Any:
         raise GenericError("cannot log in")
 
     monkeypatch.setattr(mysql, "connect", broken)

@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""A client on the lab's client host, talking to MariaDB through the VIP.
+
+    sql_client.py VIP write SECONDS   insert rows one commit each; print each acknowledged id
+    sql_client.py VIP ids             print every id in shop.orders
+Reconnects while the database is moving; stops after SECONDS or on SIGTERM.
+"""
+
+import signal
+import sys
+import time
+
+import pymysql
+
+vip, mode = sys.argv[1], sys.argv[2]
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def connect() -> "pymysql.connections.Connection":
+    end = time.monotonic() + 60
+    while True:
+        try:
+            return pymysql.connect(host=vip, user="app", password="app-pw", connect_timeout=2,
+                                   read_timeout=5, write_timeout=5)  # fmt: skip
+        except pymysql.MySQLError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)
+
+
+if mode == "ids":
+    with connect().cursor() as cur:
+        cur.execute("SELECT id FROM shop.orders")
+        print(" ".join(str(row[0]) for row in cur.fetchall()))
+    sys.exit(0)
+
+end = time.monotonic() + float(sys.argv[3])
+conn = connect()
+next_id = 1
+while time.monotonic() < end:
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO shop.orders VALUES (%s)", (next_id,))
+        conn.commit()
+        print(next_id, flush=True)  # acknowledged: the commit returned
+        next_id += 1
+    except pymysql.MySQLError:
+        time.sleep(0.05)
+        try:
+            conn = connect()
+        except pymysql.MySQLError:
+            break
+        # The row may or may not have been committed before the failure: skip its id.
+        next_id += 1
