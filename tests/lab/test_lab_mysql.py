@@ -15,7 +15,9 @@ from tests.conftest import need
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 VIP = "192.0.2.100"
-CLIENT = os.path.join(os.path.dirname(__file__), "sql_client.py")
+CLIENT = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "lab", "sql_client.py"
+)
 
 
 def tools() -> None:

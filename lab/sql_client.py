@@ -20,7 +20,7 @@ def connect() -> "pymysql.connections.Connection":
     end = time.monotonic() + 60
     while True:
         try:
-            return pymysql.connect(host=vip, user="app", password="app-pw", connect_timeout=2,
+            return pymysql.connect(host=vip, user="app", password="app-pw", connect_timeout=2,  # noqa: S106 - the lab's test account
                                    read_timeout=5, write_timeout=5)  # fmt: skip
         except pymysql.MySQLError:
             if time.monotonic() > end:
