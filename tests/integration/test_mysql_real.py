@@ -397,3 +397,23 @@ def test_a_lagging_replica_is_not_readable_and_can_be_evicted(
         b, a, "node-b", cib, "monitor", max_slave_lag="1", evict_outdated_slaves="true"
     )
     assert evicted.returncode == 5 and "more than max_slave_lag=1: evicted" in reason(evicted)
+
+
+def test_stop_uses_sigkill_only_near_the_deadline(base: str) -> None:
+    db = Server(base, "a")
+    p = db.params()
+    assert agent("start", p).returncode == 0
+    pid = db.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # it cannot act on SIGTERM any more
+    env_timeout = {"OCF_RESKEY_CRM_meta_timeout": "6000"}  # budget 5 s; SIGKILL 2 s before
+    began = time.monotonic()
+    stopped = agent("stop", p, extra_env=env_timeout)
+    took = time.monotonic() - began
+    assert stopped.returncode == 0, stopped.stderr
+    assert 2.0 < took < 5.0, took
+    assert "did not stop on SIGTERM in time: sending SIGKILL" in stopped.stderr
+    assert (
+        not os.path.exists(f"/proc/{pid}")
+        or "Z" in open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1][:3]
+    )
