@@ -440,7 +440,7 @@ def read_pidfile(path: str) -> int | None:
         return None
     pid = int(text[0])
     start = text[1] if len(text) > 1 else None
-    if pid <= 1 or start is None or proc_starttime(pid) != start or _is_zombie(pid):
+    if pid <= 1 or start is None or proc_starttime(pid) != start or is_zombie(pid):
         return None
     return pid
 
@@ -471,7 +471,7 @@ def stop_pidfile_process(path: str, wait_s: float = 1.0) -> bool:
     end = time.monotonic() + wait_s
     delay = 0.0002
     while time.monotonic() < end:
-        if proc_starttime(pid) is None or _is_zombie(pid):
+        if proc_starttime(pid) is None or is_zombie(pid):
             return True
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
@@ -482,9 +482,27 @@ def stop_pidfile_process(path: str, wait_s: float = 1.0) -> bool:
     return True
 
 
-def _is_zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
+    """True if pid is a zombie or gone (it runs no more code)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             return f.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
     except (OSError, IndexError):
         return True
+
+
+def spawn_detached(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Start argv in a new session with stdio on /dev/null and return its pid.
+
+    For programs that outlive the action (a server, a background announcer);
+    the caller records the pid (write_pidfile) to stop exactly that process.
+    """
+    path = which(argv[0]) or argv[0]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        return os.posix_spawn(path, list(argv), base_env(None, environ), setsid=True,
+                              file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
+                                            (os.POSIX_SPAWN_DUP2, devnull, 1),
+                                            (os.POSIX_SPAWN_DUP2, devnull, 2)])  # fmt: skip
+    finally:
+        os.close(devnull)

@@ -729,22 +729,16 @@ def _wait_gone(pids: list[int], limit_s: float) -> None:
     """Up to limit_s for the signalled processes to exit (retry sooner if they do)."""
     import time
 
+    from ocflib.run import is_zombie
+
     if not pids:
         time.sleep(limit_s)
         return
     end = time.monotonic() + limit_s
     while time.monotonic() < end:
-        if not any(os.path.exists(f"/proc/{pid}") and not _zombie(pid) for pid in pids):
+        if all(is_zombie(pid) for pid in pids):
             return
         time.sleep(0.01)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def validate(cfg: Config, ctx: Context) -> OCF:

@@ -602,21 +602,12 @@ def _background(ctx: Context, want: Want, work: Sequence[str] | None,
 
     stop kills exactly that child (pid and start time must both match).
     """
-    from ocflib.run import base_env, which, write_pidfile
+    from ocflib.run import spawn_detached, write_pidfile
 
     _rsctmp(ctx)
     pidfile = _pidfile(ctx, want.ip)
     if work is not None:
-        path = which(work[0]) or work[0]
-        devnull = os.open(os.devnull, os.O_RDWR)
-        try:
-            pid = os.posix_spawn(path, list(work), base_env(None, ctx.env.environ),
-                                 file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
-                                               (os.POSIX_SPAWN_DUP2, devnull, 1),
-                                               (os.POSIX_SPAWN_DUP2, devnull, 2)],
-                                 setsid=True)  # fmt: skip
-        finally:
-            os.close(devnull)
+        pid = spawn_detached(work, ctx.env.environ)
         write_pidfile(pidfile, pid)
         return
     if builtin is None:

@@ -492,25 +492,10 @@ def log_tail(cfg: Config, lines: int = 3) -> str:
 
 def start_server(cfg: Config, ctx: Context) -> None:
     """Launch the server detached and return as soon as it accepts connections."""
-    from ocflib.run import base_env, which, write_pidfile
+    from ocflib.run import spawn_detached, write_pidfile
 
     argv = server_argv(cfg, ctx)
-    path = which(argv[0]) or argv[0]
-    devnull = os.open(os.devnull, os.O_RDWR)
-    try:
-        launcher = os.posix_spawn(
-            path,
-            argv,
-            base_env(None, {}),
-            setsid=True,
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, devnull, 0),
-                (os.POSIX_SPAWN_DUP2, devnull, 1),
-                (os.POSIX_SPAWN_DUP2, devnull, 2),
-            ],
-        )
-    finally:
-        os.close(devnull)
+    launcher = spawn_detached(argv, {})
     os.makedirs(ctx.env.rsctmp, exist_ok=True)
     write_pidfile(_launcher_file(ctx), launcher)
     ctx.log.info("started %s as %s (launcher pid %d)", argv[6], cfg[USER], launcher)
