@@ -188,7 +188,7 @@ def split_device(device: str) -> tuple[str | None, str]:
     return None, device
 
 
-def mount_point(cfg: Config) -> str:
+def mount_point(cfg: Config, mounts: list[Mount]) -> str:
     """The directory without trailing slashes, canonical (symlinks resolved).
 
     The parent is resolved; the last component only when nothing is mounted
@@ -198,18 +198,19 @@ def mount_point(cfg: Config) -> str:
     directory = os.path.normpath(cfg[DIRECTORY].rstrip("/") or "/")
     parent, name = os.path.split(directory)
     candidate = os.path.join(os.path.realpath(parent), name)
-    if any(m.target == candidate for m in read_mounts()):
+    if any(m.target == candidate for m in mounts):
         return candidate
     if os.path.lexists(candidate):
         return os.path.realpath(candidate)
     return candidate
 
 
-def target(cfg: Config) -> Target:
+def target(cfg: Config, mounts: list[Mount] | None = None) -> Target:
+    """What the parameters name; mounts: the mount table, if already read."""
     fstype = (cfg.get(FSTYPE) or "").strip()
     options = tuple(o for o in (cfg.get(OPTIONS) or "").split(",") if o)
     tag, source = split_device(cfg[DEVICE])
-    directory = mount_point(cfg)
+    directory = mount_point(cfg, read_mounts() if mounts is None else mounts)
     if "bind" in options or "rbind" in options:
         kind = "bind"
     elif fstype in NETWORK_FS:
@@ -344,8 +345,8 @@ class State:
         return max(stack, key=lambda m: m.mount_id) if stack else None
 
 
-def examine(ctx: Context, t: Target) -> State:
-    mounts = read_mounts()
+def examine(ctx: Context, t: Target, mounts: list[Mount] | None = None) -> State:
+    mounts = read_mounts() if mounts is None else mounts
     at = mounts_at(mounts, t.directory)
     ours = [m for m in at if is_ours(ctx, t, m)]
     foreign = [m for m in at if m not in ours]
@@ -406,10 +407,11 @@ def fsck_needed(cfg: Config, fstype: str) -> bool:
 
 
 def start(cfg: Config, ctx: Context) -> OCF:
-    t = target(cfg)
+    mounts = read_mounts()
+    t = target(cfg, mounts)
     if ctx.env.is_clone:
         check_clone_safety(cfg, ctx, t)
-    state = examine(ctx, t)
+    state = examine(ctx, t, mounts)
     if state.ours:
         ctx.log.info("Filesystem %s is already mounted.", t.directory)
         return OCF.SUCCESS
@@ -483,8 +485,9 @@ def check_clone_safety(cfg: Config, ctx: Context, t: Target) -> None:
 
 
 def monitor(cfg: Config, ctx: Context) -> OCF:
-    t = target(cfg)
-    state = examine(ctx, t)
+    mounts = read_mounts()
+    t = target(cfg, mounts)
+    state = examine(ctx, t, mounts)
     if not state.ours:
         if state.foreign:
             raise GenericError(f"{describe(state.foreign[-1])} is mounted on {t.directory}, "
@@ -634,8 +637,9 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     succeed only when the directory is really unmounted."""
     import time
 
-    t = target(cfg)
-    state = examine(ctx, t)
+    mounts = read_mounts()
+    t = target(cfg, mounts)
+    state = examine(ctx, t, mounts)
     if not state.ours:
         if state.foreign:
             ctx.log.warning("%s is mounted on %s, not %s: leaving it alone",
@@ -750,8 +754,9 @@ def validate(cfg: Config, ctx: Context) -> OCF:
 
 
 def status(cfg: Config, ctx: Context) -> OCF:
-    t = target(cfg)
-    rc = OCF.SUCCESS if examine(ctx, t).ours else OCF.NOT_RUNNING
+    mounts = read_mounts()
+    t = target(cfg, mounts)
+    rc = OCF.SUCCESS if examine(ctx, t, mounts).ours else OCF.NOT_RUNNING
     ctx.log.info("%s is %s", t.directory, "mounted (running)" if rc == 0 else
                  "unmounted (stopped)")  # fmt: skip
     return rc
