@@ -552,7 +552,10 @@ def in_child(ctx: Context, work: Callable[[], int]) -> int | None:
         if done:
             return os.waitstatus_to_exitcode(status)
         time.sleep(0.002)
-    os.kill(pid, 9)
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:  # it finished at the last moment
+        pass
     return None
 
 

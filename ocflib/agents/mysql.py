@@ -534,7 +534,7 @@ def stop_server(cfg: Config, ctx: Context) -> None:
     pid = server_pid(cfg)
     launcher = read_pidfile(_launcher_file(ctx))
     if pid is not None:
-        os.kill(pid, 15)
+        _signal(pid, 15)
         end = time.monotonic() + max(ctx.deadline.remaining() - 2.0, 1.0)
         delay = 0.005
         while _is_server(pid) and time.monotonic() < end:
@@ -544,7 +544,7 @@ def stop_server(cfg: Config, ctx: Context) -> None:
             ctx.log.warning("MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL", pid)
             if launcher is not None:
                 _kill_session(launcher)  # mysqld_safe would restart a killed mysqld
-            os.kill(pid, 9)
+            _signal(pid, 9)
             end = time.monotonic() + 5
             while _is_server(pid) and time.monotonic() < end:
                 time.sleep(0.01)
@@ -563,6 +563,14 @@ def stop_server(cfg: Config, ctx: Context) -> None:
         except OSError:
             pass
     _remove_socket(cfg[SOCKET])
+
+
+def _signal(pid: int, sig: int) -> None:
+    """kill(), where a process that already exited is not an error (it is stopped)."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _reap(pid: int) -> None:

@@ -326,3 +326,13 @@ def test_notify_never_fails(
             "notify_promote_uname": "n2"}  # fmt: skip
     out = run("notify", fake, env(str(tmp_path), meta=meta))
     assert out.rc == 0 and out.reasons == ["cannot log in"]
+
+
+def test_stop_when_the_server_exits_just_before_the_signal(
+    fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server gone between reading its pid and signalling it is stopped, not an error."""
+    monkeypatch.setattr(mysql, "server_pid", lambda cfg, remove_stale=True: 999999999)
+    monkeypatch.setattr(mysql, "_is_server", lambda pid: False)
+    out = run("stop", fake, env(str(tmp_path)))
+    assert (out.rc, out.reasons) == (0, [])
