@@ -214,6 +214,14 @@ class Agent:
             rc = self._run(action, ctx)
         except OCFError as error:
             rc = self._fail(env, log, err, error.rc, error.reason)
+        except OSError as error:
+            # The node refused (permissions, a read-only or full file system):
+            # a failure of this action here, said plainly, not an agent bug.
+            where = f"{error.filename}: " if error.filename else ""
+            rc = self._fail(
+                env, log, err, OCF.ERR_GENERIC,
+                f"{action_name} failed: {where}{error.strerror or error}",
+            )  # fmt: skip
         except Exception as error:  # noqa: BLE001 - the one place that catches all
             import traceback
 

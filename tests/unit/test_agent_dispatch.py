@@ -27,6 +27,10 @@ def boom(cfg: Config, ctx: Context) -> OCF:
     raise ZeroDivisionError("division by zero")
 
 
+def cannot_write(cfg: Config, ctx: Context) -> OCF:
+    raise PermissionError(13, "Permission denied", "/run/toy/state")
+
+
 def refuse(cfg: Config, ctx: Context) -> OCF:
     raise NotInstalledError(f"tool missing for {cfg[NAME]} (password {cfg.get(PASSWORD)})")
 
@@ -66,6 +70,7 @@ AGENT = Agent(
         Action("reload", bad_code, timeout=20),
         Action("notify", refuse, timeout=20, never_fails=True),
         Action("validate-all", ok, timeout=20),
+        Action("migrate_from", cannot_write, timeout=20),
     ],
     check_config=config_checks,
     check_local=local_checks,
@@ -127,6 +132,12 @@ def test_unexpected_exception_is_generic_error_with_reason_not_traceback() -> No
     assert out.rc == OCF.ERR_GENERIC
     assert out.reason == "internal error in toy-py: ZeroDivisionError: division by zero"
     assert "Traceback" not in out.stderr
+
+
+def test_an_os_error_is_a_plain_failure_not_an_internal_error() -> None:
+    out = dispatch(AGENT, "migrate_from", ocf_env(name="x"))
+    assert out.rc == OCF.ERR_GENERIC
+    assert out.reason == "migrate_from failed: /run/toy/state: Permission denied"
 
 
 def test_ocf_error_code_and_secret_redaction() -> None:
