@@ -459,16 +459,11 @@ def start(cfg: Config, ctx: Context) -> OCF:
     except CommandFailed as err:
         raise GenericError(f"Couldn't mount device [{device}] as {t.directory}: "
                            f"{err.reason}") from err  # fmt: skip
-    state = examine(ctx, mount_target_again(cfg))
+    state = examine(ctx, target(cfg))  # re-resolved: the mount point may be new
     if not state.ours:
         raise GenericError(f"mount of {device} on {t.directory} returned success but the "
                            "mount table does not show it")  # fmt: skip
     return OCF.SUCCESS
-
-
-def mount_target_again(cfg: Config) -> Target:
-    """The target, re-resolved (the mount point may have just been created)."""
-    return target(cfg)
 
 
 def check_clone_safety(cfg: Config, ctx: Context, t: Target) -> None:

@@ -620,7 +620,7 @@ def _background(ctx: Context, want: Want, work: Sequence[str] | None,
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
-            _announce_builtin(want, *builtin, log=ctx)
+            _announce_builtin(want, *builtin, ctx=ctx)
         except BaseException:  # noqa: BLE001 - a child must never unwind into dispatch
             code = 1
         finally:
@@ -633,15 +633,15 @@ def _background(ctx: Context, want: Want, work: Sequence[str] | None,
 
 
 def _announce_builtin(want: Want, kind: str, count: int, interval_ms: int,
-                      log: Context | None = None) -> None:  # fmt: skip
+                      ctx: Context | None = None) -> None:  # fmt: skip
     from ocflib import arp
 
     if kind == "arp":
         arp.send_gratuitous_arp(want.nic, want.ip, count, interval_ms)
     else:
         arp.send_unsolicited_na(want.nic, want.ip, count, interval_ms)
-    if log is not None:
-        log.log.info("sent %d unsolicited %s for %s on %s", count,
+    if ctx is not None:  # the background child logs for itself
+        ctx.log.info("sent %d unsolicited %s for %s on %s", count,
                      "ARPs" if kind == "arp" else "NAs", want.ip.text, want.nic)  # fmt: skip
 
 

@@ -872,18 +872,18 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
 def replication_health(cfg: Config, ctx: Context) -> OCF:
     """The role (read_only), and for a replica its health, on every monitor:
     a broken replica loses its promotion score and says why (resource-agents #1377)."""
-    conn = connect(cfg, ctx)
-    bounded = connect(cfg, ctx, timeout=3.0)
+    # One connection whose statements may take 3 s at most: a monitor must
+    # answer quickly (replica status can wait behind a pending STOP).
+    conn = connect(cfg, ctx, timeout=3.0)
     try:
         if not read_only(conn):
             set_score(ctx, 2)
             return OCF.RUNNING_PROMOTED
         d = dialect(conn)
         try:
-            status = replica_status(bounded, d)
+            status = replica_status(conn, d)
         except pymysql().MySQLError as err:
-            # A monitor must answer quickly: replica status can wait behind a
-            # pending STOP. Leave the score as it is and say so.
+            # Leave the score as it is and say so.
             ctx.log.warning("replica status unavailable (%s): score unchanged", _sql_error(err))
             return OCF.SUCCESS
         if status is None:
@@ -925,7 +925,6 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
         return OCF.SUCCESS
     finally:
         conn.close()
-        bounded.close()
 
 
 # Client errors of an IO thread that cannot reach its source (it keeps retrying):
