@@ -395,19 +395,30 @@ def _kill_group(pid: int, grace_s: float = 2.0) -> None:
 # --- background processes owned through a pid file -------------------------
 
 
+def proc_stat(pid: int) -> tuple[str, str, str] | None:
+    """(command name, state letter, start time in ticks) from /proc/PID/stat,
+    or None when the process is gone. The name may contain spaces and
+    parentheses: fields are split after the last ')'."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    head, _, tail = data.rpartition(")")
+    fields = tail.split()
+    if not head or len(fields) < 20:
+        return None
+    return head.partition("(")[2], fields[0], fields[19]
+
+
 def proc_starttime(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat (start time in ticks), or None if gone.
+    """The start time of pid (ticks since boot), or None if gone.
 
     A pid file stores it next to the pid, so a recycled pid is never
     mistaken for the process we started.
     """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    tail = data.rsplit(")", 1)[-1].split()
-    return tail[19] if len(tail) > 19 else None
+    stat = proc_stat(pid)
+    return stat[2] if stat else None
 
 
 def write_pidfile(path: str, pid: int) -> None:
@@ -484,11 +495,8 @@ def stop_pidfile_process(path: str, wait_s: float = 1.0) -> bool:
 
 def is_zombie(pid: int) -> bool:
     """True if pid is a zombie or gone (it runs no more code)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return True
+    stat = proc_stat(pid)
+    return stat is None or stat[1] == "Z"
 
 
 def spawn_detached(argv: Sequence[str], environ: Mapping[str, str]) -> int:

@@ -329,14 +329,12 @@ def server_pid(cfg: Config, *, remove_stale: bool = True) -> int | None:
 
 
 def _is_server(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    name = stat[stat.index(b"(") + 1 : stat.rindex(b")")]
-    state = stat.rsplit(b")", 1)[1].split()[0]
-    return state != b"Z" and name in (b"mysqld", b"mariadbd", b"mysqld-debug")
+    """pid is a live MySQL/MariaDB server (not a zombie, not a recycled pid)."""
+    from ocflib.run import proc_stat
+
+    stat = proc_stat(pid)
+    return stat is not None and stat[1] != "Z" and stat[0] in ("mysqld", "mariadbd",
+                                                               "mysqld-debug")  # fmt: skip
 
 
 def ping(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> str:

@@ -145,3 +145,25 @@ def test_write_pidfile_replaces_a_planted_symlink_without_following_it(tmp_path:
     with open(victim) as f:
         assert f.read() == "precious\n"
     assert not os.path.islink(link)
+
+
+def test_proc_stat_handles_names_with_spaces_and_parentheses(tmp_path: object) -> None:
+    from ocflib.run import is_zombie, proc_stat
+
+    odd = os.path.join(str(tmp_path), "a (b) c")
+    os.symlink("/bin/sleep", odd)
+    pid = os.posix_spawn(odd, [odd, "30"], dict(os.environ))
+    try:
+        for _ in range(100):
+            stat = proc_stat(pid)
+            if stat and stat[0] == "a (b) c":
+                break
+            time.sleep(0.01)
+        assert stat is not None and stat[0] == "a (b) c" and stat[1] in "RS"
+        assert stat[2].isdigit() and not is_zombie(pid)
+        os.kill(pid, 9)
+        time.sleep(0.1)
+        assert is_zombie(pid)  # not reaped yet: a zombie
+    finally:
+        os.waitpid(pid, 0)
+    assert proc_stat(pid) is None and is_zombie(pid)
