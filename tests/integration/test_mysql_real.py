@@ -346,14 +346,19 @@ def test_promote_demote_notify_moves_the_primary_and_the_replica_follows(
         assert attribute(cib, node, "master-db") is None
 
 
-def test_broken_replication_drops_the_score_and_lag_is_reported(
-    pair: tuple[Server, Server, str],
-) -> None:
-    a, b, cib = pair
+def a_primary_b_follows(a: Server, b: Server, cib: str) -> None:
+    """Both instances started, a promoted, b told (post-promote) and following."""
     for server, peer, node in ((a, b, "node-a"), (b, a, "node-b")):
         assert node_run(server, peer, node, cib, "start").returncode == 0
     assert node_run(a, b, "node-a", cib, "promote").returncode == 0
     assert node_run(b, a, "node-b", cib, "notify", post("promote", "node-a")).returncode == 0
+
+
+def test_broken_replication_drops_the_score_and_lag_is_reported(
+    pair: tuple[Server, Server, str],
+) -> None:
+    a, b, cib = pair
+    a_primary_b_follows(a, b, cib)
     a.sql("CREATE DATABASE app")
     a.sql("CREATE TABLE app.t (id INT PRIMARY KEY)")
     wait_replicated(b, "SHOW TABLES FROM app", [("t",)])
@@ -380,10 +385,7 @@ def test_a_lagging_replica_is_not_readable_and_can_be_evicted(
     pair: tuple[Server, Server, str],
 ) -> None:
     a, b, cib = pair
-    for server, peer, node in ((a, b, "node-a"), (b, a, "node-b")):
-        assert node_run(server, peer, node, cib, "start").returncode == 0
-    assert node_run(a, b, "node-a", cib, "promote").returncode == 0
-    assert node_run(b, a, "node-b", cib, "notify", post("promote", "node-a")).returncode == 0
+    a_primary_b_follows(a, b, cib)
     b.sql("STOP SLAVE")
     b.sql("CHANGE MASTER TO MASTER_DELAY=30")
     b.sql("START SLAVE")
