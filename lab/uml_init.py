@@ -131,7 +131,8 @@ def handle(conn: socket.socket) -> None:
             answer = {"rc": 127, "stdout": "", "stderr": str(err)}
         else:
             try:
-                out, err_text = proc.communicate(req.get("input", ""), timeout=req.get("timeout", 120))
+                limit = req.get("timeout", 120)
+                out, err_text = proc.communicate(req.get("input", ""), timeout=limit)
                 answer = {"rc": proc.returncode, "stdout": out, "stderr": err_text}
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -147,7 +148,7 @@ def handle(conn: socket.socket) -> None:
 def serve(address: str) -> None:
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((address.split("/")[0], PORT))
+    server.bind((address.split("/", maxsplit=1)[0], PORT))
     server.listen(16)
     while True:
         conn, _ = server.accept()

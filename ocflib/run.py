@@ -421,32 +421,51 @@ def proc_starttime(pid: int) -> str | None:
     return stat[2] if stat else None
 
 
-def write_pidfile(path: str, pid: int) -> None:
-    """Record pid (and its start time) in path, replacing only our own file.
+def write_private_file(path: str, text: str) -> None:
+    """Write text to path (mode 0600), replacing only our own file.
 
     Written to a fresh temporary file and renamed into place: an existing
     symlink at path is replaced, never followed.
     """
-    start = proc_starttime(pid) or ""
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        os.write(fd, f"{pid} {start}\n".encode())
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
-def read_pidfile(path: str) -> int | None:
-    """The pid in path if that very process still runs (not a zombie), else None."""
+def read_private_file(path: str, limit: int = 128) -> tuple[str, float] | None:
+    """(text, mtime) of path, never through a symlink; None when unreadable."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        text = os.read(fd, 128).decode("ascii", "replace").split()
+        return os.read(fd, limit).decode("ascii", "replace"), os.fstat(fd).st_mtime
+    except OSError:
+        return None
     finally:
         os.close(fd)
+
+
+def write_pidfile(path: str, pid: int) -> None:
+    """Record pid (and its start time) in path (see write_private_file)."""
+    write_private_file(path, f"{pid} {proc_starttime(pid) or ''}\n")
+
+
+def read_pidfile(path: str) -> int | None:
+    """The pid in path if that very process still runs (not a zombie), else None."""
+    got = read_private_file(path)
+    text = got[0].split() if got else []
     if not text or not text[0].isdigit():
         return None
     pid = int(text[0])
