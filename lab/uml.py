@@ -42,6 +42,16 @@ SUBNET = "10.99.0"
 _ids = itertools.count()
 
 
+def drbd_resource(name: str, guests: Sequence[str], *, port: int = 7789,
+                  net: str = "protocol C;") -> str:
+    """A DRBD resource on each guest's /dev/ubda (device /dev/drbd0), with a
+    fast fixed resync rate (64 MiB sync in 1-2 s instead of 14 s)."""
+    hosts = "".join(f"  on {g} {{ address {SUBNET}.{i + 1}:{port}; }}\n"
+                    for i, g in enumerate(guests))  # fmt: skip
+    return (f"resource {name} {{\n  device /dev/drbd0; disk /dev/ubda; meta-disk internal;\n"
+            f"  net {{ {net} }}\n  disk {{ c-plan-ahead 0; resync-rate 100M; }}\n{hosts}}}\n")  # fmt: skip
+
+
 class LabError(RuntimeError):
     """The lab could not do what was asked (the message says where to look)."""
 

@@ -524,11 +524,8 @@ def stop(cfg: Config, ctx: Context) -> OCF:
         return OCF.SUCCESS
     if ctx.runner.which("drbdsetup") is None:
         raise NotInstalledError("drbdsetup is not installed: cannot stop DRBD")
-    last = ""
     state = read_state(cfg, ctx)
     while state.configured:
-        if ctx.deadline.expired():
-            raise GenericError(f"cannot stop DRBD resource {res}: {last}")
         if state.primary:
             result = ctx.runner.run(drbdadm(cfg, "secondary", res), ok=None)
         else:
@@ -539,6 +536,8 @@ def stop(cfg: Config, ctx: Context) -> OCF:
         if result.returncode != 0:
             last = holders_text(state) + failure(result)
             nap(ctx, 0.5)
+            if ctx.deadline.expired():
+                raise GenericError(f"cannot stop DRBD resource {res}: {last}")
         state = read_state(cfg, ctx)
     maybe_outdate_self(cfg, ctx, state)
     set_score(cfg, ctx, None, force=True)

@@ -498,7 +498,6 @@ def test_stop_and_demote_name_what_holds_the_device(
                           "(rc 11)")  # fmt: skip
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"], stderr=busy, returncode=11)
-    fake.expect(EVENTS, PRIMARY_SYNCED)
     out = run("stop", fake, env(tmp_path))
     assert out.rc == 1
     assert out.reason.startswith("cannot stop DRBD resource r0: device in use: mounted on")
