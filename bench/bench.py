@@ -40,6 +40,8 @@ class Step:
     env: Mapping[str, str]
     expect_rc: int = 0
     timed: bool = True  # False: a step that only restores the state (stop after start)
+    # Run somewhere else (a lab guest): returns (rc, seconds measured there, stdout).
+    remote: Callable[[Sequence[str], Mapping[str, str]], tuple[int, float, str]] | None = None
 
 
 @dataclass
@@ -81,10 +83,14 @@ def run_steps(side: Side) -> float:
     """Run a side's steps once; return the wall time in seconds."""
     total = 0.0
     for step in side.steps():
-        start = time.perf_counter()
-        rc, _ = _spawn(step.argv, step.env)
+        if step.remote is not None:
+            rc, seconds, _ = step.remote(step.argv, step.env)
+        else:
+            start = time.perf_counter()
+            rc, _ = _spawn(step.argv, step.env)
+            seconds = time.perf_counter() - start
         if step.timed:
-            total += time.perf_counter() - start
+            total += seconds
         if rc != step.expect_rc:
             raise SystemExit(
                 f"{side.label}: {' '.join(step.argv)} returned {rc}, expected {step.expect_rc}"
@@ -102,6 +108,11 @@ def peak_rss(side: Side) -> None:
     """
     for step in side.steps():
         out = os.path.join("/var/tmp", f"pyha-bench-rss-{os.getpid()}")
+        if step.remote is not None:
+            step.remote(["/usr/bin/time", "-q", "-o", out, "-f", "%M", *step.argv], step.env)
+            _, _, text = step.remote(["cat", out], {})
+            side.peak_rss_kb = max(side.peak_rss_kb, int(text.split()[-1]))
+            continue
         _spawn(["/usr/bin/time", "-q", "-o", out, "-f", "%M", *step.argv], step.env)
         with open(out) as f:
             side.peak_rss_kb = max(side.peak_rss_kb, int(f.read().split()[-1]))
