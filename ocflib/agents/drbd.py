@@ -467,10 +467,12 @@ def start(cfg: Config, ctx: Context) -> OCF:
     two_primaries_allowed(cfg, ctx)
     v9 = (kernel_version(ctx) or (0, 0, 0)) >= (9, 0, 0)
     res = cfg[RESOURCE]
-    if cfg[CONNECT_AFTER_PROMOTE]:
-        bring_up = drbdadm(cfg, "adjust", "--skip-net", res) if v9 else drbdadm(cfg, "attach", res)
-    else:
-        bring_up = drbdadm(cfg, "adjust", res)
+    if not cfg[CONNECT_AFTER_PROMOTE]:
+        bring_up = [drbdadm(cfg, "adjust", res)]
+    elif v9:
+        bring_up = [drbdadm(cfg, "adjust", "--skip-net", res)]
+    else:  # 8.4's drbdadm has no --skip-net; attach needs the resource and minor first
+        bring_up = [drbdadm(cfg, verb, res) for verb in ("new-resource", "new-minor", "attach")]
     tries = 0
     last = ""
     while True:
@@ -489,7 +491,8 @@ def start(cfg: Config, ctx: Context) -> OCF:
             raise GenericError(f"cannot bring up DRBD resource {res}: {last}")
         if not state.configured and tries == 0:
             ctx.runner.run(drbdadm(cfg, "check-resize", res), ok=None, timeout=30)
-        result = ctx.runner.run(bring_up, ok=None)
+        for argv in bring_up:  # each step may be done already: only the last one counts
+            result = ctx.runner.run(argv, ok=None)
         tries += 1
         if result.returncode != 0:
             last = failure(result)

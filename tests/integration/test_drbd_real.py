@@ -275,3 +275,20 @@ def test_ocf_tester_passes_in_a_guest(pair: Pair) -> None:
                           env={"CIB_file": CIB}, timeout=300)  # fmt: skip
     assert result.rc == 0, result.stdout + result.stderr
     assert f"{AGENT} passed all tests" in result.stdout
+
+
+def test_connect_only_after_promote(pair: Pair) -> None:
+    pair.both(lambda g: pair.sh(g, "drbdadm", "up", "r0"))
+    pair.wait_for("uml1", "connection:Connected")
+    pair.sh("uml1", "drbdadm", "--", "--clear-bitmap", "new-current-uuid", "r0")
+    pair.wait_for("uml2", "peer-disk:UpToDate")
+    pair.sh("uml1", "drbdadm", "down", "r0")
+    params = {"connect_only_after_promote": "true"}
+    out = pair.agent("uml1", "start", **params)
+    assert out.rc == 0, out.stderr
+    events = pair.events("uml1")
+    assert "connection:StandAlone" in events and "disk:UpToDate" not in events.split(
+        "device", 1)[0]  # fmt: skip
+    assert pair.rc("uml1", "promote", **params) == 0
+    pair.wait_for("uml1", "peer-disk:UpToDate")
+    assert pair.rc("uml1", "monitor", interval_ms=10000, **params) == 8

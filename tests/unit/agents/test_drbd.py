@@ -407,7 +407,9 @@ def test_start_without_waiting_and_connect_only_after_promote(
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, DOWN)
     fake.expect([*ADM, "check-resize", "r0"])
-    fake.expect([*ADM, "attach", "r0"])  # 8.4 has no adjust --skip-net
+    fake.expect([*ADM, "new-resource", "r0"])  # 8.4 has no adjust --skip-net
+    fake.expect([*ADM, "new-minor", "r0"])
+    fake.expect([*ADM, "attach", "r0"])
     fake.expect(EVENTS, OUTDATED.replace("disk:Outdated", "disk:UpToDate"))
     fake.expect([*ATTR, "-v", "1000"])
     e = env(tmp_path, connect_only_after_promote="true")
@@ -670,3 +672,47 @@ def test_score_cache_is_never_a_followed_symlink(fake: FakeRunner, tmp_path: Any
     assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
     with open(victim) as f:
         assert f.read() == "precious\n"
+
+
+@pytest.fixture
+def proc_drbd9(proc_drbd: str) -> str:
+    with open(proc_drbd, "w") as f:
+        f.write("version: 9.2.5 (api:2/proto:86-122)\n")
+    return proc_drbd
+
+
+def test_drbd9_allows_more_instances_and_starts_without_network(
+    fake: FakeRunner, tmp_path: Any, proc_drbd9: str
+) -> None:
+    e = env(tmp_path, meta={"clone_max": "3"}, connect_only_after_promote="true")
+    fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
+    fake.expect(EVENTS, DOWN)
+    fake.expect([*ADM, "check-resize", "r0"])
+    fake.expect([*ADM, "adjust", "--skip-net", "r0"])
+    fake.expect(EVENTS, V9_THREE.replace("role:Primary", "role:Secondary"))
+    fake.expect([*ATTR, "-v", "10000"])
+    assert run("start", fake, e).rc == 0
+    out = run("start", fake, env(tmp_path, meta={"clone_max": "3", "promoted_max": "2"}))
+    assert (out.rc, out.reason) == (6, "clone-max must be at most 2 (is 3) with promoted-max=2")
+
+
+def test_drbd9_primary_without_quorum_is_a_failed_primary(
+    fake: FakeRunner, tmp_path: Any, proc_drbd9: str
+) -> None:
+    fake.expect(EVENTS, V9_NO_QUORUM.replace("role:Secondary", "role:Primary", 1))
+    fake.expect([*ATTR, "-D"])
+    out = run("monitor", fake, env(tmp_path, interval=10000))
+    assert (out.rc, out.reason) == (9, "r0 is Primary without access to good data: quorum lost")
+
+
+def test_promoted_names_are_read_under_both_names(fake: FakeRunner, tmp_path: Any,
+                                                  proc_drbd: str) -> None:  # fmt: skip
+    # Pacemaker >= 2.1 sends notify_promoted_* beside the deprecated notify_master_*.
+    meta = {"notify_promoted_uname": "n2", "notify_stop_uname": "n1"}
+    fake.expect(EVENTS, BOTH_SECONDARY)
+    fake.expect([*ADM, "down", "r0"])
+    fake.expect(EVENTS, DOWN)
+    fake.expect([*ADM, "outdate", "r0"])
+    fake.expect([*ATTR, "-D"])
+    fake.expect([*ATTR, "-D"])
+    assert run("stop", fake, env(tmp_path, meta=meta, stop_outdates_secondary="true")).rc == 0
