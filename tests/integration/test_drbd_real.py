@@ -283,12 +283,11 @@ def test_connect_only_after_promote(pair: Pair) -> None:
     pair.sh("uml1", "drbdadm", "--", "--clear-bitmap", "new-current-uuid", "r0")
     pair.wait_for("uml2", "peer-disk:UpToDate")
     pair.sh("uml1", "drbdadm", "down", "r0")
-    params = {"connect_only_after_promote": "true"}
-    out = pair.agent("uml1", "start", **params)
+    out = pair.agent("uml1", "start", connect_only_after_promote="true")
     assert out.rc == 0, out.stderr
     events = pair.events("uml1")
     assert "connection:StandAlone" in events and "disk:UpToDate" not in events.split(
         "device", 1)[0]  # fmt: skip
-    assert pair.rc("uml1", "promote", **params) == 0
+    assert pair.agent("uml1", "promote", connect_only_after_promote="true").rc == 0
     pair.wait_for("uml1", "peer-disk:UpToDate")
-    assert pair.rc("uml1", "monitor", interval_ms=10000, **params) == 8
+    assert pair.rc("uml1", "monitor", interval_ms=10000) == 8
