@@ -24,17 +24,18 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from types import TracebackType
+
+from lab.ops import STARTED_ROLES, ClusterOps, LabError
+
+__all__ = ["NamespaceCluster", "LabError", "STARTED_ROLES"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INIT = os.path.join(ROOT, "lab", "node_init.py")
 PYTHON = "/usr/bin/python3"
 _ids = itertools.count()
-STARTED_ROLES = ("Started", "Promoted", "Unpromoted", "Master", "Slave")
 
 COROSYNC_CONF = """totem {{
     version: 2
@@ -58,10 +59,6 @@ logging {{
     timestamp: hires
 }}
 """
-
-
-class LabError(RuntimeError):
-    """The lab could not do what was asked; the message says where the logs are."""
 
 
 def _run(argv: Sequence[str], *, check: bool = True, timeout: float = 60,
@@ -88,7 +85,7 @@ class Node:
         return self.pid > 0 and os.path.exists(f"/proc/{self.pid}")
 
 
-class NamespaceCluster:
+class NamespaceCluster(ClusterOps):
     """A Pacemaker cluster of `size` namespace nodes (see the module docstring)."""
 
     def __init__(self, size: int = 2, *, token_ms: int = 1000, keep: bool = False,
@@ -102,10 +99,8 @@ class NamespaceCluster:
         self.token_ms = token_ms
         self.keep = keep
         self.nodes = [Node(f"node{i + 1}", i, f"192.0.2.{11 + i}") for i in range(size)]
-        self._watcher: threading.Thread | None = None
-        self._stop = threading.Event()
+        self.fence_dir = os.path.join(self.dir, "fence")
         self.fenced: list[tuple[str, float]] = []  # (node, when the fence device said off)
-        self._off: set[str] = set()
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -143,20 +138,13 @@ class NamespaceCluster:
         _run(["ip", "-n", self.bridge, "link", "set", "vc", "master", "br0", "up"])
         _run(["ip", "-n", self.client, "addr", "add", f"{self.client_address}/24", "dev", "eth0"])
         _run(["ip", "-n", self.client, "link", "set", "eth0", "up"])
-        self._stop.clear()
-        self._watcher = threading.Thread(target=self._watch_fencing, daemon=True)
-        self._watcher.start()
+        self._init_fencing()
         for node in self.nodes:
             self._start_node(node)
         self.wait_online(timeout)
 
     def _prepare(self) -> None:
         os.makedirs(self.dir)
-        fence = os.path.join(self.dir, "fence")
-        os.makedirs(fence)
-        for node in self.nodes:
-            with open(os.path.join(fence, node.name), "w") as f:
-                f.write("on")  # fence_dummy compares the content unstripped
         with open(os.path.join(self.dir, "hosts"), "w") as f:
             f.write("127.0.0.1 localhost\n")
             f.writelines(f"{n.address} {n.name}\n" for n in self.nodes)
@@ -227,29 +215,9 @@ class NamespaceCluster:
         with open(os.path.join(self.dir, node.name, "net-ready"), "w"):
             pass
 
-    def wait_online(self, timeout: float = 60, names: Sequence[str] | None = None) -> None:
-        """Until every (named) live node sees all of them online."""
-        wanted = set(names or [n.name for n in self.nodes if n.alive])
-        end = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < end:
-            for name in wanted:
-                status = self.status(name)
-                if status is None:
-                    break
-                online = {n.get("name", "") for n in status.iter("node")
-                          if n.get("online") == "true"}  # fmt: skip
-                if not wanted <= online:
-                    last = f"{name} sees online: {sorted(online)}"
-                    break
-            else:
-                return
-            time.sleep(0.25)
-        raise LabError(f"cluster not online after {timeout}s ({last}); logs in {self.dir}")
-
     def down(self) -> None:
         """Stop every node (gracefully, then by force), remove namespaces and files."""
-        self._stop.set()
+        self._stop_fencing()
         for node in self.nodes:
             if node.alive:
                 os.kill(node.pid, signal.SIGTERM)
@@ -265,43 +233,10 @@ class NamespaceCluster:
                 except subprocess.TimeoutExpired:
                     node.launcher.kill()
                     node.launcher.wait()
-        if self._watcher is not None:
-            self._watcher.join(timeout=2)
         for netns in (self.client, self.bridge):
             subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
         if not self.keep and os.path.isdir(self.dir):
             shutil.rmtree(self.dir, ignore_errors=True)
-
-    # -- fencing ------------------------------------------------------------------
-
-    def _watch_fencing(self) -> None:
-        """Power off (SIGKILL PID 1 of) any node whose status file says off."""
-        fence = os.path.join(self.dir, "fence")
-        while not self._stop.is_set():
-            for node in self.nodes:
-                try:
-                    with open(os.path.join(fence, node.name)) as f:
-                        state = f.read().strip()
-                except OSError:
-                    continue
-                if state == "off" and node.name not in self._off:
-                    self._off.add(node.name)
-                    if node.alive:
-                        os.kill(node.pid, signal.SIGKILL)
-                    self.fenced.append((node.name, time.monotonic()))
-            self._stop.wait(0.005)
-
-    def fencing_resources(self) -> list[str]:
-        """crm configure lines: one fence_dummy device per node, powering off."""
-        lines = []
-        for node in self.nodes:
-            lines.append(
-                f"primitive f-{node.name} stonith:fence_dummy params type=file "
-                f"status_file=/run/fence/{node.name} pcmk_host_list={node.name} "
-                f"pcmk_host_argument=none pcmk_reboot_action=off op monitor interval=60s"
-            )
-            lines.append(f"location l-f-{node.name} f-{node.name} -inf: {node.name}")
-        return lines
 
     # -- using the cluster ----------------------------------------------------------
 
@@ -322,59 +257,16 @@ class NamespaceCluster:
                            f"logs in {self.dir}")  # fmt: skip
         return result
 
-    def crm(self, name: str, *args: str, input: str | None = None) -> str:
-        """crm (crmsh) on a node; with input, `crm configure load update -`."""
-        return self.run(name, ["crm", *args], input=input, timeout=120).stdout
+    def _exec(self, name: str, argv: Sequence[str], input: str | None,
+              timeout: float) -> tuple[int, str, str]:  # fmt: skip
+        result = self.run(name, argv, check=False, timeout=timeout, input=input)
+        return result.returncode, result.stdout, result.stderr
 
-    def configure(self, text: str, name: str | None = None) -> None:
-        """Load a crm configuration snippet (crm configure load update)."""
-        node = name or self.live_nodes()[0]
-        self.run(node, ["crm", "configure", "load", "update", "-"], input=text + "\n", timeout=120)
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.nodes]
 
     def live_nodes(self) -> list[str]:
         return [n.name for n in self.nodes if n.alive]
-
-    def status(self, name: str | None = None) -> ET.Element | None:
-        """crm_mon's XML status as seen from a node, or None if not available."""
-        node = name or self.live_nodes()[0]
-        result = self.run(node, ["crm_mon", "-1", "--output-as=xml"], check=False, timeout=30)
-        if result.returncode != 0:
-            return None
-        try:
-            return ET.fromstring(result.stdout)  # noqa: S314 - our own cluster's output
-        except ET.ParseError:
-            return None
-
-    def where(self, resource: str, name: str | None = None) -> list[str]:
-        """Nodes on which crm_mon shows resource started (not pending, not failed)."""
-        status = self.status(name)
-        if status is None:
-            return []
-        found = []
-        for rsc in status.iter("resource"):
-            if (
-                rsc.get("id") == resource
-                and rsc.get("active") == "true"
-                and rsc.get("role") in STARTED_ROLES
-                and rsc.get("pending") is None
-                and rsc.get("failed") != "true"
-            ):
-                found += [n.get("name", "") for n in rsc.iter("node")]
-        return found
-
-    def wait_for(self, resource: str, *, on: str | None = None, timeout: float = 60,
-                 exclude: Sequence[str] = ()) -> str:  # fmt: skip
-        """Until resource runs (on a given node / not on excluded ones); returns the node."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            live = self.live_nodes()
-            if live:
-                nodes = [n for n in self.where(resource, live[0]) if n not in exclude]
-                if nodes and (on is None or nodes == [on]):
-                    return nodes[0]
-            time.sleep(0.05)
-        raise LabError(f"{resource} not running{' on ' + on if on else ''} after {timeout}s; "
-                       f"logs in {self.dir}")  # fmt: skip
 
     def power_off(self, name: str) -> float:
         """Hard failure: SIGKILL the node's PID 1 (the whole node vanishes). Returns when."""

@@ -33,6 +33,10 @@ import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
+from lab.ops import LabError
+
+__all__ = ["UmlLab", "Guest", "Result", "LabError", "drbd_resource"]
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INIT = os.path.join(ROOT, "lab", "uml_init.py")
 KERNEL = "/usr/bin/linux.uml"
@@ -42,18 +46,16 @@ SUBNET = "10.99.0"
 _ids = itertools.count()
 
 
-def drbd_resource(name: str, guests: Sequence[str], *, port: int = 7789,
-                  net: str = "protocol C;") -> str:
+def drbd_resource(
+    name: str, guests: Sequence[str], *, port: int = 7789, net: str = "protocol C;"
+) -> str:
     """A DRBD resource on each guest's /dev/ubda (device /dev/drbd0), with a
     fast fixed resync rate (64 MiB sync in 1-2 s instead of 14 s)."""
     hosts = "".join(f"  on {g} {{ address {SUBNET}.{i + 1}:{port}; }}\n"
                     for i, g in enumerate(guests))  # fmt: skip
+    disk = "disk { c-plan-ahead 0; resync-rate 100M; }"
     return (f"resource {name} {{\n  device /dev/drbd0; disk /dev/ubda; meta-disk internal;\n"
-            f"  net {{ {net} }}\n  disk {{ c-plan-ahead 0; resync-rate 100M; }}\n{hosts}}}\n")  # fmt: skip
-
-
-class LabError(RuntimeError):
-    """The lab could not do what was asked (the message says where to look)."""
+            f"  net {{ {net} }}\n  {disk}\n{hosts}}}\n")  # fmt: skip
 
 
 class Result:
@@ -183,7 +185,7 @@ class UmlLab:
                  "rootflags=/", "ro", f"init={INIT}", f"ubd0={guest.disk}",
                  f"eth0=tuntap,{guest.tap}", "con=null", "con0=fd:0,fd:1", "quiet",
                  f"pyha_name={guest.name}", f"pyha_ip={guest.address}/24",
-                 f"pyha_host={guest.dir}"],
+                 f"pyha_host={guest.dir}", *self._kernel_args(guest)],
                 stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
                 env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
                      "TMPDIR": "/dev/shm"},
@@ -191,6 +193,10 @@ class UmlLab:
             )  # fmt: skip
         finally:
             console.close()
+
+    def _kernel_args(self, guest: Guest) -> list[str]:
+        """More key=value kernel parameters for a guest (a subclass's hook)."""
+        return []
 
     def boot(self, name: str, timeout: float = 60) -> None:
         """Power a guest that is off on again (same disk)."""

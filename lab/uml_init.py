@@ -15,7 +15,7 @@ the command's wall time measured inside the guest. SIGTERM (or
 {"argv": ["__halt__"]}) powers the guest off.
 
 Kernel command line parameters read here (init's environment): pyha_name, pyha_ip (CIDR),
-pyha_host (the guest's lab directory on the host).
+pyha_host (the guest's lab directory on the host), pyha_hostfs (more host directories).
 """
 
 from __future__ import annotations
@@ -78,6 +78,11 @@ def build_root(host_dir: str) -> None:
     os.makedirs(f"{ROOT}/usr/lib/modules", exist_ok=True)
     sh("mount", "--bind", "/usr/lib/uml/modules", f"{ROOT}/usr/lib/modules")
     mount("hostfs", "hostfs", f"{ROOT}/host", host_dir)
+    # pyha_hostfs=HOSTDIR:GUESTDIR,...: more host directories, read-write (fencing
+    # status files, logs that must outlive a hard power-off).
+    for pair in filter(None, os.environ.get("pyha_hostfs", "").split(",")):
+        source, target = pair.split(":", 1)
+        mount("hostfs", "hostfs", f"{ROOT}{target}", source)
     os.chroot(ROOT)
     os.chdir("/")
     # A host-side change must not pull these away mid-run: copy them up.

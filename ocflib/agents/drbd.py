@@ -585,9 +585,9 @@ def promote(cfg: Config, ctx: Context) -> OCF:
                 raise GenericError(f"cannot promote {res}: {reason}")
     if cfg[CONNECT_AFTER_PROMOTE]:
         ctx.runner.run(drbdadm(cfg, "adjust", res), ok=None)
-    state = read_state(cfg, ctx)
-    if not state.primary:
-        raise GenericError(f"{res} is not Primary after drbdadm primary succeeded")
+        state = read_state(cfg, ctx)
+    else:
+        state.role = "Primary"  # what drbdadm just did; the disks did not change
     update_score(cfg, ctx, state)
     return OCF.SUCCESS
 
@@ -600,8 +600,8 @@ def demote(cfg: Config, ctx: Context) -> OCF:
     while state.primary:
         result = ctx.runner.run(drbdadm(cfg, "secondary", res), ok=None)
         if result.returncode == 0:
-            state = read_state(cfg, ctx)
-            continue
+            state.role = "Secondary"
+            break
         reason = holders_text(state) + failure(result)
         nap(ctx, 0.5)
         if ctx.deadline.remaining() < 1.0:

@@ -517,13 +517,11 @@ def test_demote_is_idempotent_and_refuses_a_stopped_resource(
 
 
 def test_promote(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
-    fake.expect(EVENTS, SECONDARY_PEER_DOWN)
+    fake.expect(EVENTS, SECONDARY_PEER_DOWN)  # score 1000 as Secondary, peer unknown
     fake.expect([*ADM, "primary", "r0"])
-    fake.expect(EVENTS, PRIMARY_PEER_DOWN)
-    fake.expect([*ATTR, "-v", "10000"])
+    fake.expect([*ATTR, "-v", "10000"])  # Primary: no second look needed
     assert run("promote", fake, env(tmp_path)).rc == 0
     fake.expect(EVENTS, PRIMARY_PEER_DOWN)  # already Primary: success, same score
-    fake.expect(EVENTS, PRIMARY_PEER_DOWN)
     assert run("promote", fake, env(tmp_path)).rc == 0
 
 
