@@ -26,6 +26,7 @@ bind-address=0.0.0.0
 port=3306
 skip-name-resolve
 innodb_buffer_pool_size=32M
+innodb_buffer_pool_size_max=128M
 innodb_log_file_size=16M
 """
 MY_CNF_PATH = "/etc/mysql/pyha-lab.cnf"
@@ -57,7 +58,8 @@ def group_config(agents: str, vip: str, device: str, *, drbd: bool) -> str:
         f"primitive p_ip {a['ip']} params ip={vip} cidr_netmask=24 op monitor interval=30s",
         f"primitive p_fs {a['fs']} params device={device} directory={DATA} fstype=ext4 "
         "op monitor interval=20s",
-        f"primitive p_mysql {a['mysql']} params config={MY_CNF_PATH} datadir={DATADIR} "
+        f"primitive p_mysql {a['mysql']} params binary=/usr/sbin/mariadbd "
+        f"config={MY_CNF_PATH} datadir={DATADIR} "
         "user=mysql group=mysql log=/run/mysqld/error.log pid=/run/mysqld/mysqld.pid "
         "socket=/run/mysqld/mysqld.sock op monitor interval=20s",
         "group g_mysql p_ip p_fs p_mysql",

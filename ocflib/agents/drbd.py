@@ -637,12 +637,15 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
 def notify(cfg: Config, ctx: Context) -> OCF:
     info = ctx.env.notify
     res = cfg[RESOURCE]
+    reconnect = info.operation == "start" and not cfg[CONNECT_AFTER_PROMOTE]
+    if not reconnect and info.type != "post":
+        return OCF.SUCCESS  # pre-promote, pre-demote, pre-stop: nothing to do (fast)
     state = read_state(cfg, ctx)
     if not state.configured:
         return OCF.SUCCESS
     # A peer is (re)starting: make sure we are listening for it.
     listening = not (state.standalone or not state.peers)
-    if info.operation == "start" and not cfg[CONNECT_AFTER_PROMOTE] and not listening:
+    if reconnect and not listening:
         ctx.runner.run(drbdadm(cfg, "adjust", res), ok=None)
         state = read_state(cfg, ctx)
     if info.type == "post":

@@ -714,3 +714,13 @@ def test_promoted_names_are_read_under_both_names(fake: FakeRunner, tmp_path: An
     fake.expect([*ATTR, "-D"])
     fake.expect([*ATTR, "-D"])
     assert run("stop", fake, env(tmp_path, meta=meta, stop_outdates_secondary="true")).rc == 0
+
+
+@pytest.mark.parametrize("key", ["pre-promote", "pre-demote", "pre-stop"])
+def test_pre_notifications_other_than_start_run_nothing(fake: FakeRunner, tmp_path: Any,
+                                                        proc_drbd: str, key: str) -> None:  # fmt: skip
+    kind, operation = key.split("-")
+    meta = {"notify_type": kind, "notify_operation": operation}
+    out = run("notify", fake, env(tmp_path, meta=meta))
+    assert out.rc == 0 and not out.reasons  # notify reports 0 even on errors: look closer
+    assert fake.done == []

@@ -1,0 +1,179 @@
+"""Failover scenarios shared by the demo, the lab tests and the failover benchmark:
+the DRBD stack on a UML cluster, a client committing through the VIP, and the
+check that every acknowledged commit survived."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from lab import stack
+from lab.ops import LabError
+from lab.umlcluster import UmlCluster
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SQL_CLIENT = os.path.join(ROOT, "lab", "sql_client.py")
+PYTHON = "/usr/bin/python3"
+VIP = "10.99.0.100"
+
+# Events of a DRBD stack failover in the survivor's logs, in the order they happen.
+DRBD_TIMELINE = [
+    ("corosync", r"Token has not been received", "token lost: the peer stopped answering"),
+    ("corosync", r"A new membership .* formed\. Members left", "new membership without it"),
+    ("pacemaker", r"Requesting fencing \(\w+\) of node {dead}", "fencing requested"),
+    ("pacemaker", r"Operation '\w+' targeting {dead} .*: OK", "fenced (powered off)"),
+    ("pacemaker", r"Initiating promote operation p_drbd_promote_0", "DRBD promote begins"),
+    ("pacemaker", r"Result of promote operation for p_drbd\S* on {alive}: ok",
+     "DRBD promote done (Primary)"),
+    ("pacemaker", r"Initiating start operation p_ip_start_0", "IP start begins"),
+    ("pacemaker", r"Result of start operation for p_ip on {alive}: ok", "IP start done"),
+    ("pacemaker", r"Result of start operation for p_fs on {alive}: ok", "Filesystem start done"),
+    ("pacemaker", r"Result of start operation for p_mysql on {alive}: ok", "mysql start done"),
+]  # fmt: skip
+
+
+class Writer:
+    """lab/sql_client.py committing rows through the VIP from a network
+    namespace; each acknowledged id is recorded with its arrival time."""
+
+    def __init__(self, netns: str, vip: str = VIP, seconds: int = 600) -> None:
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, PYTHON, SQL_CLIENT, vip, "write", str(seconds)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        self.acked: list[tuple[int, float]] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            word = line.strip()
+            if word.isdigit():
+                self.acked.append((int(word), time.monotonic()))
+
+    def wait_first(self, timeout: float = 60) -> None:
+        end = time.monotonic() + timeout
+        while not self.acked:
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise LabError("the client could not commit through the VIP")
+            time.sleep(0.05)
+
+    def first_after(self, when: float, timeout: float = 300) -> float:
+        """Arrival time of the first commit acknowledged after `when`."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            later = [t for _, t in self.acked if t > when]
+            if later:
+                return later[0]
+            time.sleep(0.02)
+        raise LabError(f"no commit acknowledged within {timeout}s after the failure")
+
+    def stop(self) -> list[int]:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self._thread.join(timeout=5)
+        return [i for i, _ in self.acked]
+
+
+def ids_present(netns: str, vip: str = VIP) -> set[int]:
+    out = subprocess.run(["ip", "netns", "exec", netns, PYTHON, SQL_CLIENT, vip, "ids"],
+                         capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    return {int(x) for x in out.stdout.split()}
+
+
+class DrbdStack:
+    """The classic stack on real DRBD in a UML cluster (pyha or reference agents)."""
+
+    def __init__(self, agents: str = "pyha", *, say: Callable[[str], None] = print,
+                 keep: bool = False) -> None:  # fmt: skip
+        self.agents = agents
+        self.say = say
+        guests = ["uml1", "uml2"]
+        files = {f"/etc/drbd.d/{stack.DRBD_RES}.res": stack.drbd_resource_text(guests),
+                 stack.MY_CNF_PATH: stack.MY_CNF}  # fmt: skip
+        self.lab = UmlCluster(2, files=files, keep=keep)
+
+    def __enter__(self) -> DrbdStack:
+        try:
+            self.lab.up()
+        except BaseException:
+            self.lab.down()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lab.down()
+
+    @property
+    def netns(self) -> str:
+        return self.lab.netns
+
+    def prepare_drbd(self) -> None:
+        """Fresh meta data on both disks, the initial sync skipped, an ext4 file
+        system with a MariaDB datadir on it; then DRBD down again for Pacemaker."""
+        lab, res = self.lab, stack.DRBD_RES
+        first, second = lab.node_names()
+        for name in (first, second):
+            lab.sh(name, ["sh", "-c", f"modprobe drbd && drbdadm create-md --force {res} && "
+                          f"drbdadm up {res}"])  # fmt: skip
+        end = time.monotonic() + 60
+        while "connection:Connected" not in lab.sh(first, ["drbdsetup", "events2", "--now", res]):
+            if time.monotonic() > end:
+                raise LabError(f"DRBD {res} did not connect; logs in {lab.dir}")
+            time.sleep(0.2)
+        lab.sh(first, ["drbdadm", "--", "--clear-bitmap", "new-current-uuid", res])
+        stack.seed_datadir(os.path.join(lab.guest(first).dir, "seed"))
+        lab.sh(first, ["sh", "-c", f"drbdadm primary {res} && mkfs.ext4 -q /dev/drbd0 && "
+                       "mkdir -p /mnt/seed && mount /dev/drbd0 /mnt/seed && "
+                       f"cp -a /host/seed /mnt/seed/data && umount /mnt/seed && "
+                       f"drbdadm secondary {res}"])  # fmt: skip
+        for name in (first, second):
+            lab.sh(name, ["drbdadm", "down", res])
+
+    def configure(self) -> str:
+        """Fencing and the stack; returns the node where MySQL runs."""
+        lab = self.lab
+        lab.configure(stack.cluster_defaults(lab))
+        lab.configure(stack.group_config(self.agents, VIP, "/dev/drbd0", drbd=True))
+        end = time.monotonic() + 600
+        while True:
+            nodes = lab.where("p_mysql")
+            if nodes:
+                break
+            failed = lab.failures("p_mysql")
+            if len({node for node, _ in failed}) == len(lab.node_names()):
+                raise LabError(f"p_mysql failed on every node: {failed[0][1]}; "
+                               f"logs in {lab.dir}/logs")  # fmt: skip
+            if time.monotonic() > end:
+                raise LabError(f"p_mysql not started after 600 s; logs in {lab.dir}/logs")
+            time.sleep(1.0)
+        lab.sh(nodes[0], ["mariadb", "-e", stack.APP_SQL])
+        return nodes[0]
+
+    def reachable(self, timeout: float = 30) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            ping = subprocess.run(["ip", "netns", "exec", self.netns, "ping", "-c", "1", "-W", "1",
+                                   VIP], capture_output=True, check=False)  # fmt: skip
+            if ping.returncode == 0:
+                return True
+        return False
+
+    def hard_failover(self, holder: str, writer: Writer) -> tuple[str, float, float]:
+        """Power the holder off; returns (survivor, seconds to the first commit
+        on the survivor, seconds until Pacemaker shows p_mysql started there)."""
+        lab = self.lab
+        survivor = next(n for n in lab.node_names() if n != holder)
+        killed = lab.power_off(holder)
+        first = writer.first_after(killed)
+        lab.wait_for("p_mysql", on=survivor, exclude=[holder], timeout=300, poll=0.5)
+        return survivor, first - killed, time.monotonic() - killed
+
+    def check_commits(self, acked: Sequence[int]) -> list[int]:
+        """The acknowledged ids that are missing (should be none)."""
+        present = ids_present(self.netns)
+        return sorted(set(acked) - present)
