@@ -70,6 +70,14 @@ def _run(argv: Sequence[str], *, check: bool = True, timeout: float = 60,
     return result
 
 
+def corosync_conf(nodes: Sequence[tuple[str, str]], token_ms: int) -> str:
+    """corosync.conf for (name, address) nodes; two_node quorum for two."""
+    entry = "    node {{\n        ring0_addr: {}\n        name: {}\n        nodeid: {}\n    }}"
+    text = "\n".join(entry.format(address, name, i) for i, (name, address) in enumerate(nodes, 1))
+    two_node = "    two_node: 1\n" if len(nodes) == 2 else ""
+    return COROSYNC_CONF.format(token=token_ms, nodes=text, two_node=two_node)
+
+
 class Node:
     """One lab node: its name, address and the PID of its init (PID 1 inside)."""
 
@@ -160,10 +168,7 @@ class NamespaceCluster(ClusterOps):
             subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
         _run(["crm_attribute", "--type", "crm_config", "--name", "dc-deadtime", "--update", "2s"],
              env={**os.environ, "CIB_file": seed})  # fmt: skip
-        nodes = "\n".join(f"    node {{\n        ring0_addr: {n.address}\n        name: {n.name}\n"
-                          f"        nodeid: {n.index + 1}\n    }}" for n in self.nodes)  # fmt: skip
-        two_node = "    two_node: 1\n" if len(self.nodes) == 2 else ""
-        conf = COROSYNC_CONF.format(token=self.token_ms, nodes=nodes, two_node=two_node)
+        conf = corosync_conf([(n.name, n.address) for n in self.nodes], self.token_ms)
         uid, gid = _ids_of("hacluster", "haclient")
         for node in self.nodes:
             base = os.path.join(self.dir, node.name)

@@ -49,7 +49,8 @@ class Writer:
         self._thread.start()
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
+        if self.proc.stdout is None:
+            return
         for line in self.proc.stdout:
             word = line.strip()
             if word.isdigit():

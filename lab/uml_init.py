@@ -80,7 +80,8 @@ def build_root(host_dir: str) -> None:
     mount("hostfs", "hostfs", f"{ROOT}/host", host_dir)
     # pyha_hostfs=HOSTDIR:GUESTDIR,...: more host directories, read-write (fencing
     # status files, logs that must outlive a hard power-off).
-    for pair in filter(None, os.environ.get("pyha_hostfs", "").split(",")):
+    extra = os.environ.get("pyha_hostfs", "")  # noqa: SIM112 - a kernel parameter's name
+    for pair in filter(None, extra.split(",")):
         source, target = pair.split(":", 1)
         mount("hostfs", "hostfs", f"{ROOT}{target}", source)
     os.chroot(ROOT)

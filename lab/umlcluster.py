@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
-from lab.cluster import COROSYNC_CONF
+from lab.cluster import corosync_conf
 from lab.ops import ClusterOps, LabError
 from lab.uml import Guest, UmlLab
 
@@ -68,13 +68,8 @@ class UmlCluster(UmlLab, ClusterOps):
 
     def up(self, timeout: float = 240) -> None:
         """Boot the guests, start corosync and pacemaker, wait until all are online."""
-        names = [g.name for g in self.guests]
-        nodes = "\n".join(f"    node {{\n        ring0_addr: {g.address}\n        name: {g.name}\n"
-                          f"        nodeid: {g.index + 1}\n    }}" for g in self.guests)  # fmt: skip
-        two_node = "    two_node: 1\n" if len(names) == 2 else ""
-        self.files.setdefault("/etc/corosync/corosync.conf",
-                              COROSYNC_CONF.format(token=self.token_ms, nodes=nodes,
-                                                   two_node=two_node))  # fmt: skip
+        conf = corosync_conf([(g.name, g.address) for g in self.guests], self.token_ms)
+        self.files.setdefault("/etc/corosync/corosync.conf", conf)
         self.files.setdefault("/var/lib/pacemaker/cib/cib.xml", seed_cib({"dc-deadtime": "5s"}))
         self._init_fencing()
         super().up(timeout=60)
