@@ -1,31 +1,33 @@
 #!/usr/bin/python3
-"""pyha demo: a real Pacemaker cluster fails a floating IP (IPaddr2-py) over.
+"""pyha demo: the classic MySQL HA stack fails over in a real Pacemaker cluster.
 
-Builds the lab (lab.cluster): two Pacemaker/Corosync nodes and a client host,
-each in its own namespaces on one bridge (TEST-NET 192.0.2.0/24), with real
-fencing. Then, with progress shown as it goes:
+Default (`make demo`): two User-Mode-Linux nodes (a Linux 6.1 kernel with DRBD
+8.4.11, run as ordinary processes) on a private bridge, each running corosync
+and pacemaker, with real fencing. With progress shown as it goes:
 
-1. a rogue host already holds the VIP: IPaddr2-py refuses to start on both
-   nodes and crm_mon shows why; the rogue goes away, a cleanup starts the VIP;
-2. the client reaches the VIP on the node holding it;
-3. the VIP, a file system on a shared disk (Filesystem-py) and MariaDB on it
-   (mysql-py) run as a group; the client commits rows through the VIP;
-4. that node is powered off hard (every process, the whole node, gone);
-5. the survivor fences it, mounts the disk, starts MariaDB, takes the VIP
-   and announces it; every commit the client saw acknowledged is there;
-6. the failover time and where it went (detection, membership, fencing, the
-   agent's start), read from the cluster's own logs.
+1. DRBD resource mysql_res on both nodes' disks, an ext4 file system and a
+   MariaDB datadir on it;
+2. the stack configured with crm: drbd-py as a promotable clone, a group of
+   IPaddr2-py (the VIP), Filesystem-py on /dev/drbd0 and mysql-py, colocated
+   with the DRBD Primary and started after its promotion;
+3. a client commits rows through the VIP, one transaction each;
+4. the node running the stack is powered off hard (every process of it killed);
+5. the survivor fences it, promotes DRBD, mounts, starts MariaDB, takes the
+   VIP; every commit the client saw acknowledged is there;
+6. the failover time and where it went (detection, membership, fencing, each
+   agent action), read from the cluster's own logs.
+
+`--namespaces`: the same group on nodes made of namespaces (seconds instead of
+minutes; a shared loop device instead of DRBD), after IPaddr2-py refuses a VIP
+that a rogue host holds.
 
 Everything is torn down at the end, also after a failure or Ctrl-C; a failure
-says what failed and where the logs are. (DRBD joins the
-stack with drbd-py, in User-Mode-Linux nodes.)
+says what failed and where the logs are.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -73,15 +75,6 @@ def client_reaches(lab: NamespaceCluster, mac: str, tries: int = 40) -> bool:
     return False
 
 
-def failures(lab: NamespaceCluster, resource: str) -> list[tuple[str, str]]:
-    """(node, exit reason) of failed actions crm_mon shows for resource."""
-    status = lab.status()
-    if status is None:
-        return []
-    return [(f.get("node", ""), f.get("exitreason", "")) for f in status.iter("failure")
-            if f.get("op_key", "").startswith(f"{resource}_")]  # fmt: skip
-
-
 # Events of a failover in the survivor's logs, in the order they happen.
 TIMELINE = [
     ("corosync", r"Token has not been received", "token lost: the peer stopped answering"),
@@ -95,30 +88,9 @@ TIMELINE = [
     ("pacemaker", r"Initiating start operation db_start_0", "mysql-py start begins"),
     ("pacemaker", r"Result of start operation for db on {alive}: ok", "mysql-py start done"),
 ]
-STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d+)")
 
 
-def timeline(lab: NamespaceCluster, dead: str, alive: str, killed_at: float) -> list[str]:
-    """Offsets from the kill of each TIMELINE event in the survivor's logs."""
-    year = datetime.datetime.now().year
-    lines = []
-    for which, pattern, label in TIMELINE:
-        regex = re.compile(pattern.format(dead=dead, alive=alive))
-        for line in lab.log(alive, which).splitlines():
-            stamp = STAMP.match(line)
-            if not stamp or not regex.search(line):
-                continue
-            when = datetime.datetime.strptime(f"{year} {stamp.group(1)}", "%Y %b %d %H:%M:%S.%f")
-            offset = when.timestamp() - killed_at
-            if offset >= -0.05:  # events of this failover, not earlier ones
-                lines.append(f"  +{offset:5.2f} s  {label}")
-                break
-        else:
-            lines.append(f"      ?    {label} (not found in the {which} log)")
-    return lines
-
-
-def run_demo() -> None:
+def run_namespace_demo() -> None:
     say("starting the lab: 2 Pacemaker nodes + a client, each in its own namespaces, "
         "and a shared disk (a loop device both nodes see, as a SAN)")  # fmt: skip
     with loop_devices((256, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
@@ -135,9 +107,9 @@ def run_demo() -> None:
                 f"ip={VIP}", "cidr_netmask=24", "op", "monitor", "interval=10s")  # fmt: skip
         say(f"crm configure primitive vip ocf:pyha:IPaddr2-py params ip={VIP} cidr_netmask=24")
         end = time.monotonic() + 30
-        while len({node for node, _ in failures(lab, "vip")}) < 2 and time.monotonic() < end:
+        while len({node for node, _ in lab.failures("vip")}) < 2 and time.monotonic() < end:
             time.sleep(0.2)
-        seen = failures(lab, "vip")
+        seen = lab.failures("vip")
         if len({node for node, _ in seen}) < 2:
             fail(f"expected IPaddr2-py to refuse the duplicate on both nodes, saw {seen}")
         for node, reason in sorted(set(seen)):
@@ -200,8 +172,64 @@ def run_demo() -> None:
             f"commits the client saw acknowledged are there; its ARP cache says "
             f"{lab.client_neighbour(VIP)} ({survivor})")  # fmt: skip
         say("where the time went (from the survivor's corosync and pacemaker logs):")
-        for line in timeline(lab, holder, survivor, wall_killed):
-            print(line, flush=True)
+        for label, offset in lab.timeline(survivor, TIMELINE, wall_killed, dead=holder):
+            shown = f"+{offset:5.2f} s" if offset is not None else "    ?    "
+            print(f"  {shown}  {label}", flush=True)
+        lab.keep = False
+    say("demo passed: every step checked; lab torn down")
+
+
+def run_drbd_demo() -> None:
+    from lab import stack
+    from lab.scenario import DRBD_TIMELINE, VIP, DrbdStack, Writer
+
+    started = time.monotonic()
+    say("booting two User-Mode-Linux nodes (Linux 6.1 with DRBD 8.4.11) on a private "
+        "bridge (10.99.0.0/24); corosync and pacemaker in each")  # fmt: skip
+    with DrbdStack("pyha", say=say) as scenario:
+        lab = scenario.lab
+        lab.keep = True  # kept on failure for the logs; removed explicitly on success
+        say(f"cluster online after {time.monotonic() - started:.0f} s: "
+            f"{', '.join(lab.node_names())} ({lab.dir})")  # fmt: skip
+        scenario.prepare_drbd()
+        say(f"DRBD {stack.DRBD_RES} on both nodes' /dev/ubda: fresh meta data, the initial "
+            "sync skipped, ext4 with a MariaDB datadir on /dev/drbd0, then down")  # fmt: skip
+        say("crm configure (fencing: fence_dummy per node; the lab powers a fenced node off):")
+        for line in stack.group_config("pyha", VIP, "/dev/drbd0", drbd=True).splitlines():
+            print(f"    {line}", flush=True)
+        mark = time.monotonic()
+        holder = scenario.configure()
+        say(f"the stack runs on {holder} ({time.monotonic() - mark:.0f} s after configuring): "
+            f"DRBD Primary, {VIP}, /var/lib/mysql mounted, MariaDB")  # fmt: skip
+        if not scenario.reachable():
+            fail(f"the client cannot reach {VIP}")
+        writer = Writer(scenario.netns)
+        writer.wait_first()
+        time.sleep(2.0)
+        say(f"the client commits rows through {VIP}, one transaction each "
+            f"({len(writer.acked)} so far)")  # fmt: skip
+        say(f"powering {holder} off hard (SIGKILL of every process of the guest)")
+        wall_killed = time.time()
+        survivor, first_commit, running = scenario.hard_failover(holder, writer)
+        say(f"the client commits again {first_commit:.1f} s after the kill; Pacemaker shows "
+            f"the stack on {survivor} after {running:.1f} s")  # fmt: skip
+        if [n for n, _ in lab.fenced] != [holder]:
+            fail(f"expected {holder} to be fenced, fence log: {lab.fenced}")
+        role = lab.sh(survivor, ["drbdadm", "role", stack.DRBD_RES]).strip()
+        if not role.startswith("Primary"):
+            fail(f"DRBD on {survivor} is {role}, not Primary")
+        time.sleep(1.0)
+        acked = writer.stop()
+        lost = scenario.check_commits(acked)
+        if lost:
+            fail(f"{len(lost)} acknowledged commits lost: {lost[:10]}")
+        say(f"{holder} was fenced; DRBD on {survivor}: {role}; all {len(acked)} commits the "
+            "client saw acknowledged are there")  # fmt: skip
+        say("where the time went (from the survivor's corosync and pacemaker logs):")
+        for label, offset in lab.timeline(survivor, DRBD_TIMELINE, wall_killed, dead=holder):
+            shown = f"+{offset:5.1f} s" if offset is not None else "    ?   "
+            print(f"  {shown}  {label}", flush=True)
+        print(f"  +{first_commit:5.1f} s  first commit acknowledged on {survivor}", flush=True)
         lab.keep = False
     say("demo passed: every step checked; lab torn down")
 
@@ -212,12 +240,17 @@ def main() -> int:
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     try:
-        run_demo()
+        if "--namespaces" in sys.argv[1:]:
+            run_namespace_demo()
+        else:
+            run_drbd_demo()
     except (LabError, KeyboardInterrupt) as err:
         print(f"demo: FAILED: {err}", file=sys.stderr)
-        kept = [d for d in os.listdir("/var/tmp") if d.startswith("pyha-lab-")]
+        prefixes = ("pyha-lab-", "pyha-uml-")
+        kept = sorted(os.path.join(base, d) for base in ("/var/tmp", "/dev/shm")
+                      for d in os.listdir(base) if d.startswith(prefixes))  # fmt: skip
         if kept:
-            print(f"demo: the lab's logs are in /var/tmp/{kept[-1]} (nodeN/var/log/...)",
+            print(f"demo: the lab's logs are in {kept[-1]} (nodeN/var/log/... or logs/)",
                   file=sys.stderr)  # fmt: skip
         return 1
     return 0

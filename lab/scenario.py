@@ -63,13 +63,16 @@ class Writer:
                 raise LabError("the client could not commit through the VIP")
             time.sleep(0.05)
 
-    def first_after(self, when: float, timeout: float = 300) -> float:
-        """Arrival time of the first commit acknowledged after `when`."""
+    def first_after(self, when: float, timeout: float = 300, gap: float = 0.5) -> float:
+        """Arrival time of the first commit acknowledged by the server that took
+        over after `when`: the first one after a pause of at least `gap` s
+        (acknowledgements of the old server may still arrive just after when)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            later = [t for _, t in self.acked if t > when]
-            if later:
-                return later[0]
+            times = [t for _, t in self.acked]
+            for before, after in zip(times, times[1:]):
+                if after > when and after - max(before, when) >= gap:
+                    return after
             time.sleep(0.02)
         raise LabError(f"no commit acknowledged within {timeout}s after the failure")
 
