@@ -181,21 +181,21 @@ def run_namespace_demo() -> None:
 
 def run_drbd_demo() -> None:
     from lab import stack
-    from lab.scenario import DRBD_TIMELINE, VIP, DrbdStack, Writer
+    from lab.scenario import DRBD_TIMELINE, VIP, DrbdStack
 
     started = time.monotonic()
     say("booting two User-Mode-Linux nodes (Linux 6.1 with DRBD 8.4.11) on a private "
         "bridge (10.99.0.0/24); corosync and pacemaker in each")  # fmt: skip
-    with DrbdStack("pyha", say=say) as scenario:
-        lab = scenario.lab
+    with DrbdStack("pyha") as scenario:
+        lab = scenario.uml
         lab.keep = True  # kept on failure for the logs; removed explicitly on success
         say(f"cluster online after {time.monotonic() - started:.0f} s: "
             f"{', '.join(lab.node_names())} ({lab.dir})")  # fmt: skip
-        scenario.prepare_drbd()
+        scenario.prepare()
         say(f"DRBD {stack.DRBD_RES} on both nodes' /dev/ubda: fresh meta data, the initial "
             "sync skipped, ext4 with a MariaDB datadir on /dev/drbd0, then down")  # fmt: skip
         say("crm configure (fencing: fence_dummy per node; the lab powers a fenced node off):")
-        for line in stack.group_config("pyha", VIP, "/dev/drbd0", drbd=True).splitlines():
+        for line in scenario.group().splitlines():
             print(f"    {line}", flush=True)
         mark = time.monotonic()
         holder = scenario.configure()
@@ -203,8 +203,7 @@ def run_drbd_demo() -> None:
             f"DRBD Primary, {VIP}, /var/lib/mysql mounted, MariaDB")  # fmt: skip
         if not scenario.reachable():
             fail(f"the client cannot reach {VIP}")
-        writer = Writer(scenario.netns)
-        writer.wait_first()
+        writer = scenario.writer()
         time.sleep(2.0)
         say(f"the client commits rows through {VIP}, one transaction each "
             f"({len(writer.acked)} so far)")  # fmt: skip

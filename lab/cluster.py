@@ -273,6 +273,21 @@ class NamespaceCluster(ClusterOps):
     def live_nodes(self) -> list[str]:
         return [n.name for n in self.nodes if n.alive]
 
+    def power_on(self, name: str, timeout: float = 60) -> None:
+        """Start a powered-off node again (same state directory) and wait until
+        the cluster sees it online."""
+        node = self.node(name)
+        if node.alive:
+            raise LabError(f"{name} is running")
+        if node.launcher is not None:
+            node.launcher.wait(timeout=10)
+        self.fence_rearm(name)
+        ready = os.path.join(self.dir, name, "net-ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self._start_node(node)
+        self.wait_online(timeout)
+
     def power_off(self, name: str) -> float:
         """Hard failure: SIGKILL the node's PID 1 (the whole node vanishes). Returns when."""
         node = self.node(name)

@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from lab import stack
-from lab.ops import LabError
-from lab.umlcluster import UmlCluster
+from lab.ops import ClusterOps, LabError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL_CLIENT = os.path.join(ROOT, "lab", "sql_client.py")
 PYTHON = "/usr/bin/python3"
-VIP = "10.99.0.100"
+VIP = "10.99.0.100"  # on the UML lab's bridge
+NS_VIP = "192.0.2.100"  # on the namespace lab's bridge
 
 # Events of a DRBD stack failover in the survivor's logs, in the order they happen.
 DRBD_TIMELINE = [
@@ -89,60 +89,57 @@ def ids_present(netns: str, vip: str = VIP) -> set[int]:
     return {int(x) for x in out.stdout.split()}
 
 
-class DrbdStack:
-    """The classic stack on real DRBD in a UML cluster (pyha or reference agents)."""
+class Failover:
+    """One hard failover: where it went, how long it took, what was lost."""
 
-    def __init__(self, agents: str = "pyha", *, say: Callable[[str], None] = print,
-                 keep: bool = False) -> None:  # fmt: skip
-        self.agents = agents
-        self.say = say
-        guests = ["uml1", "uml2"]
-        files = {f"/etc/drbd.d/{stack.DRBD_RES}.res": stack.drbd_resource_text(guests),
-                 stack.MY_CNF_PATH: stack.MY_CNF}  # fmt: skip
-        self.lab = UmlCluster(2, files=files, keep=keep)
+    def __init__(self, dead: str, survivor: str, first_commit: float, running: float,
+                 acked: int, lost: list[int]) -> None:  # fmt: skip
+        self.dead = dead
+        self.survivor = survivor
+        self.first_commit = first_commit
+        self.running = running
+        self.acked = acked
+        self.lost = lost
 
-    def __enter__(self) -> DrbdStack:
-        try:
-            self.lab.up()
-        except BaseException:
-            self.lab.down()
-            raise
-        return self
+    def __repr__(self) -> str:
+        return (f"Failover({self.dead}->{self.survivor}: first commit "
+                f"{self.first_commit:.2f} s, running {self.running:.2f} s, "
+                f"{self.acked} acked, {len(self.lost)} lost)")  # fmt: skip
+
+
+class Stack:
+    """The classic stack in a lab cluster, a client, hard failovers (base class)."""
+
+    lab: ClusterOps
+    vip: str
+    agents: str
+
+    def __enter__(self) -> Stack:
+        raise NotImplementedError
 
     def __exit__(self, *exc: object) -> None:
-        self.lab.down()
+        raise NotImplementedError
 
     @property
     def netns(self) -> str:
-        return self.lab.netns
+        """The network namespace the client runs in."""
+        raise NotImplementedError
 
-    def prepare_drbd(self) -> None:
-        """Fresh meta data on both disks, the initial sync skipped, an ext4 file
-        system with a MariaDB datadir on it; then DRBD down again for Pacemaker."""
-        lab, res = self.lab, stack.DRBD_RES
-        first, second = lab.node_names()
-        for name in (first, second):
-            lab.sh(name, ["sh", "-c", f"modprobe drbd && drbdadm create-md --force {res} && "
-                          f"drbdadm up {res}"])  # fmt: skip
-        end = time.monotonic() + 60
-        while "connection:Connected" not in lab.sh(first, ["drbdsetup", "events2", "--now", res]):
-            if time.monotonic() > end:
-                raise LabError(f"DRBD {res} did not connect; logs in {lab.dir}")
-            time.sleep(0.2)
-        lab.sh(first, ["drbdadm", "--", "--clear-bitmap", "new-current-uuid", res])
-        stack.seed_datadir(os.path.join(lab.guest(first).dir, "seed"))
-        lab.sh(first, ["sh", "-c", f"drbdadm primary {res} && mkfs.ext4 -q /dev/drbd0 && "
-                       "mkdir -p /mnt/seed && mount /dev/drbd0 /mnt/seed && "
-                       f"cp -a /host/seed /mnt/seed/data && umount /mnt/seed && "
-                       f"drbdadm secondary {res}"])  # fmt: skip
-        for name in (first, second):
-            lab.sh(name, ["drbdadm", "down", res])
+    def prepare(self) -> None:
+        raise NotImplementedError
+
+    def group(self) -> str:
+        raise NotImplementedError
+
+    def rejoin(self, name: str) -> None:
+        """Power a node on again and wait until it is ready to take over."""
+        raise NotImplementedError
 
     def configure(self) -> str:
         """Fencing and the stack; returns the node where MySQL runs."""
         lab = self.lab
         lab.configure(stack.cluster_defaults(lab))
-        lab.configure(stack.group_config(self.agents, VIP, "/dev/drbd0", drbd=True))
+        lab.configure(self.group())
         end = time.monotonic() + 600
         while True:
             nodes = lab.where("p_mysql")
@@ -151,9 +148,9 @@ class DrbdStack:
             failed = lab.failures("p_mysql")
             if len({node for node, _ in failed}) == len(lab.node_names()):
                 raise LabError(f"p_mysql failed on every node: {failed[0][1]}; "
-                               f"logs in {lab.dir}/logs")  # fmt: skip
+                               f"logs in {lab.dir}")  # fmt: skip
             if time.monotonic() > end:
-                raise LabError(f"p_mysql not started after 600 s; logs in {lab.dir}/logs")
+                raise LabError(f"p_mysql not started after 600 s; logs in {lab.dir}")
             time.sleep(1.0)
         lab.sh(nodes[0], ["mariadb", "-e", stack.APP_SQL])
         return nodes[0]
@@ -162,10 +159,15 @@ class DrbdStack:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             ping = subprocess.run(["ip", "netns", "exec", self.netns, "ping", "-c", "1", "-W", "1",
-                                   VIP], capture_output=True, check=False)  # fmt: skip
+                                   self.vip], capture_output=True, check=False)  # fmt: skip
             if ping.returncode == 0:
                 return True
         return False
+
+    def writer(self) -> Writer:
+        writer = Writer(self.netns, self.vip)
+        writer.wait_first()
+        return writer
 
     def hard_failover(self, holder: str, writer: Writer) -> tuple[str, float, float]:
         """Power the holder off; returns (survivor, seconds to the first commit
@@ -179,5 +181,153 @@ class DrbdStack:
 
     def check_commits(self, acked: Sequence[int]) -> list[int]:
         """The acknowledged ids that are missing (should be none)."""
-        present = ids_present(self.netns)
+        present = ids_present(self.netns, self.vip)
         return sorted(set(acked) - present)
+
+    def soak(self, holder: str, count: int, *, settle: float = 2.0,
+             report: Callable[[Failover], None] | None = None) -> list[Failover]:  # fmt: skip
+        """count hard failovers in a row, the dead node rejoining after each;
+        every acknowledged commit is checked after each one."""
+        done = []
+        for _ in range(count):
+            writer = self.writer()
+            time.sleep(settle)
+            survivor, first, running = self.hard_failover(holder, writer)
+            time.sleep(1.0)
+            acked = writer.stop()
+            failover = Failover(holder, survivor, first, running, len(acked),
+                                self.check_commits(acked))  # fmt: skip
+            done.append(failover)
+            if report is not None:
+                report(failover)
+            if failover.lost:
+                raise LabError(f"{failover}: lost {failover.lost[:10]}; logs in {self.lab.dir}")
+            self.rejoin(holder)
+            holder = survivor
+        return done
+
+
+class DrbdStack(Stack):
+    """The classic stack on real DRBD in a UML cluster (pyha or reference agents)."""
+
+    def __init__(self, agents: str = "pyha", *, keep: bool = False) -> None:
+        from lab.umlcluster import UmlCluster
+
+        self.agents = agents
+        self.vip = VIP
+        guests = ["uml1", "uml2"]
+        files = {f"/etc/drbd.d/{stack.DRBD_RES}.res": stack.drbd_resource_text(guests),
+                 stack.MY_CNF_PATH: stack.MY_CNF}  # fmt: skip
+        self.uml = UmlCluster(2, files=files, keep=keep)
+        self.lab = self.uml
+
+    def __enter__(self) -> DrbdStack:
+        try:
+            self.uml.up()
+        except BaseException:
+            self.uml.down()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.uml.down()
+
+    @property
+    def netns(self) -> str:
+        return self.uml.netns
+
+    def group(self) -> str:
+        return stack.group_config(self.agents, self.vip, "/dev/drbd0", drbd=True)
+
+    def drbd_state(self, name: str) -> str:
+        return self.uml.sh(name, ["drbdsetup", "events2", "--now", stack.DRBD_RES])
+
+    def wait_drbd(self, name: str, text: str, timeout: float = 120) -> None:
+        end = time.monotonic() + timeout
+        while text not in self.drbd_state(name):
+            if time.monotonic() > end:
+                raise LabError(f"{name}: DRBD never showed {text!r}; logs in {self.uml.dir}")
+            time.sleep(0.2)
+
+    def prepare(self) -> None:
+        """Fresh meta data on both disks, the initial sync skipped, an ext4 file
+        system with a MariaDB datadir on it; then DRBD down again for Pacemaker."""
+        lab, res = self.uml, stack.DRBD_RES
+        first, second = lab.node_names()
+        for name in (first, second):
+            lab.sh(name, ["sh", "-c", f"modprobe drbd && drbdadm create-md --force {res} && "
+                          f"drbdadm up {res}"])  # fmt: skip
+        self.wait_drbd(first, "connection:Connected", 60)
+        lab.sh(first, ["drbdadm", "--", "--clear-bitmap", "new-current-uuid", res])
+        stack.seed_datadir(os.path.join(lab.guest(first).dir, "seed"))
+        lab.sh(first, ["sh", "-c", f"drbdadm primary {res} && mkfs.ext4 -q /dev/drbd0 && "
+                       "mkdir -p /mnt/seed && mount /dev/drbd0 /mnt/seed && "
+                       f"cp -a /host/seed /mnt/seed/data && umount /mnt/seed && "
+                       f"drbdadm secondary {res}"])  # fmt: skip
+        for name in (first, second):
+            lab.sh(name, ["drbdadm", "down", res])
+
+    def rejoin(self, name: str) -> None:
+        self.uml.power_on(name)
+        self.uml.wait_for("p_drbd", on=name, roles=("Unpromoted", "Slave"), timeout=300,
+                          poll=1.0)  # fmt: skip
+        survivor = next(n for n in self.uml.node_names() if n != name)
+        self.wait_drbd(survivor, "peer-disk:UpToDate", 300)
+
+
+class SharedStack(Stack):
+    """The classic stack on namespace nodes, the data on a shared loop device."""
+
+    def __init__(self, agents: str = "pyha", *, keep: bool = False) -> None:
+        import contextlib
+
+        from lab.cluster import NamespaceCluster
+        from lab.disks import loop_devices
+
+        self.agents = agents
+        self.vip = NS_VIP
+        self._stack = contextlib.ExitStack()
+        self._disks = loop_devices((256, ["mkfs.ext4", "-q", "-F"]))
+        self.ns = NamespaceCluster(2, keep=keep)
+        self.lab = self.ns
+        self.device = ""
+
+    def __enter__(self) -> SharedStack:
+        try:
+            (disk,) = self._stack.enter_context(self._disks)
+            self.device = disk.device
+            self._stack.enter_context(self.ns)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def netns(self) -> str:
+        return self.ns.client
+
+    @property
+    def config(self) -> str:
+        return os.path.join(self.ns.dir, "my.cnf")
+
+    def group(self) -> str:
+        return stack.group_config(self.agents, self.vip, self.device, drbd=False,
+                                  data="/srv/data", config=self.config)  # fmt: skip
+
+    def prepare(self) -> None:
+        """An ext4 file system with a MariaDB datadir (in a private mount
+        namespace: nothing is mounted on the machine itself)."""
+        with open(self.config, "w") as f:
+            f.write(stack.MY_CNF)
+        seed = os.path.join(self.ns.dir, "seed")
+        stack.seed_datadir(seed)
+        script = (f"mount -t tmpfs x /mnt && mkdir /mnt/d && mount {self.device} /mnt/d && "
+                  f"cp -a {seed} /mnt/d/data && umount /mnt/d")  # fmt: skip
+        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                       check=True)  # fmt: skip
+
+    def rejoin(self, name: str) -> None:
+        self.ns.power_on(name)

@@ -36,7 +36,9 @@ if mode == "ids":
 
 end = time.monotonic() + float(sys.argv[3])
 conn = connect()
-next_id = 1
+with conn.cursor() as cur:  # a later writer goes on after the ids already there
+    cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM shop.orders")
+    next_id = int(cur.fetchone()[0])
 while time.monotonic() < end:
     try:
         with conn.cursor() as cur:

@@ -32,7 +32,6 @@ innodb_log_file_size=16M
 MY_CNF_PATH = "/etc/mysql/pyha-lab.cnf"
 DRBD_RES = "mysql_res"
 DATA = "/var/lib/mysql"
-DATADIR = f"{DATA}/data"
 APP_SQL = ("CREATE USER app@'%' IDENTIFIED BY 'app-pw'; GRANT ALL ON *.* TO app@'%'; "
            "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY)")  # fmt: skip
 
@@ -51,15 +50,16 @@ def seed_datadir(dest: str) -> None:
             shutil.chown(name, "mysql", "mysql")
 
 
-def group_config(agents: str, vip: str, device: str, *, drbd: bool) -> str:
+def group_config(agents: str, vip: str, device: str, *, drbd: bool, data: str = DATA,
+                 config: str = MY_CNF_PATH) -> str:  # fmt: skip
     """crm configuration of the group (and, with drbd, the promotable DRBD clone)."""
     a = AGENTS[agents]
     lines = [
         f"primitive p_ip {a['ip']} params ip={vip} cidr_netmask=24 op monitor interval=30s",
-        f"primitive p_fs {a['fs']} params device={device} directory={DATA} fstype=ext4 "
+        f"primitive p_fs {a['fs']} params device={device} directory={data} fstype=ext4 "
         "op monitor interval=20s",
         f"primitive p_mysql {a['mysql']} params binary=/usr/sbin/mariadbd "
-        f"config={MY_CNF_PATH} datadir={DATADIR} "
+        f"config={config} datadir={data}/data "
         "user=mysql group=mysql log=/run/mysqld/error.log pid=/run/mysqld/mysqld.pid "
         "socket=/run/mysqld/mysqld.sock op monitor interval=20s",
         "group g_mysql p_ip p_fs p_mysql",
