@@ -12,7 +12,7 @@ VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' ocflib/__init__.py)
 AGENTS := $(sort $(wildcard agents/*-py))
 RPMBUILD_DIR ?= $(CURDIR)/build/rpmbuild
 
-.PHONY: all setup check lint typecheck test unit metadata install rpm bench demo clean
+.PHONY: all setup check lint typecheck test unit metadata install rpm bench bench-failover demo soak clean
 
 all: check
 
@@ -71,6 +71,15 @@ bench: setup
 
 demo: setup
 	$(PYTHON) demo/demo.py $(DEMO_ARGS)
+
+# Hard failovers in a row with every acknowledged commit checked (not in CI: minutes each).
+SOAK_ARGS ?= --kind uml --failovers 10
+soak: setup
+	$(PYTHON) lab/soak.py $(SOAK_ARGS)
+
+# The whole stack's failover, pyha vs the reference agents, both labs (about half an hour).
+bench-failover: setup
+	$(PYTHON) bench/failover.py --write BENCHMARKS.md $(BENCH_ARGS)
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache

@@ -53,6 +53,7 @@ class UmlCluster(UmlLab, ClusterOps):
         self.token_ms = token_ms
         self.fence_dir = os.path.join(self.dir, "fence")
         self.fenced: list[tuple[str, float]] = []
+        self.restarts: list[str] = []  # guests whose pacemakerd had to be started again
 
     # -- bring-up -----------------------------------------------------------------
 
@@ -73,10 +74,28 @@ class UmlCluster(UmlLab, ClusterOps):
         self.files.setdefault("/var/lib/pacemaker/cib/cib.xml", seed_cib({"dc-deadtime": "5s"}))
         self._init_fencing()
         super().up(timeout=60)
-        start = time.monotonic()
         for guest in self.guests:
             self.start_stack(guest.name)
-        self.wait_online(max(timeout - (time.monotonic() - start), 30))
+        self.wait_stack(timeout)
+
+    def wait_stack(self, timeout: float) -> None:
+        """Until all live guests are online. In a slow guest pacemaker-controld
+        can give up at start-up ("Could not connect to attrd", exit 100, and
+        pacemakerd stays down): such a guest's pacemakerd is started again."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.wait_online(min(15.0, max(end - time.monotonic(), 1.0)))
+                return
+            except LabError:
+                if time.monotonic() > end:
+                    raise
+            for name in self.live_nodes():
+                if self.run(name, ["pidof", "pacemakerd"]).rc != 0:
+                    self.restarts.append(name)
+                    self.run(name, ["sh", "-c", "setsid pacemakerd </dev/null "
+                                    ">>/var/log/pacemaker/daemon.log 2>&1 &"], env=PCMK_ENV,
+                             check=True)  # fmt: skip
 
     def start_stack(self, name: str) -> None:
         """corosync, then pacemakerd, as children of the guest's init."""
@@ -99,7 +118,7 @@ class UmlCluster(UmlLab, ClusterOps):
         self.fence_rearm(name)
         self.boot(name)
         self.start_stack(name)
-        self.wait_online(timeout)
+        self.wait_stack(timeout)
 
     # -- ClusterOps -----------------------------------------------------------------
 

@@ -176,3 +176,30 @@ def test_the_promotable_clone_fails_over_to_the_replica(replicated: NamespaceClu
     assert sql(lab, replica, "SELECT COUNT(*) FROM app.t") == "500"
     sql(lab, replica, "INSERT INTO app.t VALUES (501)")  # the new primary takes writes
     print(f"\npromotable mysql failover to the replica: {failover:.2f} s")
+
+
+def test_link_cut_the_peer_fences_the_holder_and_takes_over(group: NamespaceCluster) -> None:
+    """Both sides lose each other; the holder's fencing of its peer waits 5 s
+    (pcmk_delay_base), so the peer fences the isolated holder first and takes over."""
+    from lab.scenario import Writer, ids_present
+
+    lab = group
+    holder = lab.wait_for("p_mysql")
+    survivor = next(n for n in lab.live_nodes() if n != holder)
+    lab.crm(holder, "resource", "param", f"f-{survivor}", "set", "pcmk_delay_base", "5s")
+    writer = Writer(lab.client, VIP)
+    writer.wait_first()
+    time.sleep(0.5)
+    lab.cut_link(holder)
+    cut = time.monotonic()
+    lab.wait_for("p_mysql", on=survivor, exclude=[holder], timeout=120)
+    first = writer.first_after(cut)
+    assert [n for n, _ in lab.fenced] == [holder]
+    assert holder not in lab.live_nodes()  # fenced means powered off
+    time.sleep(0.5)
+    acked = writer.stop()
+    lab.restore_link(holder)
+    missing = set(acked) - ids_present(lab.client, VIP)
+    assert not missing, f"{len(missing)} acknowledged commits lost: {sorted(missing)[:10]}"
+    print(f"\nlink cut: commits again {first - cut:.2f} s after the cut; {len(acked)} "
+          "acknowledged commits all present")  # fmt: skip

@@ -1,0 +1,60 @@
+"""The classic stack on real DRBD in a UML cluster (lab.umlcluster): drbd-py as a
+promotable clone under the group of IPaddr2-py, Filesystem-py and mysql-py.
+
+One scenario, in order (the bring-up costs about a minute): the DRBD peer (the
+node without the stack) is lost and returns (resync, no interruption of the
+service); then the node with the stack is powered off hard and the returned
+peer takes everything over with every acknowledged commit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from lab import stack
+from lab.scenario import DrbdStack
+from tests.conftest import need
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
+    need("linux.uml", "drbdadm", "corosync", "pacemakerd", "crm", "fence_dummy",
+         "mariadbd", "mariadb-install-db", root=True)  # fmt: skip
+    with DrbdStack("pyha") as st:
+        lab = st.uml
+        st.prepare()
+        holder = st.configure()
+        peer = next(n for n in lab.node_names() if n != holder)
+        assert lab.where("p_drbd", roles=("Promoted", "Master")) == [holder]
+        assert lab.where("p_drbd", roles=("Unpromoted", "Slave")) == [peer]
+        writer = st.writer()
+
+        # 1. The peer is lost: fenced, the stack stays where it is, DRBD goes on alone.
+        lost_at = lab.power_off(peer)
+        end = time.monotonic() + 120
+        while not lab.fenced and time.monotonic() < end:
+            time.sleep(0.2)
+        assert [n for n, _ in lab.fenced] == [peer]
+        st.wait_drbd(holder, "peer-disk:DUnknown", 30)
+        assert lab.where("p_mysql") == [holder]
+        committed = [t for _, t in writer.acked if t > lost_at + 1]
+        assert committed, "no commit while the DRBD peer was gone"
+
+        # 2. The peer returns: Unpromoted again, resynced, nothing moved.
+        st.rejoin(peer)
+        assert lab.where("p_mysql") == [holder]
+        assert "disk:UpToDate" in st.drbd_state(peer)
+
+        # 3. The holder dies: the peer fences it and takes the stack over.
+        survivor, first_commit, running = st.hard_failover(holder, writer)
+        assert survivor == peer
+        assert [n for n, _ in lab.fenced] == [peer, holder]
+        assert lab.sh(survivor, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
+        time.sleep(1.0)
+        acked = writer.stop()
+        lost = st.check_commits(acked)
+        assert not lost, f"{len(lost)} acknowledged commits lost: {lost[:10]}"
+        print(f"\nDRBD stack failover: first commit {first_commit:.1f} s after the kill, "
+              f"stack started after {running:.1f} s; {len(acked)} commits all present")  # fmt: skip
