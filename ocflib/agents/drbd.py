@@ -384,10 +384,12 @@ def _write_cache(ctx: Context, text: str) -> None:
         ctx.log.debug("cannot cache the promotion score: %s", err)
 
 
-def set_score(cfg: Config, ctx: Context, score: object, *, force: bool = False) -> None:
+def set_score(cfg: Config, ctx: Context, score: object, *, force: bool = False,
+              defer_lowering: bool = False) -> None:  # fmt: skip
     """Make the node's promotion score `score` (int; None or <= 0 deletes it;
     KEEP leaves it). Unless forced, a score already written (cache younger
-    than SCORE_CACHE_S) is not written again."""
+    than SCORE_CACHE_S) is not written again. defer_lowering: a positive
+    score lowered to another positive one is left for the next monitor."""
     from ocflib import cluster
     from ocflib.drbd import KEEP
 
@@ -398,6 +400,15 @@ def set_score(cfg: Config, ctx: Context, score: object, *, force: bool = False) 
     if not force:
         cached = _read_cache(ctx)
         if cached is not None and cached[0] == text and cached[1] < SCORE_CACHE_S:
+            return
+        if (
+            defer_lowering
+            and value is not None
+            and cached
+            and cached[0].isdigit()
+            and (int(cached[0]) > value)
+        ):
+            ctx.log.debug("promotion score %s -> %d left to the next monitor", cached[0], value)
             return
     from ocflib.errors import OCFError
 
@@ -415,8 +426,9 @@ def set_score(cfg: Config, ctx: Context, score: object, *, force: bool = False) 
     _write_cache(ctx, text)
 
 
-def update_score(cfg: Config, ctx: Context, state: State, *, force: bool = False) -> None:
-    set_score(cfg, ctx, score_for(cfg, ctx, state), force=force)
+def update_score(cfg: Config, ctx: Context, state: State, *, force: bool = False,
+                 defer_lowering: bool = False) -> None:  # fmt: skip
+    set_score(cfg, ctx, score_for(cfg, ctx, state), force=force, defer_lowering=defer_lowering)
     if (cfg[UNFENCE] and state.primary and state.disk_all_up_to_date
             and state.peer_disk_all_up_to_date):  # fmt: skip
         ctx.runner.run(drbdadm(cfg, "unfence-peer", cfg[RESOURCE]), ok=None, timeout=30,
@@ -649,7 +661,11 @@ def notify(cfg: Config, ctx: Context) -> OCF:
         ctx.runner.run(drbdadm(cfg, "adjust", res), ok=None)
         state = read_state(cfg, ctx)
     if info.type == "post":
-        update_score(cfg, ctx, state)
+        # Lowering 10000 to 1000 when the peer just left (post-demote/post-stop
+        # of a failover) would rewrite the score twice and abort Pacemaker's
+        # transition twice on the way to promoting this very node: the next
+        # monitor lowers it. Deletion (data not trustworthy) is never deferred.
+        update_score(cfg, ctx, state, defer_lowering=True)
         if state.peer_disk_any_unknown:
             maybe_outdate_self(cfg, ctx, state)
     return OCF.SUCCESS

@@ -724,3 +724,24 @@ def test_pre_notifications_other_than_start_run_nothing(fake: FakeRunner, tmp_pa
     out = run("notify", fake, env(tmp_path, meta=meta))
     assert out.rc == 0 and not out.reasons  # notify reports 0 even on errors: look closer
     assert fake.done == []
+
+
+def test_post_notifications_defer_lowering_but_never_deleting(fake: FakeRunner, tmp_path: Any,
+                                                              proc_drbd: str) -> None:  # fmt: skip
+    post = {"notify_type": "post", "notify_operation": "demote"}
+    fake.expect(EVENTS, BOTH_SECONDARY)
+    fake.expect([*ATTR, "-v", "10000"])
+    assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
+    fake.expect(EVENTS, SECONDARY_PEER_DOWN)  # the peer left: 1000 is due, but not now
+    out = run("notify", fake, env(tmp_path, meta=post))
+    assert out.rc == 0 and not out.reasons
+    fake.expect(EVENTS, SECONDARY_PEER_DOWN)  # the next monitor lowers it
+    fake.expect([*ATTR, "-v", "1000"])
+    assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
+    fake.expect(EVENTS, PRIMARY_PEER_DOWN)  # raising is immediate
+    fake.expect([*ATTR, "-v", "10000"])
+    assert run("notify", fake, env(tmp_path, meta={**post, "notify_operation": "promote"})).rc == 0
+    fake.expect(EVENTS, OUTDATED)  # untrustworthy data: deleted at once
+    fake.expect([*ATTR, "-D"])
+    out = run("notify", fake, env(tmp_path, meta=post))
+    assert out.rc == 0 and not out.reasons
