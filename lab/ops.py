@@ -3,9 +3,10 @@ crm_mon status, where a resource runs, waiting for it, fencing that really
 powers a node off, and timelines read from the survivors' logs.
 
 A lab class provides `_exec(name, argv, input, timeout) -> (rc, stdout,
-stderr)`, `live_nodes()`, `node_names()`, `power_off(name)`, `log(name, which)`
-and a `fence_dir` holding one status file per node ("on" from the start, so a
-missing file can never pass for a successful fence).
+stderr)`, `live_nodes()`, `node_names()`, `power_off(name)`, `power_on(name)`,
+`cut_link(name)`, `restore_link(name)`, `log(name, which)`, `collect_logs(dest)`,
+`down()` and a `fence_dir` holding one status file per node ("on" from the
+start, so a missing file can never pass for a successful fence).
 """
 
 from __future__ import annotations
@@ -48,7 +49,22 @@ class ClusterOps:
     def power_off(self, name: str) -> float:
         raise NotImplementedError
 
+    def power_on(self, name: str, timeout: float = 240) -> None:
+        raise NotImplementedError
+
+    def cut_link(self, name: str) -> None:
+        raise NotImplementedError
+
+    def restore_link(self, name: str) -> None:
+        raise NotImplementedError
+
     def log(self, name: str, which: str = "pacemaker") -> str:
+        raise NotImplementedError
+
+    def collect_logs(self, dest: str) -> None:
+        raise NotImplementedError
+
+    def down(self) -> None:
         raise NotImplementedError
 
     # -- commands -----------------------------------------------------------------
