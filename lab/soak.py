@@ -24,14 +24,14 @@ from lab.ops import LabError  # noqa: E402
 from lab.scenario import DrbdStack, Failover, SharedStack, Stack  # noqa: E402
 
 
-def make_stack(kind: str, agents: str) -> Stack:
-    return DrbdStack(agents) if kind == "uml" else SharedStack(agents)
+def make_stack(kind: str, agents: str, keep: bool = False) -> Stack:
+    return DrbdStack(agents, keep=keep) if kind == "uml" else SharedStack(agents, keep=keep)
 
 
-def run(kind: str, agents: str, count: int) -> list[Failover]:
+def run(kind: str, agents: str, count: int, keep: bool = False) -> list[Failover]:
     """Bring the stack up, then count hard failovers; the list of them."""
     started = time.monotonic()
-    with make_stack(kind, agents) as st:
+    with make_stack(kind, agents, keep) as st:
         st.prepare()
         holder = st.configure()
         print(f"soak: {kind}/{agents}: stack running on {holder} after "
@@ -44,12 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=("uml", "namespaces"), default="uml")
     parser.add_argument("--agents", choices=("pyha", "reference"), default="pyha")
     parser.add_argument("--failovers", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="keep the lab's files (logs)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("soak: needs root (it builds namespaces and runs a cluster)", file=sys.stderr)
         return 1
     try:
-        done = run(args.kind, args.agents, args.failovers)
+        done = run(args.kind, args.agents, args.failovers, args.keep)
     except (LabError, KeyboardInterrupt) as err:
         print(f"soak: FAILED: {err}", file=sys.stderr)
         return 1
