@@ -75,14 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("failover: needs root (it builds namespaces and runs clusters)")
-    results: dict[tuple[str, str], list[Failover]] = {}
     for kind in args.kind or list(KINDS):
-        for agents in ("pyha", "reference"):
-            results[(kind, agents)] = run(kind, agents, args.failovers)
-    body = table(results, args.failovers)
-    print(f"\n## failover\n\n{body}")
-    if args.write:
-        write_section(args.write, "failover", body)
+        results = {(kind, agents): run(kind, agents, args.failovers)
+                   for agents in ("pyha", "reference")}  # fmt: skip
+        body = table(results, args.failovers)
+        print(f"\n## failover: {kind}\n\n{body}", flush=True)
+        if args.write:
+            write_section(args.write, f"failover: {kind}", body)
     return 0
 
 
