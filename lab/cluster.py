@@ -26,9 +26,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from types import TracebackType
 
-from lab.ops import STARTED_ROLES, ClusterOps, LabError
+from lab.ops import STARTED_ROLES, ClusterOps, LabError, Lifecycle
 
 __all__ = ["NamespaceCluster", "LabError", "STARTED_ROLES"]
 
@@ -93,7 +92,7 @@ class Node:
         return self.pid > 0 and os.path.exists(f"/proc/{self.pid}")
 
 
-class NamespaceCluster(ClusterOps):
+class NamespaceCluster(ClusterOps, Lifecycle):
     """A Pacemaker cluster of `size` namespace nodes (see the module docstring)."""
 
     def __init__(self, size: int = 2, *, token_ms: int = 1000, keep: bool = False,
@@ -111,18 +110,6 @@ class NamespaceCluster(ClusterOps):
         self.fenced: list[tuple[str, float]] = []  # (node, when the fence device said off)
 
     # -- life cycle ---------------------------------------------------------------
-
-    def __enter__(self) -> NamespaceCluster:
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
-        self.down()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -18,13 +18,37 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import TypeVar
 
 STARTED_ROLES = ("Started", "Promoted", "Unpromoted", "Master", "Slave")
+L = TypeVar("L", bound="Lifecycle")
 STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d+)")
 
 
 class LabError(RuntimeError):
     """The lab could not do what was asked (the message says where to look)."""
+
+
+class Lifecycle:
+    """`with lab:` brings a lab up and always takes it down (also after a
+    failure during bring-up, or Ctrl-C)."""
+
+    def up(self) -> None:
+        raise NotImplementedError
+
+    def down(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: L) -> L:
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
 
 
 class ClusterOps:

@@ -31,9 +31,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 
-from lab.ops import LabError
+from lab.ops import LabError, Lifecycle
 
 __all__ = ["UmlLab", "Guest", "Result", "LabError", "drbd_resource"]
 
@@ -97,7 +96,7 @@ def _sh(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProce
     return proc
 
 
-class UmlLab:
+class UmlLab(Lifecycle):
     """Guests uml1..umlN on a bridge in a private network namespace."""
 
     def __init__(
@@ -118,18 +117,6 @@ class UmlLab:
         self.mem_mib = mem_mib
         self.files = dict(files or {})
         self.keep = keep
-
-    def __enter__(self) -> UmlLab:
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
-        self.down()
 
     def guest(self, name: str) -> Guest:
         for guest in self.guests:
