@@ -96,10 +96,13 @@ def test_rpm_builds_installs_into_a_scratch_root_and_runs(tmp_path: object) -> N
     files = subprocess.run(["rpm", "-qlp", package], capture_output=True, text=True,
                            check=True).stdout.split()  # fmt: skip
     sitelib = next(f[: -len("/ocflib")] for f in files if f.endswith("/ocflib"))
-    for expected in ("/usr/lib/ocf/resource.d/pyha/IPaddr2-py", "/usr/lib/ocf/lib/pyha/ocf.py",
-                     f"{sitelib}/ocflib/agent.py", f"{sitelib}/ocflib/agents/ipaddr2.py",
-                     f"{sitelib}/ocflib/ocf.py"):  # fmt: skip
-        assert expected in files
+    agents = ("IPaddr2-py", "Filesystem-py", "mysql-py", "drbd-py")
+    modules = ("agent", "ocf", "drbd", "agents/ipaddr2", "agents/filesystem", "agents/mysql",
+               "agents/drbd")  # fmt: skip
+    for expected in ("/usr/lib/ocf/lib/pyha/ocf.py",
+                     *(f"/usr/lib/ocf/resource.d/pyha/{a}" for a in agents),
+                     *(f"{sitelib}/ocflib/{m}.py" for m in modules)):  # fmt: skip
+        assert expected in files, expected
     assert not [
         f for f in files if "tests" in f.split("/") or f.endswith(".pyc") and "ocflib" not in f
     ]
