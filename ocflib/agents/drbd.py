@@ -494,6 +494,8 @@ def start(cfg: Config, ctx: Context) -> OCF:
             if result.returncode != 0:
                 raise GenericError(f"{res} is Primary and cannot be demoted: "
                                    f"{holders_text(state)}{failure(result)}")  # fmt: skip
+            if ctx.deadline.expired():
+                raise GenericError(f"{res} is still Primary after drbdadm secondary")
             continue
         attach_failed = any(v.disk == "Diskless" and not v.client for v in state.volumes)
         reconnect = state.standalone and not cfg[CONNECT_AFTER_PROMOTE]
