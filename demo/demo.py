@@ -38,6 +38,7 @@ sys.path.insert(0, ROOT)
 
 from lab.cluster import LabError, NamespaceCluster  # noqa: E402
 from lab.disks import loop_devices  # noqa: E402
+from lab.ops import CLUSTER_TIMELINE  # noqa: E402
 
 VIP = "192.0.2.100"
 DATA = "/srv/data"
@@ -77,10 +78,7 @@ def client_reaches(lab: NamespaceCluster, mac: str, tries: int = 40) -> bool:
 
 # Events of a failover in the survivor's logs, in the order they happen.
 TIMELINE = [
-    ("corosync", r"Token has not been received", "token lost: the peer stopped answering"),
-    ("corosync", r"A new membership .* formed\. Members left", "new membership without it"),
-    ("pacemaker", r"Requesting fencing \(\w+\) of node {dead}", "fencing requested"),
-    ("pacemaker", r"Operation '\w+' targeting {dead} .*: OK", "fenced (powered off)"),
+    *CLUSTER_TIMELINE,
     ("pacemaker", r"Initiating start operation vip_start_0", "IPaddr2-py start begins"),
     ("pacemaker", r"Result of start operation for vip on {alive}: ok", "IPaddr2-py start done"),
     ("pacemaker", r"Initiating start operation fs_start_0", "Filesystem-py start begins"),

@@ -309,13 +309,8 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         out = self.run(name, ["ip", "-o", "addr", "show", "dev", "eth0"]).stdout
         return [line.split()[3] for line in out.splitlines()]
 
-    def log(self, name: str, which: str = "pacemaker") -> str:
-        path = os.path.join(self.dir, name, f"var/log/{which}/{which}.log")
-        try:
-            with open(path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+    def _log_path(self, name: str, which: str) -> str:
+        return os.path.join(self.dir, name, f"var/log/{which}/{which}.log")
 
     def collect_logs(self, dest: str) -> None:
         """Copy every node's logs to dest (kept after down())."""
@@ -323,7 +318,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
             target = os.path.join(dest, node.name)
             os.makedirs(target, exist_ok=True)
             for which in ("pacemaker", "corosync"):
-                src = os.path.join(self.dir, node.name, f"var/log/{which}/{which}.log")
+                src = self._log_path(node.name, which)
                 if os.path.exists(src):
                     shutil.copy(src, target)
             for extra in ("init.log", "daemons.log"):

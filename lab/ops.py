@@ -22,6 +22,13 @@ from typing import TypeVar
 
 STARTED_ROLES = ("Started", "Promoted", "Unpromoted", "Master", "Slave")
 L = TypeVar("L", bound="Lifecycle")
+# The cluster's own part of a failover in the survivor's logs (before any agent acts).
+CLUSTER_TIMELINE = [
+    ("corosync", r"Token has not been received", "token lost: the peer stopped answering"),
+    ("corosync", r"A new membership .* formed\. Members left", "new membership without it"),
+    ("pacemaker", r"Requesting fencing \(\w+\) of node {dead}", "fencing requested"),
+    ("pacemaker", r"Operation '\w+' targeting {dead} .*: OK", "fenced (powered off)"),
+]
 STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d+)")
 
 
@@ -82,8 +89,16 @@ class ClusterOps:
     def restore_link(self, name: str) -> None:
         raise NotImplementedError
 
-    def log(self, name: str, which: str = "pacemaker") -> str:
+    def _log_path(self, name: str, which: str) -> str:
         raise NotImplementedError
+
+    def log(self, name: str, which: str = "pacemaker") -> str:
+        """A node's pacemaker or corosync log (readable after a power-off), or ''."""
+        try:
+            with open(self._log_path(name, which), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def collect_logs(self, dest: str) -> None:
         raise NotImplementedError

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from lab import stack
-from lab.ops import ClusterOps, LabError
+from lab.ops import CLUSTER_TIMELINE, ClusterOps, LabError, Lifecycle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL_CLIENT = os.path.join(ROOT, "lab", "sql_client.py")
@@ -21,10 +21,7 @@ NS_VIP = "192.0.2.100"  # on the namespace lab's bridge
 
 # Events of a DRBD stack failover in the survivor's logs, in the order they happen.
 DRBD_TIMELINE = [
-    ("corosync", r"Token has not been received", "token lost: the peer stopped answering"),
-    ("corosync", r"A new membership .* formed\. Members left", "new membership without it"),
-    ("pacemaker", r"Requesting fencing \(\w+\) of node {dead}", "fencing requested"),
-    ("pacemaker", r"Operation '\w+' targeting {dead} .*: OK", "fenced (powered off)"),
+    *CLUSTER_TIMELINE,
     ("pacemaker", r"Initiating promote operation p_drbd_promote_0", "DRBD promote begins"),
     ("pacemaker", r"Result of promote operation for p_drbd\S* on {alive}: ok",
      "DRBD promote done (Primary)"),
@@ -107,18 +104,12 @@ class Failover:
                 f"{self.acked} acked, {len(self.lost)} lost)")  # fmt: skip
 
 
-class Stack:
+class Stack(Lifecycle):
     """The classic stack in a lab cluster, a client, hard failovers (base class)."""
 
     lab: ClusterOps
     vip: str
     agents: str
-
-    def __enter__(self) -> Stack:
-        raise NotImplementedError
-
-    def __exit__(self, *exc: object) -> None:
-        raise NotImplementedError
 
     @property
     def netns(self) -> str:
@@ -162,6 +153,7 @@ class Stack:
                                    self.vip], capture_output=True, check=False)  # fmt: skip
             if ping.returncode == 0:
                 return True
+            time.sleep(0.1)
         return False
 
     def writer(self) -> Writer:
@@ -221,15 +213,10 @@ class DrbdStack(Stack):
         self.uml = UmlCluster(2, files=files, keep=keep)
         self.lab = self.uml
 
-    def __enter__(self) -> DrbdStack:
-        try:
-            self.uml.up()
-        except BaseException:
-            self.uml.down()
-            raise
-        return self
+    def up(self) -> None:
+        self.uml.up()
 
-    def __exit__(self, *exc: object) -> None:
+    def down(self) -> None:
         self.uml.down()
 
     @property
@@ -292,17 +279,12 @@ class SharedStack(Stack):
         self.lab = self.ns
         self.device = ""
 
-    def __enter__(self) -> SharedStack:
-        try:
-            (disk,) = self._stack.enter_context(self._disks)
-            self.device = disk.device
-            self._stack.enter_context(self.ns)
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
+    def up(self) -> None:
+        (disk,) = self._stack.enter_context(self._disks)
+        self.device = disk.device
+        self._stack.enter_context(self.ns)
 
-    def __exit__(self, *exc: object) -> None:
+    def down(self) -> None:
         self._stack.close()
 
     @property

@@ -135,13 +135,8 @@ class UmlCluster(UmlLab, ClusterOps):
     def live_nodes(self) -> list[str]:
         return [g.name for g in self.guests if g.alive]
 
-    def log(self, name: str, which: str = "pacemaker") -> str:
-        path = os.path.join(self.dir, "logs", name, which, f"{which}.log")
-        try:
-            with open(path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+    def _log_path(self, name: str, which: str) -> str:
+        return os.path.join(self.dir, "logs", name, which, f"{which}.log")
 
     def collect_logs(self, dest: str) -> None:
         super().collect_logs(dest)
