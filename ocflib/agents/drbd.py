@@ -33,6 +33,7 @@ PROC_DRBD = "/proc/drbd"
 # drbd.ocf's charset for resource names and the config path.
 NAME_CHARS = "-%+./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 SCORE_CACHE_S = 60.0  # a recurring monitor re-writes an unchanged score this often
+ROUND_S = 1.0  # what a loop keeps back for one more look at the state and its reason
 
 # --- 1. Parameters ------------------------------------------------------------------
 
@@ -513,7 +514,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
             nap(ctx, 1.0)
     wfc = wfc_seconds(cfg)
     if wfc and not cfg[CONNECT_AFTER_PROMOTE]:
-        state = wait_connected(cfg, ctx, min(wfc, ctx.deadline.remaining()), state)
+        state = wait_connected(cfg, ctx, min(wfc, ctx.deadline.remaining() - ROUND_S), state)
     update_score(cfg, ctx, state, force=True)
     return OCF.SUCCESS
 
@@ -553,7 +554,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
         if result.returncode != 0:
             last = holders_text(state) + failure(result)
             nap(ctx, 0.5)
-            if ctx.deadline.expired():
+            if ctx.deadline.remaining() < ROUND_S:  # no time for another look and try
                 raise GenericError(f"cannot stop DRBD resource {res}: {last}")
         state = read_state(cfg, ctx)
     maybe_outdate_self(cfg, ctx, state)
@@ -618,7 +619,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
             break
         reason = holders_text(state) + failure(result)
         nap(ctx, 0.5)
-        if ctx.deadline.remaining() < 1.0:
+        if ctx.deadline.remaining() < ROUND_S:
             raise GenericError(f"cannot demote {res}: {reason}")
         state = read_state(cfg, ctx)
     update_score(cfg, ctx, state)

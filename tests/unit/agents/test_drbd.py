@@ -762,3 +762,24 @@ def test_start_gives_up_on_a_primary_that_stays_primary(
     out = run("start", fake, env(tmp_path, wfc_timeout=""))
     assert out.rc == 1
     assert out.reason == "r0 is still Primary after drbdadm secondary"
+
+
+def test_stop_near_its_deadline_reports_the_holders_not_a_timeout(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found on real DRBD: a pause that left a sliver of time let the next look time out,
+    # and the exit reason became "timed out after 0.0s" instead of what holds the device.
+    def leave_half_a_second(ctx: Any, seconds: float) -> None:
+        ctx.deadline.budget_s = ctx.deadline.elapsed() + 0.5
+
+    monkeypatch.setattr(drbd, "nap", leave_half_a_second)
+    monkeypatch.setattr(model, "device_holders", lambda minors: ["mounted on /mnt/d"])
+    fake.expect(EVENTS, BOTH_SECONDARY)
+    fake.expect([*ADM, "down", "r0"], stderr="0: State change failed: (-12) Device is held "
+                "open by someone\n", returncode=11)  # fmt: skip
+    fake.expect(["drbdsetup", "down", "r0"], stderr="0: State change failed: (-12) Device is "
+                "held open by someone\n", returncode=11)  # fmt: skip
+    out = run("stop", fake, env(tmp_path))
+    assert (out.rc, out.reason) == (1, "cannot stop DRBD resource r0: device in use: mounted "
+                                       "on /mnt/d; drbdsetup down: Device is held open by "
+                                       "someone (rc 11)")  # fmt: skip
