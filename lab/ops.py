@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 STARTED_ROLES = ("Started", "Promoted", "Unpromoted", "Master", "Slave")
@@ -263,25 +263,47 @@ class ClusterOps:
 
     # -- timelines --------------------------------------------------------------------
 
+    def wait_logged(self, alive: str, pattern: str, since: float, *, timeout: float = 300,
+                    poll: float = 0.2, **names: str) -> float:  # fmt: skip
+        """Seconds after `since` (wall clock) of the first line matching pattern
+        in node alive's pacemaker log. The log is read on the host, so waiting
+        costs the node no CPU (a crm_mon poll costs a UML guest ~0.4 s each)."""
+        end = time.monotonic() + timeout
+        while True:
+            ((_, found),) = self.timeline(alive, [("pacemaker", pattern, "")], since, **names)
+            if found is not None:
+                return found
+            if time.monotonic() > end:
+                raise LabError(f"{alive}: no {pattern!r} in its log within {timeout}s; "
+                               f"logs in {self.dir}")  # fmt: skip
+            time.sleep(poll)
+
     def timeline(self, alive: str, events: Sequence[tuple[str, str, str]], since: float,
                  **names: str) -> list[tuple[str, float | None]]:  # fmt: skip
         """(label, seconds after `since` (wall clock)) of the first line of each
         event (log, regex, label) on node alive at or after since; None if absent."""
-        year = datetime.datetime.now().year
         logs = {which: self.log(alive, which) for which in {e[0] for e in events}}
         out: list[tuple[str, float | None]] = []
         for which, pattern, label in events:
             regex = re.compile(pattern.format(alive=alive, **names))
             found = None
-            for line in logs[which].splitlines():
-                stamp = STAMP.match(line)
-                if not stamp or not regex.search(line):
-                    continue
-                when = datetime.datetime.strptime(f"{year} {stamp.group(1)}",
-                                                  "%Y %b %d %H:%M:%S.%f")  # fmt: skip
-                offset = when.timestamp() - since
-                if offset >= -0.05:  # events of this failover, not earlier ones
+            for offset, line in _stamped(logs[which], since):
+                if regex.search(line):
                     found = offset
                     break
             out.append((label, found))
         return out
+
+
+def _stamped(text: str, since: float) -> Iterator[tuple[float, str]]:
+    """(seconds after since, line) of a log's lines stamped at or after since
+    (wall clock; a little slack for the logs' millisecond rounding)."""
+    year = datetime.datetime.now().year
+    for line in text.splitlines():
+        stamp = STAMP.match(line)
+        if not stamp:
+            continue
+        when = datetime.datetime.strptime(f"{year} {stamp.group(1)}", "%Y %b %d %H:%M:%S.%f")
+        offset = when.timestamp() - since
+        if offset >= -0.05:
+            yield offset, line

@@ -19,6 +19,7 @@ PYTHON = "/usr/bin/python3"
 VIP = "10.99.0.100"  # on the UML lab's bridge
 NS_VIP = "192.0.2.100"  # on the namespace lab's bridge
 
+MYSQL_STARTED = r"Result of start operation for p_mysql on {alive}: ok"
 # Events of a DRBD stack failover in the survivor's logs, in the order they happen.
 DRBD_TIMELINE = [
     *CLUSTER_TIMELINE,
@@ -28,7 +29,7 @@ DRBD_TIMELINE = [
     ("pacemaker", r"Initiating start operation p_ip_start_0", "IP start begins"),
     ("pacemaker", r"Result of start operation for p_ip on {alive}: ok", "IP start done"),
     ("pacemaker", r"Result of start operation for p_fs on {alive}: ok", "Filesystem start done"),
-    ("pacemaker", r"Result of start operation for p_mysql on {alive}: ok", "mysql start done"),
+    ("pacemaker", MYSQL_STARTED, "mysql start done"),
 ]  # fmt: skip
 
 
@@ -90,17 +91,20 @@ class Failover:
     """One hard failover: where it went, how long it took, what was lost."""
 
     def __init__(self, dead: str, survivor: str, first_commit: float, running: float,
-                 acked: int, lost: list[int]) -> None:  # fmt: skip
+                 acked: int, lost: list[int], fenced: float | None = None) -> None:  # fmt: skip
         self.dead = dead
         self.survivor = survivor
         self.first_commit = first_commit
         self.running = running
         self.acked = acked
         self.lost = lost
+        self.fenced = fenced  # kill -> fencing confirmed: the cluster's part, before any agent
 
     def __repr__(self) -> str:
-        return (f"Failover({self.dead}->{self.survivor}: first commit "
-                f"{self.first_commit:.2f} s, running {self.running:.2f} s, "
+        parts = [f"first commit {self.first_commit:.2f} s", f"running {self.running:.2f} s"]
+        if self.fenced is not None:
+            parts.append(f"fenced {self.fenced:.2f} s")
+        return (f"Failover({self.dead}->{self.survivor}: {', '.join(parts)}, "
                 f"{self.acked} acked, {len(self.lost)} lost)")  # fmt: skip
 
 
@@ -110,6 +114,7 @@ class Stack(Lifecycle):
     lab: ClusterOps
     vip: str
     agents: str
+    killed_wall = 0.0  # wall clock of the last hard_failover's kill
 
     @property
     def netns(self) -> str:
@@ -167,9 +172,14 @@ class Stack(Lifecycle):
         lab = self.lab
         survivor = next(n for n in lab.node_names() if n != holder)
         killed = lab.power_off(holder)
+        killed_wall = self.killed_wall = time.time() - (time.monotonic() - killed)
         first = writer.first_after(killed)
-        lab.wait_for("p_mysql", on=survivor, exclude=[holder], timeout=300, poll=0.5)
-        return survivor, first - killed, time.monotonic() - killed
+        # When the survivor's controller recorded the start (what crm_mon shows
+        # next), read from its log on the host: polling crm_mon in a UML guest
+        # would take CPU from the agents being measured.
+        running = lab.wait_logged(survivor, MYSQL_STARTED, killed_wall, timeout=300)
+        lab.wait_for("p_mysql", on=survivor, exclude=[holder], timeout=60, poll=0.5)
+        return survivor, first - killed, running
 
     def check_commits(self, acked: Sequence[int]) -> list[int]:
         """The acknowledged ids that are missing (should be none)."""
@@ -187,8 +197,10 @@ class Stack(Lifecycle):
             survivor, first, running = self.hard_failover(holder, writer)
             time.sleep(1.0)
             acked = writer.stop()
+            fenced = self.lab.timeline(survivor, CLUSTER_TIMELINE[-1:], self.killed_wall,
+                                       dead=holder)[0][1]  # fmt: skip
             failover = Failover(holder, survivor, first, running, len(acked),
-                                self.check_commits(acked))  # fmt: skip
+                                self.check_commits(acked), fenced)  # fmt: skip
             done.append(failover)
             if report is not None:
                 report(failover)

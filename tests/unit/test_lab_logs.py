@@ -1,0 +1,59 @@
+"""The lab reads failover times from the survivor's logs (on the host, so that
+measuring costs the node nothing): offsets from the kill, earlier failovers'
+lines ignored, and a clear error when the line never comes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from lab.ops import CLUSTER_TIMELINE, ClusterOps, LabError
+
+
+class FakeLogs(ClusterOps):
+    def __init__(self, directory: str) -> None:
+        self.dir = directory
+
+    def _log_path(self, name: str, which: str) -> str:
+        return os.path.join(self.dir, f"{name}.{which}.log")
+
+    def write(self, name: str, which: str, lines: list[tuple[float, str]]) -> None:
+        with open(self._log_path(name, which), "a") as f:
+            for when, text in lines:
+                stamp = time.strftime("%b %d %H:%M:%S", time.localtime(when))
+                f.write(f"{stamp}.{int(when % 1 * 1000):03d} {name} {text}\n")
+
+
+MYSQL_OK = "pacemaker-controld  [9] (log_executor_event) \tnotice: Result of start operation for "
+FENCED = ("pacemaker-fenced    [8] (finalize_op) \tnotice: Operation 'reboot' targeting n1 by n2 "
+          "for pacemaker-controld.9@n2: OK (complete)")  # fmt: skip
+
+
+def test_offsets_count_from_the_kill_and_skip_earlier_failovers(tmp_path: object) -> None:
+    lab = FakeLogs(str(tmp_path))
+    kill = time.time() - 30
+    lab.write("n2", "pacemaker", [
+        (kill - 100, FENCED),  # an earlier failover's lines
+        (kill - 90, MYSQL_OK + "p_mysql on n2: ok | rc=0"),
+        (kill + 8.25, FENCED),
+        (kill + 12.5, MYSQL_OK + "p_fs on n2: ok | rc=0"),
+        (kill + 19.75, MYSQL_OK + "p_mysql on n2: ok | rc=0"),
+    ])  # fmt: skip
+    started = lab.wait_logged("n2", r"Result of start operation for p_mysql on {alive}: ok",
+                              kill, timeout=1)  # fmt: skip
+    assert started == pytest.approx(19.75, abs=0.01)
+    ((label, fenced),) = lab.timeline("n2", CLUSTER_TIMELINE[-1:], kill, dead="n1")
+    assert label == "fenced (powered off)"
+    assert fenced == pytest.approx(8.25, abs=0.01)
+    # Another node's fencing is not this one's.
+    assert lab.timeline("n2", CLUSTER_TIMELINE[-1:], kill, dead="n3")[0][1] is None
+
+
+def test_waiting_for_a_line_that_never_comes_names_the_logs(tmp_path: object) -> None:
+    lab = FakeLogs(str(tmp_path))
+    lab.write("n2", "pacemaker", [(time.time() - 100, MYSQL_OK + "p_mysql on n2: ok")])
+    with pytest.raises(LabError, match=f"logs in {tmp_path}"):
+        lab.wait_logged("n2", r"Result of start operation for p_mysql on {alive}: ok",
+                        time.time() - 10, timeout=0.3, poll=0.05)  # fmt: skip
