@@ -46,7 +46,8 @@ metadata:
 	done
 
 # Agents into the OCF provider directory (0755), with _OCFLIB_DIR pointing at the installed
-# ocflib; ocflib where $(PYTHON) imports it; the ocf.py shim for OCF_FUNCTIONS_DIR.
+# ocflib; ocflib where $(PYTHON) imports it, with each agent's rendered meta-data (printed
+# without importing the agent); the ocf.py shim for OCF_FUNCTIONS_DIR.
 install:
 	install -d $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(PYTHON_SITELIB) $(DESTDIR)$(SHIM_DIR)
 	for agent in $(AGENTS); do \
@@ -56,6 +57,9 @@ install:
 	done
 	find ocflib -name '*.py' | while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PYTHON_SITELIB)/$$f"; done
+	for agent in $(AGENTS); do \
+		install -m 0644 metadata/$$(basename $$agent).xml $(DESTDIR)$(PYTHON_SITELIB)/ocflib/agents/; \
+	done
 	ln -sfn $$(realpath -m --relative-to=$(SHIM_DIR) $(PYTHON_SITELIB)/ocflib/ocf.py) $(DESTDIR)$(SHIM_DIR)/ocf.py
 	[ -n "$(DESTDIR)" ] || $(PYTHON) -m compileall -q $(PYTHON_SITELIB)/ocflib
 

@@ -42,6 +42,30 @@ def test_layout_and_modes(installed: str) -> None:
     assert glob.glob(f"{installed}/site/ocflib/__pycache__/*.pyc"), "not byte-compiled"
 
 
+@pytest.mark.parametrize("name", ["IPaddr2-py", "Filesystem-py", "mysql-py", "drbd-py"])
+def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
+    installed: str, name: str
+) -> None:
+    agent = os.path.join(installed, "usr/lib/ocf/resource.d/pyha", name)
+    with open(os.path.join(ROOT, "metadata", f"{name}.xml")) as f:
+        rendered = f.read()
+    result = subprocess.run([PYTHON, "-X", "importtime", "-IS", agent, "meta-data"], env={},
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == rendered
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert "ocflib.agents" in imported
+    assert not [m for m in imported if m.startswith("ocflib.agents.") or m == "ocflib.agent"]
+    # Without the file (a checkout, a broken install) the agent renders the same text.
+    os.rename(f"{installed}/site/ocflib/agents/{name}.xml", f"{installed}/{name}.xml")
+    try:
+        again = subprocess.run([agent, "meta-data"], env={}, capture_output=True, text=True,
+                               check=False)  # fmt: skip
+    finally:
+        os.rename(f"{installed}/{name}.xml", f"{installed}/site/ocflib/agents/{name}.xml")
+    assert again.returncode == 0 and again.stdout == rendered
+
+
 def test_installed_agent_cannot_be_made_to_import_other_code(
     installed: str, tmp_path: object
 ) -> None:
