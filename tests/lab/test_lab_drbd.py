@@ -4,7 +4,8 @@ promotable clone under the group of IPaddr2-py, Filesystem-py and mysql-py.
 One scenario, in order (the bring-up costs about a minute): the DRBD peer (the
 node without the stack) is lost and returns (resync, no interruption of the
 service); then the node with the stack is powered off hard and the returned
-peer takes everything over with every acknowledged commit."""
+peer takes everything over with every acknowledged commit; then, the dead node
+back, the new holder's link is cut and its peer fences it and takes over."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from lab import stack
-from lab.scenario import DrbdStack
+from lab.scenario import MYSQL_STARTED, DrbdStack
 from tests.conftest import need
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -58,3 +59,28 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         assert not lost, f"{len(lost)} acknowledged commits lost: {lost[:10]}"
         print(f"\nDRBD stack failover: first commit {first_commit:.1f} s after the kill, "
               f"stack started after {running:.1f} s; {len(acked)} commits all present")  # fmt: skip
+
+        # 4. Link cut: the dead node is back; the holder's link goes down and both
+        # sides lose each other. The holder's fencing of its peer waits 5 s
+        # (pcmk_delay_base), so the peer fences the isolated holder first, becomes
+        # DRBD Primary and takes the stack over. (Commands go to the peer only: the
+        # cut node cannot be reached.)
+        st.rejoin(holder)
+        holder, peer = survivor, holder
+        lab.crm(holder, "resource", "param", f"f-{peer}", "set", "pcmk_delay_base", "5s")
+        writer = st.writer()
+        time.sleep(1.0)
+        lab.cut_link(holder)
+        cut, cut_wall = time.monotonic(), time.time()
+        running = lab.wait_logged(peer, MYSQL_STARTED, cut_wall, timeout=240)
+        first = writer.first_after(cut)
+        assert [n for n, _ in lab.fenced] == [holder, peer, holder]  # steps 1, 3 and 4
+        assert holder not in lab.live_nodes()  # fenced means powered off
+        assert lab.where("p_mysql", peer) == [peer]
+        assert lab.sh(peer, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
+        time.sleep(1.0)
+        acked = writer.stop()
+        lost = st.check_commits(acked)
+        assert not lost, f"{len(lost)} acknowledged commits lost after the link cut: {lost[:10]}"
+        print(f"link cut: first commit {first - cut:.1f} s after the cut, stack started "
+              f"after {running:.1f} s; {len(acked)} commits all present")  # fmt: skip
