@@ -14,7 +14,7 @@ import time
 import pytest
 
 from lab import stack
-from lab.scenario import MYSQL_STARTED, DrbdStack
+from lab.scenario import MYSQL_STARTED, DrbdStack, Writer
 from tests.conftest import need
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -53,12 +53,9 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         assert survivor == peer
         assert [n for n, _ in lab.fenced] == [peer, holder]
         assert lab.sh(survivor, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
-        time.sleep(1.0)
-        acked = writer.stop()
-        lost = st.check_commits(acked)
-        assert not lost, f"{len(lost)} acknowledged commits lost: {lost[:10]}"
+        acked = all_acknowledged_present(st, writer)
         print(f"\nDRBD stack failover: first commit {first_commit:.1f} s after the kill, "
-              f"stack started after {running:.1f} s; {len(acked)} commits all present")  # fmt: skip
+              f"stack started after {running:.1f} s; {acked} commits all present")  # fmt: skip
 
         # 4. Link cut: the dead node is back; the holder's link goes down and both
         # sides lose each other. The holder's fencing of its peer waits 5 s
@@ -78,9 +75,15 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         assert holder not in lab.live_nodes()  # fenced means powered off
         assert lab.where("p_mysql", peer) == [peer]
         assert lab.sh(peer, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
-        time.sleep(1.0)
-        acked = writer.stop()
-        lost = st.check_commits(acked)
-        assert not lost, f"{len(lost)} acknowledged commits lost after the link cut: {lost[:10]}"
+        acked = all_acknowledged_present(st, writer)
         print(f"link cut: first commit {first - cut:.1f} s after the cut, stack started "
-              f"after {running:.1f} s; {len(acked)} commits all present")  # fmt: skip
+              f"after {running:.1f} s; {acked} commits all present")  # fmt: skip
+
+
+def all_acknowledged_present(st: DrbdStack, writer: Writer) -> int:
+    """Stop the client; every commit it saw acknowledged must be there. How many."""
+    time.sleep(1.0)
+    acked = writer.stop()
+    lost = st.check_commits(acked)
+    assert not lost, f"{len(lost)} acknowledged commits lost: {lost[:10]}"
+    return len(acked)
