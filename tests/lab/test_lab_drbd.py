@@ -73,7 +73,7 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         first = writer.first_after(cut)
         assert [n for n, _ in lab.fenced] == [holder, peer, holder]  # steps 1, 3 and 4
         assert holder not in lab.live_nodes()  # fenced means powered off
-        assert lab.where("p_mysql", peer) == [peer]
+        lab.wait_for("p_mysql", on=peer, timeout=60, poll=0.5)  # its first monitor done
         assert lab.sh(peer, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
         acked = all_acknowledged_present(st, writer)
         print(f"link cut: first commit {first - cut:.1f} s after the cut, stack started "
