@@ -173,18 +173,21 @@ class Agent:
         out = sys.stdout if stdout is None else stdout
         err = sys.stderr if stderr is None else stderr
         action_name = argv[1] if len(argv) > 1 else ""
-        if action_name in ("meta-data", "methods"):
-            if action_name == "methods":
-                out.write("\n".join(sorted({*self._by_name, "meta-data", "validate-all"})))
-                out.write("\n")
-            else:
-                out.write(self.metadata())
-            out.flush()
-            return OCF.SUCCESS
-        if action_name in ("usage", "help", "-h", "--help"):
-            out.write(self.usage() + "\n")
-            return OCF.SUCCESS
+        text = None
+        if action_name == "methods":
+            text = "\n".join(sorted({*self._by_name, "meta-data", "validate-all"})) + "\n"
+        elif action_name == "meta-data":
+            text = self.metadata()
+        elif action_name in ("usage", "help", "-h", "--help"):
+            text = self.usage() + "\n"
         env = OcfEnv(action_name, environ)
+        if text is not None:
+            problem = _write(out, text)
+            if problem is None:
+                return OCF.SUCCESS
+            _write(err, f"{env.exit_reason_prefix}cannot write the {action_name} output: "
+                        f"{problem}\n")  # fmt: skip
+            return OCF.ERR_GENERIC
         if log is None:
             from ocflib.log import configure
 
@@ -194,11 +197,11 @@ class Agent:
             if value:
                 log.add_secret(value)
         if not action_name:
-            err.write(self.usage() + "\n")
+            _write(err, self.usage() + "\n")
             return self._fail(env, log, err, OCF.ERR_ARGS, "no action given")
         action = self._by_name.get(action_name)
         if action is None and action_name != "validate-all":
-            err.write(self.usage() + "\n")
+            _write(err, self.usage() + "\n")
             return self._fail(
                 env, log, err, OCF.ERR_UNIMPLEMENTED, f"action {action_name!r} is not implemented"
             )
@@ -274,20 +277,36 @@ class Agent:
             return OCF.NOT_RUNNING
         raise OCFError(summary, rc=problems[0].rc)
 
-    def _fail(self, env: OcfEnv, log: Log, err: TextIO, rc: OCF, reason: str) -> OCF:
+    def _fail(self, env: OcfEnv, log: Log, err: TextIO | None, rc: OCF, reason: str) -> OCF:
         """Write the ocf-exit-reason line (stderr) and log it; return rc."""
         line = " ".join(log.redact(reason).split())
-        try:
-            err.write(f"{env.exit_reason_prefix}{line}\n")
-            err.flush()
-        except (OSError, ValueError):
-            pass
+        _write(err, f"{env.exit_reason_prefix}{line}\n")
         log.log("error", "%s", line, ignore_stderr=True)
         return rc
 
     def main(self) -> int:
         """Entry point of an agent executable."""
         return self.dispatch(sys.argv, os.environ)
+
+
+def _write(stream: TextIO | None, text: str) -> str | None:
+    """Write and flush text; None, or what went wrong (a closed stream, a reader
+    gone, a full disk): never an exception. A stream that failed is pointed at
+    /dev/null so that the interpreter's own flush at exit stays quiet."""
+    if stream is None:
+        return "the stream is closed"
+    try:
+        stream.write(text)
+        stream.flush()
+        return None
+    except (OSError, ValueError) as error:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return str(error) or type(error).__name__
 
 
 def _summary(problems: Sequence[Problem]) -> str:

@@ -117,7 +117,7 @@ class Log:
             try:
                 stream.write(f"{now}{line}\n")
                 stream.flush()
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):  # AttributeError: stderr closed (None)
                 pass
 
     def _syslog(self, level: str, line: str) -> None:

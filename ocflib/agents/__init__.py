@@ -16,17 +16,18 @@ def main(module: str, name: str) -> int:
     specification at build time): printing it imports nothing. Pacemaker asks
     for it on a failover's critical path, the first time a node starts a
     resource, and where process starts are slow (a User-Mode-Linux guest) the
-    import costs more than the interpreter itself. A checkout renders it.
+    import costs more than the interpreter itself. A checkout renders it. When
+    the file cannot be read or the output not written, the agent's own
+    dispatch does it and reports what went wrong.
     """
-    if sys.argv[1:] == ["meta-data"]:
+    if sys.argv[1:] == ["meta-data"] and sys.stdout is not None:
         try:
             with open(os.path.join(os.path.dirname(__file__), f"{name}.xml"), "rb") as f:
                 xml = f.read()
-        except OSError:
-            pass
-        else:
             sys.stdout.buffer.write(xml)
             sys.stdout.flush()
             return 0
+        except (OSError, ValueError):
+            pass
     agent = __import__(f"ocflib.agents.{module}", fromlist=["AGENT"]).AGENT
     return int(agent.main())

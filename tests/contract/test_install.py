@@ -66,6 +66,22 @@ def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
     assert again.returncode == 0 and again.stdout == rendered
 
 
+@pytest.mark.parametrize("where", ["installed", "checkout"])
+def test_meta_data_with_stdout_closed_fails_with_a_reason_not_a_traceback(
+    installed: str, where: str
+) -> None:
+    base = (os.path.join(installed, "usr/lib/ocf/resource.d/pyha") if where == "installed"
+            else os.path.join(ROOT, "agents"))  # fmt: skip
+    # The child's stdout is closed before exec (fd 1 absent: sys.stdout is None).
+    result = subprocess.run([os.path.join(base, "drbd-py"), "meta-data"], env={},
+                            stderr=subprocess.PIPE, text=True, check=False,
+                            preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert result.returncode == 1
+    assert (
+        result.stderr == "ocf-exit-reason:cannot write the meta-data output: the stream is closed\n"
+    )
+
+
 def test_installed_agent_cannot_be_made_to_import_other_code(
     installed: str, tmp_path: object
 ) -> None:

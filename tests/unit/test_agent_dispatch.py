@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from ocflib.agent import Action, Agent, Context
@@ -80,6 +82,24 @@ AGENT = Agent(
 def test_meta_data_needs_nothing() -> None:
     out = dispatch(AGENT, "meta-data", {})
     assert out.rc == 0 and "<resource-agent" in out.stdout and out.stderr == ""
+
+
+class GoneReader(io.StringIO):
+    """A stdout whose reader went away."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("action", ["meta-data", "methods", "usage"])
+def test_output_that_cannot_be_written_is_a_failure_with_a_reason(action: str) -> None:
+    err = io.StringIO()
+    rc = AGENT.dispatch(["toy", action], {}, FakeRunner(), stdout=GoneReader(), stderr=err)
+    assert rc == OCF.ERR_GENERIC
+    assert (
+        err.getvalue()
+        == f"ocf-exit-reason:cannot write the {action} output: [Errno 32] Broken pipe\n"
+    )
 
 
 def test_usage_and_missing_action() -> None:
