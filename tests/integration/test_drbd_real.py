@@ -100,6 +100,9 @@ class Pair:
     def start_synced(self) -> None:
         """Both started by the agent, the initial sync skipped: UpToDate/UpToDate."""
         assert self.both(lambda g: self.rc(g, "start")) == [0, 0]
+        # start waits for the peer only so long; new-current-uuid needs the link up
+        # (else "Need to be StandAlone": seen once in CI).
+        self.wait_for("uml1", "connection:Connected")
         self.sh("uml1", "drbdadm", "--", "--clear-bitmap", "new-current-uuid", "r0")
         self.wait_for("uml2", "peer-disk:UpToDate")
         self.wait_for("uml1", "peer-disk:UpToDate")
