@@ -1,4 +1,4 @@
-"""The mount table (/proc/self/mountinfo) and the processes that hold a mount.
+"""The mount table (/proc/self/mountinfo); ocflib.proc finds the processes that hold a mount.
 
 Reading these files never touches the mounted file systems themselves, so
 nothing here blocks on a hung NFS server.
@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-__all__ = ["Mount", "read_mounts", "unescape", "Holder", "find_holders"]
+__all__ = ["Mount", "read_mounts", "unescape", "mounts_at", "mounts_below"]
 
 MOUNTINFO = "/proc/self/mountinfo"
 
@@ -102,101 +98,3 @@ def mounts_below(mounts: list[Mount], target: str) -> list[Mount]:
     prefix = target.rstrip("/") + "/"
     below = [m for m in mounts if m.target.startswith(prefix)]
     return sorted(below, key=lambda m: m.target, reverse=True)
-
-
-# --- processes holding a mount ---------------------------------------------------
-
-
-class Holder:
-    """A process that keeps a mount busy, and how (cwd, root, exe, fd N, mmap)."""
-
-    __slots__ = ("pid", "name", "how")
-
-    def __init__(self, pid: int, name: str, how: list[str]) -> None:
-        self.pid = pid
-        self.name = name
-        self.how = how
-
-    def __repr__(self) -> str:
-        return f"{self.name}[{self.pid}] ({', '.join(self.how[:3])})"
-
-
-def _under(path: str, target: str) -> bool:
-    return path == target or path.startswith(target.rstrip("/") + "/")
-
-
-def _pids(proc: str) -> Iterator[int]:
-    for name in os.listdir(proc):
-        if name.isdigit():
-            yield int(name)
-
-
-def find_holders(mount: Mount, *, proc: str = "/proc") -> list[Holder]:
-    """Every process of this mount namespace that uses this very mount.
-
-    Open files are matched by the mount id the kernel reports for each fd
-    (fdinfo mnt_id), so another mount of the same file system (a bind mount
-    elsewhere, `/` under a bind source) never counts; cwd, root, executable
-    and memory maps by path under the mount point. Processes in other mount
-    namespaces hold their own copies of mounts, never this one. Never lists
-    this process or PID 1.
-    """
-    own = os.getpid()
-    try:
-        my_ns = os.readlink(f"{proc}/self/ns/mnt")
-    except OSError:
-        my_ns = ""
-    holders = []
-    for pid in _pids(proc):
-        if pid in (own, 1):
-            continue
-        base = f"{proc}/{pid}"
-        try:
-            if my_ns and os.readlink(f"{base}/ns/mnt") != my_ns:
-                continue
-        except OSError:
-            continue
-        how: list[str] = []
-        for link in ("cwd", "root", "exe"):
-            try:
-                if _under(os.readlink(f"{base}/{link}"), mount.target):
-                    how.append(link)
-            except OSError:
-                pass
-        try:
-            fds = os.listdir(f"{base}/fdinfo")
-        except OSError:
-            fds = []
-        for fd in fds:
-            try:
-                with open(f"{base}/fdinfo/{fd}", "rb") as f:
-                    info = f.read()
-            except OSError:
-                continue
-            for line in info.split(b"\n"):
-                if line.startswith(b"mnt_id:"):
-                    if int(line.split()[1]) == mount.mount_id:
-                        try:
-                            how.append(f"fd {fd} {os.readlink(f'{base}/fd/{fd}')}")
-                        except OSError:
-                            how.append(f"fd {fd}")
-                    break
-        try:
-            with open(f"{base}/maps", "rb") as f:
-                for line in f:
-                    parts = line.split(None, 5)
-                    if len(parts) == 6:
-                        path = parts[5].rstrip(b"\n").decode("utf-8", "surrogateescape")
-                        if _under(path, mount.target):
-                            how.append(f"mmap {path}")
-                            break
-        except OSError:
-            pass
-        if how:
-            try:
-                with open(f"{base}/comm") as f:
-                    name = f.read().strip()
-            except OSError:
-                name = "?"
-            holders.append(Holder(pid, name, how))
-    return holders

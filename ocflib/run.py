@@ -147,6 +147,15 @@ class Deadline:
         """True once the budget is spent."""
         return self.remaining() <= 0.0
 
+    def until_killed(self) -> float:
+        """Seconds until Pacemaker's own timeout (the margin included); never negative."""
+        return max(self.total_s - self.elapsed(), 0.0)
+
+    def kill_grace(self, wanted: float = 2.0, reserve: float = 0.25) -> float:
+        """How long a killed child may be waited for: never so long that the
+        action answers after Pacemaker's timeout (reserve: time to report)."""
+        return max(min(wanted, self.until_killed() - reserve), 0.0)
+
 
 def base_env(extra: Mapping[str, str] | None, inherit: Mapping[str, str]) -> dict[str, str]:
     """The environment of a child: a fixed PATH, LC_ALL=C, and the cluster
@@ -243,7 +252,8 @@ class ProcessRunner:
         if path is None:
             raise CommandNotFound(argv[0])
         started = time.monotonic()
-        result = _spawn_and_wait(path, argv, base_env(env, self.environ), input, limit)
+        result = _spawn_and_wait(path, argv, base_env(env, self.environ), input, limit,
+                                 self.deadline.kill_grace if self.deadline else None)  # fmt: skip
         if result is None:
             raise CommandTimeout(argv, time.monotonic() - started)
         if log:
@@ -273,10 +283,16 @@ def _spawn_and_wait(
     env: Mapping[str, str],
     input: str | None,
     limit_s: float,
+    kill_grace: Callable[[], float] | None = None,
 ) -> Result | None:
     """posix_spawn argv in a new session and collect its output.
 
     Returns None (after killing the process group) if limit_s passes first.
+    A descendant that left the session (setsid) but still holds the output
+    pipes does not keep the call waiting once the command itself has exited
+    (0.2 s for the last output; a daemon the command started is left alone),
+    and does not survive a timeout: whoever holds the pipes then is killed
+    with the group.
     """
     import select
 
@@ -317,14 +333,21 @@ def _spawn_and_wait(
         os.set_blocking(in_w, False)
         poller.register(in_w, select.POLLOUT)
     open_fds = {out_r, err_r} | ({in_w} if in_w >= 0 else set())
+    pipes = (os.fstat(out_r).st_ino, os.fstat(err_r).st_ino)
     timed_out = False
+    status = None
+    drained_by = 0.0
     try:
         while open_fds - {in_w}:
-            left = end - time.monotonic()
+            now = time.monotonic()
+            left = end - now
             if left <= 0:
                 timed_out = True
                 break
-            for fd, _event in poller.poll(left * 1000):
+            if status is not None and now >= drained_by:
+                break  # exited; whatever still holds the pipes left its session
+            wait = min(left, 0.1) if status is None else min(left, drained_by - now)
+            for fd, _event in poller.poll(wait * 1000):
                 if fd == in_w:
                     try:
                         written = os.write(in_w, pending[:65536])
@@ -343,9 +366,13 @@ def _spawn_and_wait(
                 else:
                     poller.unregister(fd)
                     open_fds.discard(fd)
-        status = None
+            if status is None and open_fds - {in_w}:
+                waited, code = os.waitpid(pid, os.WNOHANG)
+                if waited:
+                    status = code
+                    drained_by = time.monotonic() + 0.2
         delay = 0.0005
-        while not timed_out:
+        while not timed_out and status is None:
             waited, status = os.waitpid(pid, os.WNOHANG)
             if waited:
                 break
@@ -361,9 +388,9 @@ def _spawn_and_wait(
                     os.close(fd)
                 except OSError:
                     pass
-        if timed_out:
-            _kill_group(pid)
-    if timed_out or status is None:
+        if timed_out and status is None:
+            _kill_group(pid, kill_grace() if kill_grace else 2.0, pipes)
+    if status is None:
         return None
     returncode = os.waitstatus_to_exitcode(status)
     return Result(
@@ -374,14 +401,17 @@ def _spawn_and_wait(
     )
 
 
-def _kill_group(pid: int, grace_s: float = 2.0) -> None:
-    """SIGKILL the child's process group and reap it, but never wait forever:
-    a process stuck in uninterruptible I/O (a hung NFS server, a dead disk)
-    cannot die, and the action must still report within its deadline."""
+def _kill_group(pid: int, grace_s: float = 2.0, pipes: Sequence[int] = ()) -> None:
+    """SIGKILL the child's process group, and every process that holds one of
+    its output pipes (descendants that called setsid), and reap the child, but
+    never wait forever: a process stuck in uninterruptible I/O (a hung NFS
+    server, a dead disk) cannot die, and the action must still report within
+    its deadline (grace_s comes from it)."""
     try:
         os.killpg(pid, _SIGKILL)
     except ProcessLookupError:
         pass
+    _kill_pipe_holders(pipes)
     end = time.monotonic() + grace_s
     while time.monotonic() < end:
         try:
@@ -392,137 +422,46 @@ def _kill_group(pid: int, grace_s: float = 2.0) -> None:
         time.sleep(0.01)
 
 
-# --- background processes owned through a pid file -------------------------
-
-
-def proc_stat(pid: int) -> tuple[str, str, str] | None:
-    """(command name, state letter, start time in ticks) from /proc/PID/stat,
-    or None when the process is gone. The name may contain spaces and
-    parentheses: fields are split after the last ')'."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    head, _, tail = data.rpartition(")")
-    fields = tail.split()
-    if not head or len(fields) < 20:
-        return None
-    return head.partition("(")[2], fields[0], fields[19]
-
-
-def proc_starttime(pid: int) -> str | None:
-    """The start time of pid (ticks since boot), or None if gone.
-
-    A pid file stores it next to the pid, so a recycled pid is never
-    mistaken for the process we started.
-    """
-    stat = proc_stat(pid)
-    return stat[2] if stat else None
-
-
-def write_private_file(path: str, text: str) -> None:
-    """Write text to path (mode 0600), replacing only our own file.
-
-    Written to a fresh temporary file and renamed into place: an existing
-    symlink at path is replaced, never followed.
-    """
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
+def _kill_pipe_holders(pipes: Sequence[int]) -> None:
+    for holder in _pipe_holders(pipes) if pipes else []:
         try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
+            os.kill(holder, _SIGKILL)
+        except ProcessLookupError:
             pass
-        raise
 
 
-def read_private_file(path: str, limit: int = 128) -> tuple[str, float] | None:
-    """(text, mtime) of path, never through a symlink; None when unreadable."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, limit).decode("ascii", "replace"), os.fstat(fd).st_mtime
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+def _pipe_holders(inodes: Sequence[int]) -> list[int]:
+    """The processes (never this one) with a descriptor on one of these pipes:
+    only the command we started and its descendants can have one."""
+    wanted = {f"pipe:[{ino}]" for ino in inodes}
+    own = os.getpid()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == own:
+            continue
+        try:
+            fds = os.listdir(f"/proc/{name}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{name}/fd/{fd}") in wanted:
+                    found.append(int(name))
+                    break
+            except OSError:
+                continue
+    return found
 
 
-def write_pidfile(path: str, pid: int) -> None:
-    """Record pid (and its start time) in path (see write_private_file)."""
-    write_private_file(path, f"{pid} {proc_starttime(pid) or ''}\n")
-
-
-def read_pidfile(path: str) -> int | None:
-    """The pid in path if that very process still runs (not a zombie), else None."""
-    got = read_private_file(path)
-    text = got[0].split() if got else []
-    if not text or not text[0].isdigit():
-        return None
-    pid = int(text[0])
-    start = text[1] if len(text) > 1 else None
-    if pid <= 1 or start is None or proc_starttime(pid) != start or is_zombie(pid):
-        return None
-    return pid
-
-
-def stop_pidfile_process(path: str, wait_s: float = 1.0) -> bool:
-    """SIGTERM (then SIGKILL) the process recorded in path; remove the file.
-
-    Only the exact process that wrote the pid file is signalled. wait_s=0
-    does not wait for the exit: for a process that keeps SIGTERM's default
-    action the signal is fatal once kill() returns (the kernel marks the
-    whole thread group as exiting; no more user code runs), while the exit
-    itself can take tens of milliseconds (closing a packet socket waits for
-    an RCU grace period). Returns True if a process was signalled.
-    """
-    pid = read_pidfile(path)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, _SIGTERM)
-    except ProcessLookupError:
-        return False
-    if wait_s <= 0:
-        return True
-    end = time.monotonic() + wait_s
-    delay = 0.0002
-    while time.monotonic() < end:
-        if proc_starttime(pid) is None or is_zombie(pid):
-            return True
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
-    try:
-        os.kill(pid, _SIGKILL)
-    except ProcessLookupError:
-        pass
-    return True
-
-
-def is_zombie(pid: int) -> bool:
-    """True if pid is a zombie or gone (it runs no more code)."""
-    stat = proc_stat(pid)
-    return stat is None or stat[1] == "Z"
+# --- programs that outlive the action ----------------------------------------
 
 
 def spawn_detached(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     """Start argv in a new session with stdio on /dev/null and return its pid.
 
     For programs that outlive the action (a server, a background announcer);
-    the caller records the pid (write_pidfile) to stop exactly that process.
+    the caller records the pid (ocflib.proc.write_pidfile) to stop exactly
+    that process.
     """
     path = which(argv[0]) or argv[0]
     devnull = os.open(os.devnull, os.O_RDWR)

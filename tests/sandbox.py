@@ -29,7 +29,7 @@ S="$1"; shift
 mount -t tmpfs -o size=256m pyha-sandbox "$S"
 mkdir "$S/upper" "$S/work" "$S/root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$S/upper,workdir=$S/work" "$S/root"
-R="$S/root"
+R="$S/root"; export R  # for SANDBOX_SETUP
 [ -x "$R/usr/bin/python3" ] || exit 91
 mount -t proc proc "$R/proc"
 mount -t sysfs sysfs "$R/sys"
@@ -73,7 +73,8 @@ def run_sandboxed(
     argv: Sequence[str], env: Mapping[str, str] | None = None, setup: str = ""
 ) -> SandboxResult:
     """Run argv in the sandbox with exactly env; setup is a shell snippet run as
-    root in the sandbox's namespaces before the chroot (e.g. to create links)."""
+    root in the sandbox's namespaces before the chroot, with $R the root (e.g. to
+    create links or device nodes)."""
     with tempfile.TemporaryDirectory(prefix="pyha-sandbox-") as work:
         mnt = os.path.join(work, "mnt")
         out = os.path.join(work, "out")

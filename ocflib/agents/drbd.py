@@ -162,6 +162,10 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
     for param in (VERSION_GE, VERSION_LT):
         if parse_version(cfg[param]) is None:
             problems.append(Problem(f"parameter {param.name}={cfg[param]!r} is not x.y.z"))
+    for param in (RESOURCE, DRBDCONF):
+        if (cfg.get(param) or "").startswith("-"):
+            problems.append(Problem(f"parameter {param.name}={cfg[param]!r} must not begin with "
+                                    "'-' (drbdadm would read it as an option)"))  # fmt: skip
     if (ctx.action in NEEDS_NOTIFY and not ctx.env.notify_enabled
             and not cfg[IGNORE_NOTIFY]):  # fmt: skip
         problems.append(Problem("the clone needs notify=true (or set "
@@ -370,14 +374,14 @@ def _cache_path(ctx: Context) -> str:
 
 
 def _read_cache(ctx: Context) -> tuple[str, float] | None:
-    from ocflib.run import read_private_file
+    from ocflib.proc import read_private_file
 
     got = read_private_file(_cache_path(ctx), 64)
     return (got[0].strip(), time.time() - got[1]) if got else None
 
 
 def _write_cache(ctx: Context, text: str) -> None:
-    from ocflib.run import write_private_file
+    from ocflib.proc import write_private_file
 
     try:
         write_private_file(_cache_path(ctx), text + "\n")

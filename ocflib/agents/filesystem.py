@@ -27,6 +27,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from ocflib.proc import FileSystem, Holder
+
 VERSION = "1.1"
 
 NETWORK_FS = frozenset(("nfs", "nfs4", "efs", "smbfs", "cifs", "glusterfs", "ceph", "lustre",
@@ -247,6 +249,10 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
     device = cfg[DEVICE]
     if device != device.strip():
         problems.append(Problem(f"device [{device}] has leading or trailing white space"))
+    if device.startswith("-") and split_device(device)[0] is None:
+        problems.append(Problem(f"device [{device}] must not begin with '-' (mount and fsck "
+                                "would read it as an option); -U/-L/--uuid=/--label= name "
+                                "a device by UUID or label"))  # fmt: skip
     if cfg[DIRECTORY].rstrip("/") == "" or os.path.realpath(cfg[DIRECTORY]) == "/":
         problems.append(Problem("directory must not be / (the root file system is never "
                                 "mounted or unmounted by a cluster)"))  # fmt: skip
@@ -299,23 +305,56 @@ def resolve_tag(ctx: Context, t: Target) -> str | None:
     return lines[0] if result.returncode == 0 and lines else None
 
 
-def is_ours(ctx: Context, t: Target, m: Mount) -> bool:
+def is_ours(ctx: Context, t: Target, m: Mount, mounts: list[Mount]) -> bool:
     """Does mount m carry our file system?"""
     if t.kind in ("block", "tag"):
         path = t.source if t.kind == "block" else resolve_tag(ctx, t)
         number = device_number(path) if path else None
         return number is not None and number == m.dev
     if t.kind == "bind":
-        try:
-            source, mounted = os.stat(t.source), os.stat(m.target)
-        except OSError:
-            return False
-        return (source.st_dev, source.st_ino) == (mounted.st_dev, mounted.st_ino)
+        return is_bind_of(ctx, t.source, m, mounts)
     if t.kind == "network":
         return m.source.rstrip("/") == t.source.rstrip("/")
     if t.kind == "loop":
         return _loop_backing(m) == os.path.realpath(t.source)
     return m.source == t.source and (not t.fstype or m.fstype == t.fstype)
+
+
+def bind_origin(source: str, mounts: list[Mount]) -> tuple[int, int, str] | None:
+    """(major, minor, root) that a bind mount of source shows in the mount table,
+    worked out from the mount table alone: the mount the source path lies on
+    and the path inside it."""
+    path = os.path.normpath(source)
+    best = None
+    for m in mounts:
+        under = path == m.target or path.startswith(m.target.rstrip("/") + "/")
+        if under and (best is None or len(m.target) >= len(best.target)):
+            best = m
+    if best is None:
+        return None
+    rel = os.path.relpath(path, best.target)
+    root = best.root if rel == "." else os.path.normpath(os.path.join(best.root, rel))
+    return best.major, best.minor, root
+
+
+def is_bind_of(ctx: Context, source: str, m: Mount, mounts: list[Mount]) -> bool:
+    """Is m a bind mount of source? Decided from the mount table (nothing is
+    stat()ed: a dead NFS server behind the source or the mount point cannot hang
+    monitor or stop). Only when the source's path has symbolic links in it does
+    the comparison of the two directories' identities run, in a child that the
+    deadline bounds."""
+    origin = bind_origin(source, [x for x in mounts if x.mount_id != m.mount_id])
+    if origin == (m.major, m.minor, m.root):
+        return True
+
+    def same() -> int:
+        try:
+            a, b = os.stat(source), os.stat(m.target)
+        except OSError:
+            return 1
+        return 0 if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) else 1
+
+    return in_child(ctx, same) == 0
 
 
 def _loop_backing(m: Mount) -> str | None:
@@ -348,7 +387,7 @@ class State:
 def examine(ctx: Context, t: Target, mounts: list[Mount] | None = None) -> State:
     mounts = read_mounts() if mounts is None else mounts
     at = mounts_at(mounts, t.directory)
-    ours = [m for m in at if is_ours(ctx, t, m)]
+    ours = [m for m in at if is_ours(ctx, t, m, mounts)]
     foreign = [m for m in at if m not in ours]
     return State(ours, foreign, mounts_below(mounts, t.directory), mounts)
 
@@ -453,7 +492,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
         argv += ["-t", t.fstype]
     if t.options:
         argv += ["-o", ",".join(t.options)]
-    argv += [device, t.directory]
+    argv += ["--", device, t.directory]
     try:
         ctx.runner.run(argv)
     except CommandFailed as err:
@@ -666,34 +705,34 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     budget_end = None
     if cfg[FAST_STOP]:
         budget_end = time.monotonic() + 6.0 * len(targets)
+    ours = state.ours[-1]
     for path in targets:
-        unmount(cfg, ctx, t, path, budget_end)
+        unmount(cfg, ctx, t, path, ours, budget_end)
+    clear_elsewhere(cfg, ctx, ours, budget_end)
     return OCF.SUCCESS
 
 
-def unmount(cfg: Config, ctx: Context, t: Target, path: str, budget_end: float | None) -> None:
+def unmount(cfg: Config, ctx: Context, t: Target, path: str, ours: Mount,
+            budget_end: float | None) -> None:  # fmt: skip
     """umount path until it is gone: signal its holders (TERM for the first half of
-    the budget, then KILL) between attempts; fail when the budget is spent."""
+    the budget, then KILL) between attempts; fail when the budget is spent.
+
+    The holders are looked for in every mount namespace of the node: a copy of
+    the mount in another namespace (a container, a service with private mounts)
+    keeps this one busy when it is a propagated (slave) copy.
+    """
     import time
 
-    from ocflib.mounts import find_holders
+    from ocflib import proc
 
     force = ["-f"] if t.fstype in ("nfs", "nfs4", "efs", "cifs", "smbfs") else []
-    start_at = time.monotonic()
-    end = start_at + max(ctx.deadline.remaining() - 0.5, 0.5)  # room for a last umount
-    if budget_end is not None:
-        end = min(end, max(budget_end, start_at + 6.0))
-    half = start_at + (end - start_at) / 2
-    delay = float((cfg.get(SIGNAL_DELAY) or "1").strip())
-    mode = cfg[FORCE_UNMOUNT]
-    holders_seen: list[str] = []
-    attempt = 0
+    rounds = Rounds(cfg, ctx, budget_end)
     detail = "still mounted"
     while True:
-        attempt += 1
-        left = end - time.monotonic()
+        left = rounds.end - time.monotonic()
         try:
-            result = ctx.runner.run(["umount", *force, path], ok=None, timeout=max(left, 0.5))
+            result = ctx.runner.run(["umount", *force, "--", path], ok=None,
+                                    timeout=max(left, 0.5))  # fmt: skip
             if result.stderr.strip():
                 detail = result.stderr.strip().splitlines()[-1]
         except CommandTimeout:
@@ -702,45 +741,141 @@ def unmount(cfg: Config, ctx: Context, t: Target, path: str, budget_end: float |
         if not current:
             ctx.log.info("unmounted %s successfully", path)
             return
-        if time.monotonic() >= end:
+        if rounds.over():
             break
-        busy = current[-1]
-        holders = find_holders(busy) if mode != "false" else []
-        if holders:
-            phase = cfg[TERM_SIGNALS] if time.monotonic() < half else cfg[KILL_SIGNALS]
-            for holder in holders:
-                holders_seen.append(f"{holder.name}[{holder.pid}]")
-                for sig in phase:
-                    how = ", ".join(holder.how[:3])
-                    ctx.log.info("sending signal %d to %s[%d] (%s) holding %s", sig,
-                                 holder.name, holder.pid, how, path)  # fmt: skip
-                    try:
-                        os.kill(holder.pid, sig)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-        elif attempt == 1:
-            ctx.log.info("No processes on %s were signalled. force_unmount is set to '%s'",
-                         path, mode)  # fmt: skip
-        _wait_gone([h.pid for h in holders], min(delay if holders else 0.2,
-                                                 max(end - time.monotonic(), 0.0)))  # fmt: skip
-    who = f"; held by {', '.join(sorted(set(holders_seen))[:5])}" if holders_seen else ""
-    raise GenericError(f"Couldn't unmount {path}, giving up: {detail}{who}")
+        holders = []
+        if rounds.mode != "false":
+            holders = proc.find_holders(proc.locate(ours), own_mount=current[-1].mount_id)
+        rounds.signal(holders, path)
+    raise GenericError(f"Couldn't unmount {path}, giving up: {detail}{rounds.held_by()}")
 
 
-def _wait_gone(pids: list[int], limit_s: float) -> None:
-    """Up to limit_s for the signalled processes to exit (retry sooner if they do)."""
+def clear_elsewhere(cfg: Config, ctx: Context, ours: Mount, budget_end: float | None) -> None:
+    """Unmount the file system in every other mount namespace of the node.
+
+    A copy of the mount that stays in a container or a service's private
+    namespace is the file system still mounted on this node: the peer must not
+    mount it. Its holders are signalled (per force_unmount); once none is
+    left the copy is unmounted inside that namespace (nsenter umount). Fails,
+    naming the namespace and what holds it, when that does not succeed in time.
+    """
+    from ocflib import proc
+
+    rounds = Rounds(cfg, ctx, budget_end)
+    while True:
+        fs = proc.locate(ours)
+        left = fs.elsewhere()
+        if not left:
+            return
+        holders = proc.find_holders(fs, elsewhere_only=True)
+        if not holders:
+            for ns, mounts in left.items():
+                unmount_in_namespace(ctx, fs, ns, mounts, rounds.end)
+            fs = proc.locate(ours)
+            left = fs.elsewhere()
+            if not left:
+                return
+        if rounds.over():
+            raise GenericError(f"{ours.source} is still mounted in "
+                               f"{fs.describe(next(iter(left)))}{rounds.held_by()}")  # fmt: skip
+        if rounds.mode == "false":
+            rounds.note(holders)
+            holders = []
+        rounds.signal(holders, ours.source)
+
+
+def unmount_in_namespace(ctx: Context, fs: FileSystem, ns: str, mounts: list[Mount],
+                         end: float) -> None:  # fmt: skip
+    """umount the mounts of another namespace inside it, deepest first.
+
+    The namespace is pinned by an open fd on its ns/mnt file that nsenter
+    enters (/proc/self/fd/N), so a recycled pid can never lead into another
+    namespace."""
     import time
 
-    from ocflib.run import is_zombie
-
+    pids = fs.members.get(ns, [])
     if not pids:
-        time.sleep(limit_s)
         return
-    end = time.monotonic() + limit_s
-    while time.monotonic() < end:
-        if all(is_zombie(pid) for pid in pids):
+    fds: list[int] = []
+    try:
+        # the namespace and the root directory its mountinfo paths are relative to
+        fds.append(os.open(f"/proc/{pids[0]}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC))
+        fds.append(os.open(f"/proc/{pids[0]}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        if os.readlink(f"/proc/self/fd/{fds[0]}") != ns:
             return
-        time.sleep(0.01)
+        for fd in fds:
+            os.set_inheritable(fd, True)
+        for m in sorted(mounts, key=lambda m: m.target, reverse=True):
+            ctx.log.info("unmounting %s in %s", m.target, fs.describe(ns))
+            argv = ["nsenter", f"--mount=/proc/self/fd/{fds[0]}", f"--root=/proc/self/fd/{fds[1]}",
+                    "--", "umount", "--", m.target]  # fmt: skip
+            result = ctx.runner.run(argv, ok=None, timeout=max(end - time.monotonic(), 0.5))
+            if result.returncode != 0:
+                ctx.log.warning("umount %s in %s: %s", m.target, ns,
+                                result.stderr.strip()[-200:])  # fmt: skip
+    except (OSError, CommandTimeout) as err:
+        ctx.log.warning("cannot unmount in %s: %s", ns, err)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+class Rounds:
+    """The signalling rounds of a stop: TERM signals in the first half of the time
+    budget, KILL signals after it, a pause of signal_delay between rounds (cut
+    short as soon as the signalled processes are gone)."""
+
+    def __init__(self, cfg: Config, ctx: Context, budget_end: float | None) -> None:
+        import time
+
+        self.cfg = cfg
+        self.ctx = ctx
+        start_at = time.monotonic()
+        self.end = start_at + max(ctx.deadline.remaining() - 0.5, 0.5)  # room for a last umount
+        if budget_end is not None:
+            self.end = min(self.end, max(budget_end, start_at + 6.0))
+        self.half = start_at + (self.end - start_at) / 2
+        self.delay = float((cfg.get(SIGNAL_DELAY) or "1").strip())
+        self.mode = cfg[FORCE_UNMOUNT]
+        self.seen: list[str] = []
+        self.first = True
+
+    def over(self) -> bool:
+        import time
+
+        return time.monotonic() >= self.end
+
+    def note(self, holders: list[Holder]) -> None:
+        self.seen += [f"{h.name}[{h.pid}]" for h in holders]
+
+    def held_by(self) -> str:
+        return f"; held by {', '.join(sorted(set(self.seen))[:5])}" if self.seen else ""
+
+    def signal(self, holders: list[Holder], what: str) -> None:
+        """Signal the holders for this round, then wait for them (or the pause)."""
+        import time
+
+        from ocflib import proc
+
+        if holders:
+            late = time.monotonic() >= self.half
+            phase = self.cfg[KILL_SIGNALS] if late else self.cfg[TERM_SIGNALS]
+            for holder in holders:
+                self.seen.append(f"{holder.name}[{holder.pid}]")
+                for sig in phase:
+                    self.ctx.log.info("sending signal %d to %s[%d] (%s) holding %s", sig,
+                                      holder.name, holder.pid, ", ".join(holder.how[:3]),
+                                      what)  # fmt: skip
+                    proc.send_signal(holder.process, sig)
+        elif self.first:
+            self.ctx.log.info("No processes on %s were signalled. force_unmount is set to '%s'",
+                              what, self.mode)  # fmt: skip
+        self.first = False
+        pause = min(self.delay if holders else 0.2, max(self.end - time.monotonic(), 0.0))
+        if holders:
+            proc.wait_gone([h.process for h in holders], pause)
+        else:
+            time.sleep(pause)
 
 
 def validate(cfg: Config, ctx: Context) -> OCF:

@@ -597,19 +597,25 @@ def _rsctmp(ctx: Context) -> str:
 
 
 def _background(ctx: Context, want: Want, work: Sequence[str] | None,
-                builtin: tuple[str, int, int] | None) -> None:  # fmt: skip
+                builtin: tuple[str, int, int] | None) -> bool:  # fmt: skip
     """Run the announcement in a detached child recorded in a pid file.
 
-    stop kills exactly that child (pid and start time must both match).
+    stop kills exactly that child (pid and start time must both match). When
+    the pid file cannot be written (HA_RSCTMP read-only or full) the child is
+    killed again at once and False returned: the caller announces in the
+    foreground, and nothing unrecorded is left running.
     """
-    from ocflib.run import spawn_detached, write_pidfile
+    from ocflib.run import spawn_detached
 
-    _rsctmp(ctx)
     pidfile = _pidfile(ctx, want.ip)
+    try:
+        _rsctmp(ctx)
+    except OSError as err:
+        ctx.log.warning("cannot create %s (%s): announcing in the foreground", ctx.env.rsctmp,
+                        err.strerror)  # fmt: skip
+        return False
     if work is not None:
-        pid = spawn_detached(work, ctx.env.environ)
-        write_pidfile(pidfile, pid)
-        return
+        return _record(ctx, pidfile, spawn_detached(work, ctx.env.environ))
     if builtin is None:
         raise ValueError("_background needs a command or a built-in announcement")
     pid = os.fork()
@@ -629,7 +635,26 @@ def _background(ctx: Context, want: Want, work: Sequence[str] | None,
             except OSError:
                 pass
             os._exit(code)
-    write_pidfile(pidfile, pid)
+    return _record(ctx, pidfile, pid)
+
+
+def _record(ctx: Context, pidfile: str, pid: int) -> bool:
+    """Write the background child's pid file; if that fails, kill the child (our
+    own, not yet reaped: its pid cannot have been reused) and say so."""
+    from ocflib.proc import SIGKILL, write_pidfile
+
+    try:
+        write_pidfile(pidfile, pid)
+        return True
+    except OSError as err:
+        ctx.log.warning("cannot record the announcer in %s (%s): announcing in the foreground",
+                        pidfile, err.strerror)  # fmt: skip
+    try:
+        os.kill(pid, SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    return False
 
 
 def _announce_builtin(want: Want, kind: str, count: int, interval_ms: int,
@@ -678,16 +703,13 @@ def announce(cfg: Config, ctx: Context, want: Want, *, refresh: bool = False) ->
     sender = cfg.get(ARP_SENDER)
     if want.ip.version == 4 and sender:
         argv = external_sender_argv(cfg, ctx, want, count)
-        if background:
-            _background(ctx, want, argv, None)
-        else:
+        if not (background and _background(ctx, want, argv, None)):
             result = ctx.runner.run(argv, ok=None)
             if result.returncode != 0 and sender != "libnet_arping":
                 ctx.log.error("Could not send gratuitous arps: rc=%d", result.returncode)
         return
     kind = "arp" if want.ip.version == 4 else "na"
-    if background:
-        _background(ctx, want, None, (kind, count, interval))
+    if background and _background(ctx, want, None, (kind, count, interval)):
         return
     try:
         _announce_builtin(want, kind, count, interval, None)
@@ -708,9 +730,9 @@ def stop_announcer(ctx: Context, ip: IPAddr) -> None:
     Its SIGTERM is the default (fatal) action, so there is no need to wait
     for its exit: it sends nothing after kill() returns.
     """
-    from ocflib.run import stop_pidfile_process
+    from ocflib.proc import stop_pidfile_process
 
-    if stop_pidfile_process(_pidfile(ctx, ip), wait_s=0):
+    if stop_pidfile_process(_pidfile(ctx, ip), wait_s=0, log_warning=ctx.log.warning):
         ctx.log.info("killed previously running send_arp for %s", ip.text)
 
 
@@ -776,7 +798,9 @@ def _restore_loopback(ctx: Context, ip: IPAddr) -> None:
         if len(words) > 1 and words[1] != words[0]:
             argv += ["label", words[1]]
         ctx.runner.run(argv, ok=None)
-    os.unlink(path)
+    from ocflib.proc import remove_own_file
+
+    remove_own_file(path, ctx.log.warning)
 
 
 def _wait_dad(ctx: Context, want: Want) -> None:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from ocflib.proc import PidFile, Process
+
 VERSION = "1.0"
 SQL_NAME_CHARS = NAME_CHARS.replace("+", "").replace("-", "") + "$"
 
@@ -302,39 +304,69 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
 # --- 3. The server process --------------------------------------------------------------------
 
 
-def server_pid(cfg: Config, *, remove_stale: bool = True) -> int | None:
-    """The live server pid from the pid file (a mysqld/mariadbd process), or None.
+SERVER_PROGRAMS = ("mysqld", "mariadbd", "mysqld-debug")
+LAUNCHERS = ("runuser", "mysqld_safe", "safe_mysqld", "mariadbd-safe")
 
-    A stale pid file (its process gone, or the pid reused by another program)
-    is removed, as the reference agent does.
+
+def server_uids(cfg: Config) -> set[int]:
+    """The uids a server of this resource runs as (user's; none if user is unknown)."""
+    import pwd
+
+    try:
+        return {pwd.getpwnam(cfg[USER]).pw_uid}
+    except KeyError:
+        return set()
+
+
+def server_process(cfg: Config, ctx: Context, *, clean: bool = True) -> Process | None:
+    """The server the pid file names, if it is verifiably ours, else None.
+
+    The pid file is untrusted: it is read only if it is a small regular file,
+    and the process it names counts only when it is a mysqld/mariadbd of
+    user that started before the file was written (ocflib.proc.identify). A
+    stale pid file is removed (clean) only when it is verifiably one: see
+    remove_stale_pid_file.
     """
-    path = cfg[PID]
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    from ocflib import proc
+
+    pid_file = proc.read_pid_file(cfg[PID])
+    if pid_file is None:
         return None
-    try:
-        text = os.read(fd, 64).decode("ascii", "replace").strip()
-    finally:
-        os.close(fd)
-    pid = int(text) if text.isdigit() else 0
-    if pid > 1 and _is_server(pid):
-        return pid
-    if remove_stale:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+    uids = server_uids(cfg)
+    server, why = proc.identify(pid_file, SERVER_PROGRAMS, uids)
+    if server is not None:
+        return server
+    if clean:
+        remove_stale_pid_file(ctx, pid_file, uids, why)
     return None
 
 
-def _is_server(pid: int) -> bool:
-    """pid is a live MySQL/MariaDB server (not a zombie, not a recycled pid)."""
-    from ocflib.run import proc_stat
+def remove_stale_pid_file(ctx: Context, pid_file: PidFile, uids: set[int], why: str) -> None:
+    """Remove the pid file only when it is verifiably a stale pid file of this
+    server: a small regular file holding one integer, owned by root or the
+    server's user, whose process is gone (or was replaced by a newer one).
+    Anything else is left where it is, with a warning: it is not ours."""
+    from ocflib import proc
 
-    stat = proc_stat(pid)
-    return stat is not None and stat[1] != "Z" and stat[0] in ("mysqld", "mariadbd",
-                                                               "mysqld-debug")  # fmt: skip
+    p = proc.process(pid_file.pid) if pid_file.pid is not None else None
+    replaced = p is not None and not p.zombie and p.start_time > pid_file.mtime + 2.0
+    if not pid_file.plain:
+        ctx.log.warning("pid file %s ignored and left alone: %s", pid_file.path, why)
+    elif pid_file.uid not in uids | {0}:
+        ctx.log.warning("pid file %s belongs to uid %d, not to root or the server's user: "
+                        "ignored and left alone", pid_file.path, pid_file.uid)  # fmt: skip
+    elif p is not None and not p.zombie and not replaced:
+        ctx.log.warning("pid file %s names a process that is not this server (%s): "
+                        "not signalled, file left alone", pid_file.path, why)  # fmt: skip
+    else:
+        try:
+            os.unlink(pid_file.path)
+            ctx.log.info("removed the stale pid file %s (%s)", pid_file.path, why)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            ctx.log.warning("cannot remove the stale pid file %s: %s", pid_file.path,
+                            err.strerror)  # fmt: skip
 
 
 def ping(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> str:
@@ -490,12 +522,16 @@ def log_tail(cfg: Config, lines: int = 3) -> str:
 
 def start_server(cfg: Config, ctx: Context) -> None:
     """Launch the server detached and return as soon as it accepts connections."""
-    from ocflib.run import spawn_detached, write_pidfile
+    from ocflib.proc import write_pidfile
+    from ocflib.run import spawn_detached
 
     argv = server_argv(cfg, ctx)
     launcher = spawn_detached(argv, {})
-    os.makedirs(ctx.env.rsctmp, exist_ok=True)
-    write_pidfile(_launcher_file(ctx), launcher)
+    try:
+        os.makedirs(ctx.env.rsctmp, exist_ok=True)
+        write_pidfile(_launcher_file(ctx), launcher)
+    except OSError as err:  # bookkeeping only: stop finds the launcher through the server
+        ctx.log.warning("cannot record the launcher in %s: %s", ctx.env.rsctmp, err.strerror)
     ctx.log.info("started %s as %s (launcher pid %d)", argv[6], cfg[USER], launcher)
     delay = 0.01
     while True:
@@ -503,13 +539,14 @@ def start_server(cfg: Config, ctx: Context) -> None:
             done, status = os.waitpid(launcher, os.WNOHANG)
         except ChildProcessError:
             done, status = 0, 0
-        if done and server_pid(cfg, remove_stale=False) is None:
+        running = server_process(cfg, ctx, clean=False) is not None
+        if done and not running:
             code = os.waitstatus_to_exitcode(status)
             raise GenericError(
                 f"MySQL server failed to start (launcher exited {code}): "
                 f"{log_tail(cfg) or 'see ' + cfg[LOG]}"
             )
-        if server_pid(cfg, remove_stale=False) is not None:
+        if running:
             try:
                 ping(cfg, ctx, timeout_s=2.0)
                 return
@@ -525,64 +562,54 @@ def start_server(cfg: Config, ctx: Context) -> None:
         delay = min(delay * 1.5, 0.1)
 
 
+def launcher_process(ctx: Context, server: Process | None) -> Process | None:
+    """The process that launched the server: from our launcher file, else (the
+    file could not be written) the server's session leader when that is a
+    launcher (runuser, mysqld_safe). mysqld_safe restarts a killed server, so a
+    SIGKILL goes to the launcher's whole session."""
+    from ocflib import proc
+
+    launcher = proc.read_pidfile(_launcher_file(ctx))
+    if launcher is None and server is not None and server.sid not in (0, 1, server.pid):
+        leader = proc.process(server.sid)
+        if leader is not None and leader.program in LAUNCHERS:
+            launcher = leader
+    return launcher
+
+
 def stop_server(cfg: Config, ctx: Context) -> None:
     """SIGTERM (a clean InnoDB shutdown); SIGKILL only close to the deadline."""
-    from ocflib.run import read_pidfile
+    from ocflib import proc
 
-    pid = server_pid(cfg)
-    launcher = read_pidfile(_launcher_file(ctx))
-    if pid is not None:
-        _signal(pid, 15)
-        end = time.monotonic() + max(ctx.deadline.remaining() - 2.0, 1.0)
-        delay = 0.005
-        while _is_server(pid) and time.monotonic() < end:
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
-        if _is_server(pid):
-            ctx.log.warning("MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL", pid)
+    server = server_process(cfg, ctx)
+    launcher = launcher_process(ctx, server)
+    if server is not None:
+        proc.send_signal(server, proc.SIGTERM)
+        if not proc.wait_gone([server], max(ctx.deadline.remaining() - 2.0, 1.0), step=0.05):
+            ctx.log.warning("MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL",
+                            server.pid)  # fmt: skip
             if launcher is not None:
                 _kill_session(launcher)  # mysqld_safe would restart a killed mysqld
-            _signal(pid, 9)
-            end = time.monotonic() + 5
-            while _is_server(pid) and time.monotonic() < end:
-                time.sleep(0.01)
-            if _is_server(pid):
-                raise GenericError(f"MySQL pid {pid} survived SIGKILL")
-    if launcher is not None:  # mysqld_safe leaves once mysqld has shut down
-        end = time.monotonic() + 2
-        while read_pidfile(_launcher_file(ctx)) is not None and time.monotonic() < end:
-            _reap(launcher)
-            time.sleep(0.01)
-        if read_pidfile(_launcher_file(ctx)) is not None:
-            _kill_session(launcher)
-    for path in (_launcher_file(ctx), cfg[PID]):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+            proc.send_signal(server, proc.SIGKILL)
+            if not proc.wait_gone([server], 5.0):
+                raise GenericError(f"MySQL pid {server.pid} survived SIGKILL")
+    # mysqld_safe leaves once mysqld has shut down
+    if launcher is not None and not proc.wait_gone([launcher], 2.0):
+        _kill_session(launcher)
+    proc.remove_own_file(_launcher_file(ctx), ctx.log.warning)
+    server_process(cfg, ctx)  # a pid file left behind is removed if verifiably stale
     _remove_socket(cfg[SOCKET])
 
 
-def _signal(pid: int, sig: int) -> None:
-    """kill(), where a process that already exited is not an error (it is stopped)."""
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+def _kill_session(leader: Process) -> None:
+    """SIGKILL the launcher's process group (its session: it called setsid)."""
+    from ocflib import proc
 
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
-def _kill_session(leader: int) -> None:
-    try:
-        os.killpg(leader, 9)
-    except (ProcessLookupError, PermissionError):
-        pass
+    if not proc.gone(leader):
+        try:
+            os.killpg(leader.pid, proc.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _remove_socket(path: str) -> None:
@@ -789,12 +816,12 @@ def master_host(ctx: Context) -> str:
 
 def start(cfg: Config, ctx: Context) -> OCF:
     set_reader(cfg, ctx, 0)
-    pid = server_pid(cfg)
-    if pid is None:
+    server = server_process(cfg, ctx)
+    if server is None:
         prepare(cfg, ctx)
         start_server(cfg, ctx)
     else:
-        ctx.log.info("MySQL already running (pid %d)", pid)
+        ctx.log.info("MySQL already running (pid %d)", server.pid)
     if ctx.env.is_promotable:
         conn = connect(cfg, ctx)
         try:
@@ -844,8 +871,8 @@ def select_test_table(cfg: Config, ctx: Context) -> None:
 
 
 def monitor(cfg: Config, ctx: Context) -> OCF:
-    pid = server_pid(cfg)
-    if pid is None:
+    server = server_process(cfg, ctx)
+    if server is None:
         if ctx.env.is_promotable and not ctx.is_probe:
             set_score(ctx, None)
         return OCF.NOT_RUNNING
@@ -853,7 +880,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
         ping(cfg, ctx)
     except OSError as err:
         raise GenericError(
-            f"MySQL (pid {pid}) runs but does not accept connections on {cfg[SOCKET]}: {err}"
+            f"MySQL (pid {server.pid}) runs but does not accept connections on {cfg[SOCKET]}: {err}"
         ) from err
     if ctx.env.effective_check_level((0, 10)) >= 10:
         try:
@@ -963,7 +990,7 @@ def replica_problem(status: dict[str, Any]) -> str | None:
 
 
 def promote(cfg: Config, ctx: Context) -> OCF:
-    if server_pid(cfg) is None:
+    if server_process(cfg, ctx) is None:
         return OCF.NOT_RUNNING
     conn = connect(cfg, ctx)
     try:
@@ -987,7 +1014,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
 
 def demote(cfg: Config, ctx: Context) -> OCF:
     """read_only on, clients' connections ended (their writes stop), score 1."""
-    if server_pid(cfg) is None:
+    if server_process(cfg, ctx) is None:
         return OCF.NOT_RUNNING
     conn = connect(cfg, ctx)
     try:
@@ -1014,7 +1041,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
 
 
 def notify(cfg: Config, ctx: Context) -> OCF:
-    if not ctx.env.is_promotable or server_pid(cfg) is None:
+    if not ctx.env.is_promotable or server_process(cfg, ctx) is None:
         return OCF.SUCCESS
     info = ctx.env.notify
     me = _node(ctx)
@@ -1104,7 +1131,7 @@ def follow(cfg: Config, ctx: Context, conn: Any) -> None:
 
 
 def status(cfg: Config, ctx: Context) -> OCF:
-    return OCF.SUCCESS if server_pid(cfg) is not None else OCF.NOT_RUNNING
+    return OCF.SUCCESS if server_process(cfg, ctx) is not None else OCF.NOT_RUNNING
 
 
 def validate(cfg: Config, ctx: Context) -> OCF:

@@ -79,3 +79,50 @@ def test_a_symlink_planted_as_the_status_file_is_not_followed() -> None:
     assert lines == ["rc=1", "rc=1"], result.stdout + result.stderr
     assert "a symbolic link or foreign file is in the way" in result.stderr
     assert result.changes == [], result.changes
+
+
+# A holder of the file system in another mount namespace: a container, or a service
+# with PrivateTmp/PrivateMounts. Each line of the script's output is checked.
+_ANOTHER_NAMESPACE = r"""
+A={agent}
+$A start || {{ echo start-failed; exit 0; }}
+unshare --mount --propagation {propagation} sh -c '{inside} && exec sleep 1000' &
+OTHER=$!
+for i in $(seq 50); do grep -q ' /tmp/m ' /proc/$OTHER/mountinfo 2>/dev/null && break; sleep 0.05; done
+[ "$(readlink /proc/$OTHER/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || echo same-namespace
+OCF_RESKEY_force_unmount={force} $A stop; echo rc=$?
+for p in /proc/[0-9]*; do
+    grep -q ' /tmp/m ' $p/mountinfo 2>/dev/null && echo "still-mounted-for ${{p#/proc/}}"
+done | sort -u | head -1 | cut -d' ' -f1
+kill -0 $OTHER 2>/dev/null && echo other-alive || echo other-gone
+kill -9 $OTHER 2>/dev/null; true
+"""
+
+
+@pytest.mark.parametrize(
+    ("propagation", "inside", "force", "expected", "reason"),
+    [
+        # the holder's cwd is in the file system: it is signalled, the copy goes with it
+        ("private", "cd /tmp/m", "true", ["rc=0", "other-gone"], None),
+        ("slave", "cd /tmp/m", "true", ["rc=0", "other-gone"], None),
+        # a process in the namespace that does not use the file system is left alone;
+        # the namespace's copy of the mount is unmounted inside it
+        ("private", "cd /", "true", ["rc=0", "other-alive"], None),
+        # force_unmount=false: the holder is not signalled, and stop does not pretend
+        ("private", "cd /tmp/m", "false", ["rc=1", "still-mounted-for", "other-alive"],
+         "is still mounted in mount namespace"),
+    ],
+)  # fmt: skip
+def test_stop_clears_the_file_system_from_every_mount_namespace(
+    propagation: str, inside: str, force: str, expected: list[str], reason: str | None
+) -> None:
+    script = _ANOTHER_NAMESPACE.format(agent=f"{SRC}/agents/Filesystem-py",
+                                       propagation=propagation, inside=inside, force=force)  # fmt: skip
+    result = run_sandboxed(
+        ["/bin/sh", "-c", script],
+        env(device="pyha", directory="/tmp/m", fstype="tmpfs") | {"PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.split() == expected, result.stdout + result.stderr
+    if reason:
+        assert reason in result.stderr and "held by sleep[" in result.stderr, result.stderr
+    assert result.changes == [], result.changes

@@ -14,9 +14,6 @@ from ocflib.run import (
     base_env,
     describe_failure,
     quote_argv,
-    read_pidfile,
-    stop_pidfile_process,
-    write_pidfile,
 )
 
 
@@ -110,60 +107,77 @@ def test_describe_failure_and_quoting() -> None:
     assert quote_argv(["ip", "addr", "a b", "it's", ""]) == "ip addr 'a b' 'it'\"'\"'s' ''"
 
 
-def test_pidfile_only_names_the_process_that_wrote_it(tmp_path: object) -> None:
-    path = os.path.join(str(tmp_path), "x.pid")
-    pid = os.posix_spawn("/bin/sleep", ["sleep", "30"], dict(os.environ))
-    try:
-        write_pidfile(path, pid)
-        assert read_pidfile(path) == pid
-        # A pid file whose start time does not match (pid reuse) names nobody.
-        with open(path, "w") as f:
-            f.write(f"{pid} 1\n")
-        assert read_pidfile(path) is None
-        assert not stop_pidfile_process(path)
-        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "an unrelated process was signalled"
-        write_pidfile(path, pid)
-        assert stop_pidfile_process(path)
-        assert not os.path.exists(path)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 15
-    finally:
+def _marker_pid(path: str) -> int | None:
+    for _ in range(100):
         try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
+            with open(path) as f:
+                text = f.read().strip()
+            if text:
+                return int(text)
+        except OSError:
             pass
+        time.sleep(0.02)
+    return None
 
 
-def test_write_pidfile_replaces_a_planted_symlink_without_following_it(tmp_path: object) -> None:
-    victim = os.path.join(str(tmp_path), "victim")
-    with open(victim, "w") as f:
-        f.write("precious\n")
-    link = os.path.join(str(tmp_path), "x.pid")
-    os.symlink(victim, link)
-    write_pidfile(link, os.getpid())
-    with open(victim) as f:
-        assert f.read() == "precious\n"
-    assert not os.path.islink(link)
-
-
-def test_proc_stat_handles_names_with_spaces_and_parentheses(tmp_path: object) -> None:
-    from ocflib.run import is_zombie, proc_stat
-
-    odd = os.path.join(str(tmp_path), "a (b) c")
-    os.symlink("/bin/sleep", odd)
-    pid = os.posix_spawn(odd, [odd, "30"], dict(os.environ))
+def test_timeout_also_kills_descendants_that_left_the_session(tmp_path: object) -> None:
+    """setsid would take a descendant out of the killed process group; it still holds
+    the command's output pipe, and that is how it is found."""
+    marker = os.path.join(str(tmp_path), "escaped.pid")
+    script = f'setsid sh -c "echo \\$\\$ > {marker}; exec sleep 300" & exec sleep 300'
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout):
+        ProcessRunner(Deadline(2.0)).run(["sh", "-c", script])
+    assert time.monotonic() - started < 2.0
+    escaped = _marker_pid(marker)
+    assert escaped is not None
     try:
         for _ in range(100):
-            stat = proc_stat(pid)
-            if stat and stat[0] == "a (b) c":
+            if not os.path.exists(f"/proc/{escaped}") or _state(escaped) == "Z":
                 break
-            time.sleep(0.01)
-        assert stat is not None and stat[0] == "a (b) c" and stat[1] in "RS"
-        assert stat[2].isdigit() and not is_zombie(pid)
-        os.kill(pid, 9)
-        time.sleep(0.1)
-        assert is_zombie(pid)  # not reaped yet: a zombie
+            time.sleep(0.02)
+        else:
+            pytest.fail(f"the escaped descendant {escaped} still runs")
     finally:
-        os.waitpid(pid, 0)
-    assert proc_stat(pid) is None and is_zombie(pid)
+        if os.path.exists(f"/proc/{escaped}") and "sleep" in _cmdline(escaped):
+            os.kill(escaped, 9)
+
+
+def test_a_daemon_holding_the_pipe_does_not_keep_the_command_waiting(tmp_path: object) -> None:
+    marker = os.path.join(str(tmp_path), "daemon.pid")
+    script = f'setsid sh -c "echo \\$\\$ > {marker}; exec sleep 5" & echo done'
+    started = time.monotonic()
+    result = ProcessRunner(Deadline(20.0)).run(["sh", "-c", script])
+    assert time.monotonic() - started < 1.0
+    assert (result.returncode, result.stdout) == (0, "done\n")
+    daemon = _marker_pid(marker)
+    assert daemon is not None and "sleep" in _cmdline(daemon), "a daemon is left alone"
+    os.kill(daemon, 9)
+
+
+def test_deadline_kill_grace_never_passes_pacemakers_timeout() -> None:
+    assert Deadline(60.0).kill_grace() == 2.0
+    d = Deadline(3.0, clock=lambda: 0.0)
+    assert d.budget_s == 2.0 and d.kill_grace() == 2.0
+    late = [0.0]
+    d = Deadline(3.0, clock=lambda: late[0])
+    late[0] = 2.0  # the budget is spent: 1 s until Pacemaker kills the action
+    assert d.kill_grace() == 0.75
+    late[0] = 2.9
+    assert d.kill_grace() == 0.0
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0]
+    except OSError:
+        return ""
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as f:
+            return f.read()
+    except OSError:
+        return ""

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from ocflib import mounts
+from ocflib import proc
 from ocflib.agents import filesystem
-from ocflib.mounts import Holder, Mount
+from ocflib.mounts import Mount
+from ocflib.proc import FileSystem, Holder, Process
 from ocflib.testing import FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
@@ -58,19 +59,26 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Generator[World]:
     monkeypatch.setattr(filesystem, "read_mounts", lambda: list(w.table))
     monkeypatch.setattr(filesystem, "device_number", NUMBERS.get)
     monkeypatch.setattr(filesystem, "_in_proc_filesystems", lambda fs: fs in w.filesystems)
-    monkeypatch.setattr(mounts, "find_holders", lambda m: list(w.holders))
+    monkeypatch.setattr(proc, "locate", lambda m: FileSystem({"own": [m]}, {"own": []}, "own"))
+    monkeypatch.setattr(proc, "find_holders", lambda fs, **kw: list(w.holders))
     monkeypatch.setattr(filesystem, "in_child", lambda ctx, work: w.child_code)
     monkeypatch.setattr(os, "geteuid", lambda: w.euid)
-    real_kill = os.kill
 
-    def kill(pid: int, sig: int) -> None:
-        if pid == os.getpid():
-            real_kill(pid, sig)
-        w.killed.append((pid, sig))
+    def send_signal(p: Process, sig: int) -> bool:
+        w.killed.append((p.pid, sig))
+        return True
+
+    def wait_gone(procs: Any, limit_s: float) -> bool:
         w.holders = []  # the holders go away when signalled
+        return True
 
-    monkeypatch.setattr(os, "kill", kill)
+    monkeypatch.setattr(proc, "send_signal", send_signal)
+    monkeypatch.setattr(proc, "wait_gone", wait_gone)
     yield w
+
+
+def holder(pid: int, name: str, how: list[str]) -> Holder:
+    return Holder(Process(pid, name, "S", 1, pid, pid, 1, 0, 0, ""), how, "own")
 
 
 def env(world: World, interval: int | None = None, level: int | None = None,
@@ -91,7 +99,7 @@ def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
 
 
 def test_start_mounts_after_creating_the_mount_point(fake: FakeRunner, world: World) -> None:
-    fake.expect(["mount", "-t", "ext4", "-o", "noatime", DEV, world.dir],
+    fake.expect(["mount", "-t", "ext4", "-o", "noatime", "--", DEV, world.dir],
                 effect=lambda: world.mount(DEV, world.dir))  # fmt: skip
     out = run("start", fake, env(world, options="noatime"))
     assert (out.rc, out.reasons) == (0, [])
@@ -141,7 +149,8 @@ def test_start_runs_fsck_where_needed(fake: FakeRunner, world: World) -> None:
     world.filesystems.add("ext2")
     fake.expect(["fsck", "-t", "ext2", "-p", DEV], returncode=1)  # errors corrected: go on
     fake.expect(
-        ["mount", "-t", "ext2", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir, "ext2")
+        ["mount", "-t", "ext2", "--", DEV, world.dir],
+        effect=lambda: world.mount(DEV, world.dir, "ext2"),
     )
     assert run("start", fake, env(world, fstype="ext2")).rc == 0
     world.table.clear()
@@ -152,12 +161,16 @@ def test_start_runs_fsck_where_needed(fake: FakeRunner, world: World) -> None:
         and out.reason == f"Couldn't successfully fsck filesystem for {DEV} (fsck returned 4)"
     )
     fake.expect(["fsck", "-t", "ext4", "-p", DEV])
-    fake.expect(["mount", "-t", "ext4", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir))
+    fake.expect(
+        ["mount", "-t", "ext4", "--", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir)
+    )
     assert run("start", fake, env(world, run_fsck="force")).rc == 0
 
 
 def test_invalid_run_fsck_warns_and_means_auto(fake: FakeRunner, world: World) -> None:
-    fake.expect(["mount", "-t", "ext4", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir))
+    fake.expect(
+        ["mount", "-t", "ext4", "--", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir)
+    )
     out = run("start", fake, env(world, run_fsck="sometimes"))
     assert out.rc == 0
     assert "Invalid parameter value for fsck: 'sometimes'; setting to 'auto'" in out.logged(
@@ -166,13 +179,13 @@ def test_invalid_run_fsck_warns_and_means_auto(fake: FakeRunner, world: World) -
 
 
 def test_start_mount_failure_and_a_mount_that_does_not_show(fake: FakeRunner, world: World) -> None:
-    fake.expect(["mount", "-t", "ext4", DEV, world.dir], returncode=32,
+    fake.expect(["mount", "-t", "ext4", "--", DEV, world.dir], returncode=32,
                 stderr="mount: wrong fs type, bad option, bad superblock")  # fmt: skip
     out = run("start", fake, env(world))
     assert out.rc == 1
     assert out.reason == (f"Couldn't mount device [{DEV}] as {world.dir}: mount returned 32: "
                           "mount: wrong fs type, bad option, bad superblock")  # fmt: skip
-    fake.expect(["mount", "-t", "ext4", DEV, world.dir])
+    fake.expect(["mount", "-t", "ext4", "--", DEV, world.dir])
     out = run("start", fake, env(world))
     assert out.rc == 1 and out.reason.endswith("the mount table does not show it")
 
@@ -180,7 +193,9 @@ def test_start_mount_failure_and_a_mount_that_does_not_show(fake: FakeRunner, wo
 def test_uuid_device_is_resolved_with_blkid(fake: FakeRunner, world: World) -> None:
     blkid = ["blkid", "-t", "UUID=abcd", "-o", "device"]
     fake.expect(blkid, stdout=f"{DEV}\n")
-    fake.expect(["mount", "-t", "ext4", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir))
+    fake.expect(
+        ["mount", "-t", "ext4", "--", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir)
+    )
     fake.expect(blkid, stdout=f"{DEV}\n")  # the mount is checked to be ours
     assert run("start", fake, env(world, device="-U abcd")).rc == 0
     world.table.clear()
@@ -194,7 +209,9 @@ def test_clone_safety(fake: FakeRunner, world: World) -> None:
     meta = {"clone_max": "2", "clone": "0"}
     out = run("start", fake, env(world, meta=meta))
     assert out.rc == 6 and out.reason.startswith(f"DANGER! ext4 on {DEV} is NOT cluster-aware!")
-    fake.expect(["mount", "-t", "ext4", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir))
+    fake.expect(
+        ["mount", "-t", "ext4", "--", DEV, world.dir], effect=lambda: world.mount(DEV, world.dir)
+    )
     assert run("start", fake, env(world, meta=meta, force_clones="true")).rc == 0
 
 
@@ -304,7 +321,7 @@ def test_stop_unmounts_submounts_and_other_mounts_of_the_device_first(
     world.mount("tmpfs", world.dir + "/a/b", "tmpfs")
     world.mount(DEV, "/srv/elsewhere")
     for target in (world.dir + "/a/b", world.dir + "/a", "/srv/elsewhere", world.dir):
-        fake.expect(["umount", target], effect=lambda t=target: world.unmount(t))
+        fake.expect(["umount", "--", target], effect=lambda t=target: world.unmount(t))
     assert run("stop", fake, env(world)).rc == 0
     assert world.table == []
 
@@ -325,9 +342,9 @@ def test_stop_when_not_mounted_or_foreign(fake: FakeRunner, world: World) -> Non
 def test_stop_signals_the_holders_then_unmounts(fake: FakeRunner, world: World) -> None:
     os.makedirs(world.dir)
     world.mount(DEV, world.dir)
-    world.holders = [Holder(4242, "sleep", ["cwd"]), Holder(4343, "app", ["fd 3 /x"])]
-    fake.expect(["umount", world.dir], returncode=32, stderr="umount: target is busy.")
-    fake.expect(["umount", world.dir], effect=lambda: world.unmount(world.dir))
+    world.holders = [holder(4242, "sleep", ["cwd"]), holder(4343, "app", ["fd 3 /x"])]
+    fake.expect(["umount", "--", world.dir], returncode=32, stderr="umount: target is busy.")
+    fake.expect(["umount", "--", world.dir], effect=lambda: world.unmount(world.dir))
     out = run("stop", fake, env(world, signal_delay="0", term_signals="HUP,TERM"))
     assert out.rc == 0
     assert world.killed == [(4242, 1), (4242, 15), (4343, 1), (4343, 15)]
@@ -336,9 +353,9 @@ def test_stop_signals_the_holders_then_unmounts(fake: FakeRunner, world: World) 
 def test_stop_busy_without_force_unmount_gives_up(fake: FakeRunner, world: World) -> None:
     os.makedirs(world.dir)
     world.mount(DEV, world.dir)
-    world.holders = [Holder(4242, "sleep", ["cwd"])]
+    world.holders = [holder(4242, "sleep", ["cwd"])]
     for _ in range(20):
-        fake.expect(["umount", world.dir], returncode=32, stderr="umount: target is busy.")
+        fake.expect(["umount", "--", world.dir], returncode=32, stderr="umount: target is busy.")
     out = run("stop", fake, env(world, force_unmount="false", timeout_ms=2500))
     assert out.rc == 1
     assert out.reason == f"Couldn't unmount {world.dir}, giving up: umount: target is busy."

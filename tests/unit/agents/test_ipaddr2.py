@@ -52,8 +52,9 @@ class Net:
         self.sent.append(("na", nic, ip.text, count))
         return count
 
-    def bg(self, ctx: Any, want: Any, work: Any, builtin: Any) -> None:
+    def bg(self, ctx: Any, want: Any, work: Any, builtin: Any) -> bool:
         self.background.append((want.nic, want.ip.text, tuple(work) if work else None, builtin))
+        return True
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from ocflib.agents import mysql
 from ocflib.errors import GenericError
 from ocflib.exitcodes import OCF
 from ocflib.mysqlwire import scramble_native
+from ocflib.proc import Process
 from ocflib.testing import FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
@@ -80,12 +81,20 @@ def test_configuration_errors(
 
 def test_stale_pid_file_is_removed_and_not_running(fake: FakeRunner, tmp_path: Any) -> None:
     pidfile = tmp_path / "m.pid"
-    pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a mysqld: a reused pid
-    assert run("monitor", fake, env(str(tmp_path), interval=20000)).rc == 7
-    assert not pidfile.exists()
+    pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a mysqld: not this server's
+    out = run("monitor", fake, env(str(tmp_path), interval=20000))
+    me = os.path.basename(os.readlink("/proc/self/exe"))
+    assert out.rc == 7
+    assert pidfile.exists(), "a file naming a live process is not verifiably stale"
+    assert out.logged("warning") == [f"pid file {pidfile} names a process that is not this "
+                                     f"server (process {os.getpid()} is {me}, not mariadbd "
+                                     "or mysqld or mysqld-debug): not signalled, file left alone"]  # fmt: skip
     pidfile.write_text("999999999\n")
-    assert run("stop", fake, env(str(tmp_path))).rc == 0
+    out = run("stop", fake, env(str(tmp_path)))
+    assert out.rc == 0
     assert not pidfile.exists()
+    assert out.logged("info") == [f"removed the stale pid file {pidfile} (no process 999999999 "
+                                  f"(from {pidfile}) runs)"]  # fmt: skip
 
 
 def test_unknown_action(fake: FakeRunner, tmp_path: Any) -> None:
@@ -199,10 +208,14 @@ def replica(
             "Master_Host": "n2"}  # fmt: skip
 
 
+def fake_server(pid: int) -> Process:
+    return Process(pid, "mariadbd", "S", 1, pid, pid, 1, 0, 0, "/usr/sbin/mariadbd")
+
+
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> FakeConn:
     conn = FakeConn({"SELECT VERSION()": [{"v": "10.11.6-MariaDB"}]})
-    monkeypatch.setattr(mysql, "server_pid", lambda cfg, remove_stale=True: 4242)
+    monkeypatch.setattr(mysql, "server_process", lambda cfg, ctx, clean=True: fake_server(4242))
     monkeypatch.setattr(mysql, "ping", lambda cfg, ctx, timeout_s=5.0: "ok")
     monkeypatch.setattr(mysql, "connect", lambda cfg, ctx, admin=True, timeout=None: conn)
     return conn
@@ -332,7 +345,7 @@ def test_stop_when_the_server_exits_just_before_the_signal(
     fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server gone between reading its pid and signalling it is stopped, not an error."""
-    monkeypatch.setattr(mysql, "server_pid", lambda cfg, remove_stale=True: 999999999)
-    monkeypatch.setattr(mysql, "_is_server", lambda pid: False)
+    monkeypatch.setattr(mysql, "server_process",
+                        lambda cfg, ctx, clean=True: fake_server(999999999))  # fmt: skip
     out = run("stop", fake, env(str(tmp_path)))
     assert (out.rc, out.reasons) == (0, [])
