@@ -373,8 +373,9 @@ def _spawn_and_wait(
                     drained_by = time.monotonic() + 0.2
         delay = 0.0005
         while not timed_out and status is None:
-            waited, status = os.waitpid(pid, os.WNOHANG)
+            waited, code = os.waitpid(pid, os.WNOHANG)
             if waited:
+                status = code
                 break
             if time.monotonic() >= end:
                 timed_out = True

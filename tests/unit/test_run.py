@@ -181,3 +181,9 @@ def _cmdline(pid: int) -> str:
             return f.read()
     except OSError:
         return ""
+
+
+def test_exit_status_of_a_command_that_closed_its_output_early() -> None:
+    """The wait after the output closed must not mistake 'not exited yet' for rc 0."""
+    result = ProcessRunner().run(["sh", "-c", "exec >&- 2>&-; sleep 0.3; exit 3"], ok=None)
+    assert result.returncode == 3
