@@ -197,17 +197,25 @@ class IPAddress(Kind["IPAddr"]):
 
 
 class Path(Kind[str]):
-    """A file system path: absolute (by default), no NUL or newline, no '..'."""
+    """A file system path: absolute (by default), no NUL or newline, no '..'.
+    command=True also accepts a bare command name (no '/'), which the agent
+    looks up in PATH as the shell agents do."""
 
-    def __init__(self, *, absolute: bool = True, allow_dotdot: bool = False) -> None:
+    def __init__(self, *, absolute: bool = True, allow_dotdot: bool = False,
+                 command: bool = False) -> None:  # fmt: skip
         self.absolute = absolute
         self.allow_dotdot = allow_dotdot
+        self.command = command
 
     def parse(self, text: str) -> str:
         if "\0" in text or "\n" in text:
             raise ValueError("contains a NUL or newline character")
+        if self.command and text and "/" not in text:
+            return text
         if self.absolute and not text.startswith("/"):
-            raise ValueError("must be an absolute path")
+            raise ValueError(
+                "must be an absolute path" + (" or a command name" if self.command else "")
+            )
         if not self.allow_dotdot and ".." in text.split("/"):
             raise ValueError("must not contain '..' components")
         return text

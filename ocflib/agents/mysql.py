@@ -43,7 +43,7 @@ SQL_NAME_CHARS = NAME_CHARS.replace("+", "").replace("-", "") + "$"
 
 BINARY = Param(
     "binary",
-    Path(),
+    Path(command=True),
     default="/usr/bin/mysqld_safe",
     shortdesc="MySQL server binary",
     longdesc="Location of the MySQL server binary (mysqld_safe, or mysqld/mariadbd directly).",
@@ -248,9 +248,12 @@ PARAMS: Sequence[Param[object]] = (
 
 
 def binary(cfg: Config, ctx: Context) -> str:
-    """The server binary: the parameter, or the host's mysqld_safe when the
-    default path does not exist (the reference's `which mysqld_safe`)."""
+    """The server binary: the parameter (a command name is looked up in PATH, as
+    the reference does), or the host's mysqld_safe when the default path does
+    not exist (the reference's `which mysqld_safe`)."""
     path = cfg[BINARY]
+    if "/" not in path:
+        return ctx.runner.which(path) or path
     if not cfg.is_set(BINARY) and not os.access(path, os.X_OK):
         found = ctx.runner.which("mysqld_safe") or ctx.runner.which("safe_mysqld")
         if found:
@@ -663,9 +666,62 @@ def connect(cfg: Config, ctx: Context, *, admin: bool = True, timeout: float | N
     if cfg[REPL_SSL]:
         kwargs["ssl"] = {"check_hostname": False}
     try:
-        return mod.connect(**kwargs)
+        return guarded_connection(mod, lambda pid, uid: check_peer(cfg, pid, uid))(**kwargs)
     except mod.MySQLError as err:
         raise GenericError(f"cannot log in to MySQL as {user}: {_sql_error(err)}") from err
+
+
+CLEARTEXT_PLUGINS = (b"mysql_clear_password", b"dialog")
+
+
+def check_peer(cfg: Config, pid: int, uid: int) -> str | None:
+    """Why the process listening on the socket must not get a password, or None:
+    it must be a mysqld/mariadbd of user (the socket's directory may belong to
+    that user, who could otherwise plant a listener that collects passwords)."""
+    from ocflib import proc
+
+    p = proc.process(pid) if pid > 0 else None
+    if p is None:
+        return f"cannot tell which process listens on {cfg[SOCKET]}; no password sent"
+    if p.program not in SERVER_PROGRAMS or not {p.uid, p.euid} & server_uids(cfg):
+        return (f"{cfg[SOCKET]} is served by {p.program}[{p.pid}] of uid {p.euid}, not by a "
+                f"MySQL server of {cfg[USER]}; no password sent")  # fmt: skip
+    return None
+
+
+def guarded_connection(mod: Any, verify_peer: Any) -> Any:
+    """pymysql's Connection, never handing a password to the wrong party.
+
+    Over a Unix socket the listener is identified first (SO_PEERCRED; verify_peer
+    says why not, or None). Authentication methods that send the password in
+    cleartext (mysql_clear_password, PAM's dialog) are refused unless the
+    connection is TLS: pymysql alone answers them over any connection.
+    """
+
+    class Guarded(mod.connections.Connection):  # type: ignore[misc]
+        def _request_authentication(self) -> None:
+            if self.unix_socket:
+                import socket
+                import struct
+
+                creds = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                              struct.calcsize("3i"))  # fmt: skip
+                pid, uid, _gid = struct.unpack("3i", creds)
+                problem = verify_peer(pid, uid)
+                if problem:
+                    raise mod.err.OperationalError(2059, problem)
+            super()._request_authentication()
+
+        def _process_auth(self, plugin_name: bytes, auth_packet: Any) -> Any:
+            if plugin_name in CLEARTEXT_PLUGINS and not hasattr(self._sock, "cipher"):
+                raise mod.err.OperationalError(
+                    2059,
+                    f"the server asks for {plugin_name.decode()}, which sends the password "
+                    "in cleartext: refused without TLS",
+                )
+            return super()._process_auth(plugin_name, auth_packet)
+
+    return Guarded
 
 
 def _sql_error(err: BaseException) -> str:

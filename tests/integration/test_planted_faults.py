@@ -252,3 +252,39 @@ def test_a_command_stuck_in_uninterruptible_io_never_outlasts_the_action() -> No
     outcome, elapsed = result.stdout.split()[:2]
     assert outcome == "timeout", result.stdout + result.stderr
     assert 2.0 <= float(elapsed) < 3.0, result.stdout
+
+
+_FAKE_SERVER = r"""
+mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && : > /tmp/received && chown mysql /tmp/received
+cp "$(readlink -f /usr/bin/python3)" /tmp/mysqld
+# the pid file names a mysqld of the mysql user, as the server would
+setpriv --reuid=mysql --regid=mysql --clear-groups /tmp/mysqld -c 'import time; time.sleep(600)' &
+S=$!; sleep 0.3; echo $S > /run/mysqld/db.pid; touch -d '+2 seconds' /run/mysqld/db.pid
+setpriv --reuid=mysql --regid=mysql --clear-groups {listener} {fake} /run/mysqld/db.sock /tmp/received > /tmp/ready &
+L=$!
+for i in $(seq 100); do grep -q ready /tmp/ready && break; sleep 0.05; done
+OCF_CHECK_LEVEL=10 OCF_RESKEY_CRM_meta_interval=10000 {agent} monitor; echo rc=$?
+grep -c s3cr3t-pw /tmp/received
+kill -9 $S $L
+"""
+
+
+@pytest.mark.parametrize(
+    ("listener", "reason"),
+    [
+        # a listener that is not the server: refused before anything is sent
+        ("/usr/bin/python3", "not by a MySQL server of mysql; no password sent"),
+        # one that passes for the server asks for the password in cleartext: refused
+        ("/tmp/mysqld", "which sends the password in cleartext: refused without TLS"),
+    ],
+)
+def test_no_password_reaches_a_fake_server_on_the_socket(listener: str, reason: str) -> None:
+    """The socket's directory belongs to the mysql user, who can plant a listener there."""
+    script = _FAKE_SERVER.format(listener=listener, agent=MYSQL,
+                                 fake=f"{SRC}/tests/integration/fake_mysql_server.py")  # fmt: skip
+    result = run_sandboxed(["/bin/sh", "-c", script],
+                           mysql_env(test_passwd="s3cr3t-pw", test_user="monitor"))  # fmt: skip
+    assert lines(result.stdout) == ["rc=1", "0"], result.stdout + result.stderr
+    assert reason in result.stderr, result.stderr
+    assert "s3cr3t-pw" not in result.stderr
+    assert result.changes == [], result.changes
