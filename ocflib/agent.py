@@ -243,8 +243,14 @@ class Agent:
     def _run(self, action: Action | None, ctx: Context) -> OCF:
         env = ctx.env
         cfg, problems = parse_params(self.params, env.reskeys)
-        if not problems and self.check_config is not None:
-            problems = self.check_config(cfg, ctx)
+        if self.check_config is not None:
+            try:
+                problems += self.check_config(cfg, ctx)
+            except KeyError:
+                pass  # it needs a value that did not parse: that problem is reported
+        for warning in [p for p in problems if p.rc == OCF.SUCCESS]:
+            ctx.log.warning("%s", warning.message)
+        problems = [p for p in problems if p.rc != OCF.SUCCESS]
         if problems:
             return self._config_problems(ctx, problems)
         if self.check_local is not None and not (

@@ -46,11 +46,23 @@ __all__ = [
     "IPAddress",
     "Path",
     "Port",
+    "Fallback",
     "Param",
     "Config",
     "Problem",
     "parse_params",
 ]
+
+
+class Fallback(ValueError):
+    """A value that is not valid but that the shell agent accepts all the same:
+    parsing goes on with value (what the shell agent makes of it) and the
+    reason is logged as a warning, so a configuration that works with the
+    shell agent keeps working (drop-in) and the administrator learns why."""
+
+    def __init__(self, reason: str, value: object) -> None:
+        super().__init__(reason)
+        self.value = value
 
 
 class Kind(_Generic[T_co]):
@@ -126,16 +138,35 @@ class Port(Integer):
         super().__init__(min=1, max=65535)
 
 
+# What the shell agents' ocf_is_true calls true (resource-agents' ocf-shellfuncs).
+OCF_TRUE = frozenset(("yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"))
+
+
 class Boolean(Kind[bool]):
-    """Every spelling Pacemaker accepts, any case: true/on/yes/y/1, false/off/no/n/0."""
+    """A boolean with exactly the shell agents' meaning: true is what their
+    ocf_is_true accepts (yes, true, 1, on, ja and some capitalisations), false
+    everything else. A false that looks meant as true ('Yes', 'y', 'On') or
+    is no boolean at all gets a warning (strict=True: an error instead)."""
 
     ocf_type = "boolean"
 
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+
     def parse(self, text: str) -> bool:
+        text = text.strip()
+        if text in OCF_TRUE:
+            return True
         value = parse_bool(text)
-        if value is None:
+        if value is False:
+            return False
+        if self.strict:
             raise ValueError("is not a boolean (use true or false)")
-        return value
+        if value is True:
+            raise Fallback("is false for the shell agents' ocf_is_true, so it is false here "
+                           "too (write true)", False)  # fmt: skip
+        raise Fallback("is not a boolean; taken as false, as the shell agents' ocf_is_true "
+                       "does (use true or false)", False)  # fmt: skip
 
 
 _TIME_UNITS = {"ms": 1, "msec": 1, "us": 0.001, "usec": 0.001, "s": 1000, "sec": 1000,
@@ -165,9 +196,11 @@ class Select(Kind[str]):
     """One of a fixed set of words (rendered as a string with the choices in
     the description, since ocf-tester's DTD has no select type)."""
 
-    def __init__(self, *choices: str, ignore_case: bool = False) -> None:
+    def __init__(self, *choices: str, ignore_case: bool = False,
+                 fallback: str | None = None) -> None:  # fmt: skip
         self.choices = choices
         self.ignore_case = ignore_case
+        self.fallback = fallback
 
     def parse(self, text: str) -> str:
         value = text.strip()
@@ -175,6 +208,9 @@ class Select(Kind[str]):
             if value == choice or (self.ignore_case and value.lower() == choice.lower()):
                 return choice
         shown = ", ".join(repr(c) for c in self.choices if c)
+        if self.fallback is not None:
+            raise Fallback(f"is not one of {shown}; {self.fallback!r} is used, as the shell "
+                           "agent does", self.fallback)  # fmt: skip
         raise ValueError(f"must be one of {shown}")
 
     def describe(self) -> str:
@@ -238,6 +274,7 @@ class Param(_Generic[T_co]):
         "longdesc",
         "default",
         "required",
+        "enforced",
         "unique",
         "secret",
         "hidden",
@@ -254,6 +291,7 @@ class Param(_Generic[T_co]):
         longdesc: str = "",
         default: str | None = None,
         required: bool = False,
+        enforced: bool = True,
         unique: bool = False,
         secret: bool = False,
         hidden: bool = False,
@@ -266,6 +304,9 @@ class Param(_Generic[T_co]):
         self.longdesc = longdesc or shortdesc
         self.default = default
         self.required = required
+        # required in the meta-data (as the shell agent declares it), but an unset
+        # value is not an error when enforced is False (the shell agent copes too)
+        self.enforced = enforced
         self.unique = unique
         self.secret = secret
         self.hidden = hidden
@@ -345,7 +386,11 @@ def parse_params(
 
     Never raises: every bad or missing value becomes a Problem (rc 6, the
     configuration is inherently invalid) and the parameter is left without
-    a value. An empty value counts as unset: the default applies.
+    a value; a value the shell agent accepts although it is invalid (Fallback)
+    gets the shell agent's meaning and a Problem with rc 0: a warning. An
+    empty value counts as unset: the default applies. Surrounding white space
+    is not part of a value (the shell agents lose it in word splitting), except
+    in a secret.
     """
     values: dict[str, object] = {}
     raw: dict[str, str] = {}
@@ -359,9 +404,18 @@ def parse_params(
                     text = alias_text
                     break
         if text is not None and text.strip():
+            if not param.secret:
+                text = text.strip()
             raw[param.name] = text
             try:
                 values[param.name] = param.kind.parse(text)
+            except Fallback as err:
+                values[param.name] = err.value
+                problems.append(
+                    Problem(
+                        f"parameter {param.name}={_describe_value(param, text)} {err}", OCF.SUCCESS
+                    )  # fmt: skip
+                )
             except ValueError as err:
                 problems.append(
                     Problem(f"parameter {param.name}={_describe_value(param, text)} {err}")
@@ -369,7 +423,7 @@ def parse_params(
             except Exception as err:  # noqa: BLE001 - a Kind bug must not escape
                 problems.append(Problem(f"parameter {param.name}: cannot be parsed ({err})"))
             continue
-        if param.required:
+        if param.required and param.enforced:
             problems.append(Problem(f"required parameter {param.name} is not set"))
             continue
         if param.default is not None and param.default != "":

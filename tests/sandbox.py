@@ -51,7 +51,12 @@ mount -o remount,bind,ro "$R/run/pyha-src"
 ip link set lo up
 if [ -n "$SANDBOX_SETUP" ]; then sh -c "$SANDBOX_SETUP"; fi
 set +e
-eval "chroot \"\$R\" /usr/bin/env -i $SANDBOX_ENV \"\$@\"" >"$S/out" 2>"$S/err"
+if [ -n "$SANDBOX_INTERACTIVE" ]; then  # talks to the caller over stdin/stdout
+    eval "chroot \"\$R\" /usr/bin/env -i $SANDBOX_ENV \"\$@\"" 2>"$S/err"
+    : >"$S/out"
+else
+    eval "chroot \"\$R\" /usr/bin/env -i $SANDBOX_ENV \"\$@\"" >"$S/out" 2>"$S/err" </dev/null
+fi
 echo $? >"$S/rc"
 cd "$S/upper"
 find . -mindepth 1 \( -type c -printf 'deleted %P\n' \) -o \( ! -type d -printf 'written %P\n' \) >"$S/changes"
@@ -99,3 +104,51 @@ def run_sandboxed(
         return SandboxResult(
             int(read("rc")), read("out"), read("err"), read("changes").splitlines()
         )
+
+
+class Sandbox:
+    """A long-lived sandbox that runs many commands: one overlay root, one set of
+    namespaces, a worker (tests/sandbox_worker.py) taking one command at a time.
+    close() returns the root file system changes of all of them together."""
+
+    def __init__(self, setup: str = "") -> None:
+        self._work = tempfile.TemporaryDirectory(prefix="pyha-sandbox-")
+        work = self._work.name
+        self._out = os.path.join(work, "out")
+        mnt = os.path.join(work, "mnt")
+        os.mkdir(mnt)
+        os.mkdir(self._out)
+        self._proc = subprocess.Popen(
+            ["unshare", "--mount", "--net", "--pid", "--fork", "--uts", "--ipc",
+             "--propagation", "private", "sh", "-c", _SCRIPT, "sandbox", mnt,
+             "/usr/bin/python3", "-I", f"{SRC}/tests/sandbox_worker.py"],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CHECKOUT": ROOT, "OUT": self._out,
+                 "SANDBOX_SETUP": setup, "SANDBOX_ENV": "", "SANDBOX_INTERACTIVE": "1"},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str],
+            timeout: float = 60) -> SandboxResult:  # fmt: skip
+        """Run argv with exactly env inside the sandbox (changes: always [] here)."""
+        import json
+
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"argv": list(argv), "env": dict(env),
+                                           "timeout": timeout}) + "\n")  # fmt: skip
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the sandbox worker ended")
+        got = json.loads(line)
+        return SandboxResult(got["rc"], got["stdout"], got["stderr"], [])
+
+    def close(self) -> list[str]:
+        """End the worker; the paths it and its commands changed in the root."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(timeout=60)
+        try:
+            with open(os.path.join(self._out, "changes")) as f:
+                return f.read().splitlines()
+        finally:
+            self._work.cleanup()

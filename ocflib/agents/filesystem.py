@@ -21,7 +21,17 @@ from ocflib.errors import (
 )
 from ocflib.exitcodes import OCF
 from ocflib.mounts import Mount, mounts_at, mounts_below, read_mounts
-from ocflib.params import NAME_CHARS, Boolean, Config, Kind, Param, Path, Problem, String
+from ocflib.params import (
+    NAME_CHARS,
+    Boolean,
+    Config,
+    Fallback,
+    Kind,
+    Param,
+    Path,
+    Problem,
+    String,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,13 +58,17 @@ SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "KILL": 9, "USR1": 10, "USR2": 12, "TE
 
 
 class ForceUnmount(Kind[str]):
-    """true (every spelling of a boolean), false, or safe."""
+    """true (every spelling of a boolean), false, or safe; anything else is false
+    with a warning (the shell agent's ocf_is_true)."""
 
     def parse(self, text: str) -> str:
         word = text.strip().lower()
         if word == "safe":
             return "safe"
-        return "true" if Boolean().parse(word) else "false"
+        try:
+            return "true" if Boolean().parse(word) else "false"
+        except Fallback as err:
+            raise Fallback(str(err), "false") from None
 
 
 class Signals(Kind["tuple[int, ...]"]):
@@ -91,9 +105,11 @@ DIRECTORY = Param(
     longdesc="The mount point for the filesystem (created if missing). Never /.",
 )  # fmt: skip
 FSTYPE = Param(
-    "fstype", String(max_len=64, allowed=NAME_CHARS), required=True, default="",
-    shortdesc="filesystem type",
-    longdesc="The type of filesystem to be mounted; none for a bind mount.",
+    "fstype", String(max_len=64, allowed=NAME_CHARS), required=True, enforced=False,
+    default="", shortdesc="filesystem type",
+    longdesc="The type of filesystem to be mounted; none for a bind mount. Empty: mount "
+    "finds the type itself (as with the shell agent, which declares it required but "
+    "works without it).",
 )  # fmt: skip
 OPTIONS = Param(
     "options", String(max_len=4096, forbid="\0\n\t "), default="",
@@ -247,8 +263,6 @@ def status_file(cfg: Config, ctx: Context) -> tuple[list[str], str]:
 def check_config(cfg: Config, ctx: Context) -> list[Problem]:
     problems: list[Problem] = []
     device = cfg[DEVICE]
-    if device != device.strip():
-        problems.append(Problem(f"device [{device}] has leading or trailing white space"))
     if device.startswith("-") and split_device(device)[0] is None:
         problems.append(Problem(f"device [{device}] must not begin with '-' (mount and fsck "
                                 "would read it as an option); -U/-L/--uuid=/--label= name "

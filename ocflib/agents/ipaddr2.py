@@ -116,7 +116,8 @@ MAC = Param(
 )  # fmt: skip
 CLUSTERIP_HASH = Param(
     "clusterip_hash",
-    Select("sourceip", "sourceip-sourceport", "sourceip-sourceport-destport"),
+    Select("sourceip", "sourceip-sourceport", "sourceip-sourceport-destport",
+           fallback="sourceip-sourceport"),
     default="sourceip-sourceport",
     shortdesc="Cluster IP hashing function",
     longdesc="The CLUSTERIP hashing algorithm (see mac: CLUSTERIP is not supported).",

@@ -18,9 +18,9 @@ from ocflib.params import (
 )
 
 
-def test_boolean_rejects_unknown_words() -> None:
-    kind = Boolean()
-    assert kind.parse("Yes") is True
+def test_strict_boolean_rejects_unknown_words() -> None:
+    kind = Boolean(strict=True)
+    assert kind.parse("yes") is True
     assert kind.parse("off") is False
     with pytest.raises(ValueError, match="not a boolean"):
         kind.parse("maybe")
@@ -111,3 +111,45 @@ def test_parse_params_reports_every_problem_and_never_leaks_secrets() -> None:
     assert cfg.get(A) is None and cfg.get(C) is None
     with pytest.raises(KeyError):
         cfg[B]
+
+
+def test_values_the_shell_agent_accepts_get_its_meaning_and_a_warning() -> None:
+    from ocflib.params import Boolean, Param, Select, parse_params
+
+    flag = Param("flag", Boolean(), shortdesc="x", default="true")
+    hashing = Param("hash", Select("a", "b", fallback="a"), shortdesc="x", default="a")
+    name = Param("name", String(allowed="abc"), shortdesc="x")
+    cfg, problems = parse_params((flag, hashing, name),
+                                 {"flag": "maybe", "hash": "C", "name": "  abc "})  # fmt: skip
+    assert (cfg[flag], cfg[hashing], cfg[name]) == (False, "a", "abc")
+    assert [(int(p.rc), p.message) for p in problems] == [
+        (0, "parameter flag='maybe' is not a boolean; taken as false, as the shell agents' "
+            "ocf_is_true does (use true or false)"),
+        (0, "parameter hash='C' is not one of 'a', 'b'; 'a' is used, as the shell agent does"),
+    ]  # fmt: skip
+    strict = Param("strict", Boolean(strict=True), shortdesc="x")
+    _, problems = parse_params((strict,), {"strict": "maybe"})
+    assert [int(p.rc) for p in problems] == [6]
+
+
+def test_secrets_keep_their_white_space() -> None:
+    from ocflib.params import Param, parse_params
+
+    secret = Param("pw", String(), shortdesc="x", secret=True)
+    cfg, _ = parse_params((secret,), {"pw": " s3 "})
+    assert cfg[secret] == " s3 "
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "warned"),
+    [("true", True, False), ("yes", True, False), ("ON", True, False), ("1", True, False),
+     ("ja", True, False), ("false", False, False), ("No", False, False), ("off", False, False),
+     ("Yes", False, True), ("y", False, True), ("On", False, True), ("bogus", False, True)],
+)  # fmt: skip
+def test_booleans_mean_what_ocf_is_true_makes_of_them(text: str, value: bool,
+                                                      warned: bool) -> None:  # fmt: skip
+    from ocflib.params import Boolean, Param, parse_params
+
+    flag = Param("flag", Boolean(), shortdesc="x")
+    cfg, problems = parse_params((flag,), {"flag": text})
+    assert cfg[flag] is value and bool(problems) is warned

@@ -382,7 +382,6 @@ def test_status_prints_state(fake: FakeRunner, net: Net) -> None:
         ({"arp_sender": "carrier_pigeon"}, {},
          "parameter arp_sender='carrier_pigeon' must be one of 'send_arp', 'ipoibarping', "
          "'iputils_arping', 'libnet_arping'"),
-        ({"lvs_support": "maybe"}, {}, "parameter lvs_support='maybe' is not a boolean (use true or false)"),
     ],
 )  # fmt: skip
 def test_configuration_errors_are_6_on_start_and_validate(

@@ -67,7 +67,6 @@ def test_validate_all_checks_the_node_at_depth_10(fake: FakeRunner, tmp_path: An
         ({"test_table": "mysql.user; DROP TABLE x"}, "parameter test_table='mysql.user; DROP TABLE x' contains forbidden characters ' ', ';'"),
         ({"test_table": "a.b.c"}, "test_table [a.b.c] must be table or database.table"),
         ({"replication_port": "99999"}, "parameter replication_port='99999' must be at most 65535"),
-        ({"additional_parameters": "--x='unterminated"}, "additional_parameters cannot be split: No closing quotation"),
         ({"max_slave_lag": "-1"}, "parameter max_slave_lag='-1' must be at least 0"),
         ({"user": "mysql;id"}, "parameter user='mysql;id' contains forbidden characters ';'"),
     ],
@@ -123,14 +122,16 @@ def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
 
 
 def test_server_command_line(tmp_path: Any) -> None:
-    e = env(str(tmp_path), additional_parameters="--innodb-buffer-pool-size=64M --init-file='/a b'")
+    """additional_parameters are split on white space with quotes kept, exactly as the
+    reference's unquoted expansion passes them (and never through a shell)."""
+    e = env(str(tmp_path), additional_parameters="--innodb-buffer-pool-size=64M  --x='a;b' $(id)")
     e["OCF_RESKEY_CRM_meta_promotable"] = "true"
     cfg, ctx = _cfg_ctx(e)
     assert mysql.server_argv(cfg, ctx) == [
         "runuser", "-u", "mysql", "-g", "mysql", "--", "/bin/true",
         "--defaults-file=/etc/hostname", f"--pid-file={tmp_path}/m.pid",
         f"--socket={tmp_path}/m.sock", f"--datadir={tmp_path}", f"--log-error={tmp_path}/err.log",
-        "--innodb-buffer-pool-size=64M", "--init-file=/a b", "--skip-slave-start",
+        "--innodb-buffer-pool-size=64M", "--x='a;b'", "$(id)", "--skip-slave-start",
     ]  # fmt: skip
 
 
