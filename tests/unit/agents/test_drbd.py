@@ -285,6 +285,8 @@ def test_module_not_loaded_but_installed_monitor_says_stopped(
         ({}, {"clone_node_max": "2"}, 6, "clone-node-max must be 1 (is 2)"),
         ({}, {"promoted_node_max": "2", "promoted_max": None}, 6, "promoted-node-max must be 1 (is 2)"),
         ({"drbdconf": "/nonexistent.conf"}, {}, 5, "cannot read the DRBD configuration /nonexistent.conf"),
+        ({"drbd_resource": "-x"}, {}, 6, "parameter drbd_resource='-x' must not begin with '-' (drbdadm would read it as an option)"),
+        ({"drbdconf": "-c"}, {}, 6, "parameter drbdconf='-c' must not begin with '-' (drbdadm would read it as an option)"),
     ],
 )  # fmt: skip
 def test_validation_rows(fake: FakeRunner, tmp_path: Any, proc_drbd: str, params: Any,

@@ -361,3 +361,41 @@ def test_stop_busy_without_force_unmount_gives_up(fake: FakeRunner, world: World
     attempts = 20 - len(fake.expected)
     assert 3 <= attempts <= 8, attempts  # retried about every 0.2 s for 1 s, no busy loop
     fake.expected.clear()
+
+
+def test_bind_mounts_are_matched_without_touching_either_path(
+    fake: FakeRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bind mount is recognised from the mount table alone (device and root): stat()
+    of the source or the mount point would hang monitor and stop on a dead NFS server."""
+    os.makedirs(world.dir)
+    nfs = Mount(50, 1, 0, 77, "/exports", "/net/data", "rw", "nfs4", "srv:/exports", "rw")
+    bind = Mount(51, 1, 0, 77, "/exports/db", world.dir, "rw", "nfs4", "srv:/exports", "rw")
+    other = Mount(52, 1, 0, 77, "/exports/other", world.dir + "2", "rw", "nfs4", "s:/x", "rw")
+    world.table += [nfs, bind, other]
+    real_stat = os.stat
+
+    def no_stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).startswith(("/net/data", world.dir)):
+            raise AssertionError(f"stat({path}) on the mounted file system")
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", no_stat)
+    bind_env = env(world, interval=20000, device="/net/data/db", fstype="none", options="bind")
+    assert run("monitor", fake, bind_env).rc == 0
+    wrong = env(world, interval=20000, device="/net/data/other", fstype="none", options="bind")
+    world.child_code = 1  # the bounded child's answer when the lexical match fails
+    assert run("monitor", fake, wrong).rc == 1  # another directory is mounted there
+
+
+@pytest.mark.parametrize(
+    ("device", "rc"),
+    [("-o", 6), ("--bind", 6), ("-U 1234", 0), ("--label=data", 0), ("LABEL=data", 0)],
+)
+def test_a_device_that_mount_would_read_as_an_option_is_refused(
+    fake: FakeRunner, world: World, device: str, rc: int
+) -> None:
+    out = run("validate-all", fake, env(world, device=device))
+    assert out.rc == rc
+    if rc:
+        assert "must not begin with '-'" in out.reason
