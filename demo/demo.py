@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import TextIO
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -56,6 +57,45 @@ def prepare_datadir(device: str) -> None:
 
 
 LOGS = os.path.join(ROOT, "lab-logs")
+
+
+# The lab directory of this run (its logs), and everything the demo printed: on any
+# failure both are kept together, with the failure and its traceback.
+LAB_DIRS: list[str] = []
+
+
+class Tee:
+    """A stream that also keeps what was written (the demo's own output)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.kept: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.kept.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+def keep_failure(output: Tee, err: BaseException) -> str | None:
+    """Write the demo's output and the failure into the lab directory (kept on
+    failure); its path, or None when the lab never came up."""
+    import traceback
+
+    directory = next((d for d in reversed(LAB_DIRS) if os.path.isdir(d)), None)
+    if directory is None:
+        return None
+    with open(os.path.join(directory, "demo-output.txt"), "w") as f:
+        f.write("".join(output.kept))
+    with open(os.path.join(directory, "demo-failure.txt"), "w") as f:
+        f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} demo failed: {err!r}\n\n")
+        f.write("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+    return directory
 
 
 def say(text: str) -> None:
@@ -93,6 +133,7 @@ def run_namespace_demo() -> None:
         "and a shared disk (a loop device both nodes see, as a SAN)")  # fmt: skip
     with loop_devices((256, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
         lab.keep = True  # kept on failure for the logs; removed explicitly on success
+        LAB_DIRS.append(lab.dir)
         names = [n.name for n in lab.nodes]
         say(f"cluster online: {', '.join(names)} ({lab.dir})")
         lab.configure("\n".join([*lab.fencing_resources(), "property stonith-enabled=true",
@@ -187,6 +228,7 @@ def run_drbd_demo() -> None:
     with DrbdStack("pyha") as scenario:
         lab = scenario.uml
         lab.keep = True  # kept on failure for the logs; removed explicitly on success
+        LAB_DIRS.append(lab.dir)
         say(f"cluster online after {time.monotonic() - started:.0f} s: "
             f"{', '.join(lab.node_names())} ({lab.dir})")  # fmt: skip
         scenario.prepare()
@@ -236,20 +278,27 @@ def main() -> int:
         print("demo: needs root (it builds namespaces and runs a cluster)", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    output = Tee(sys.stdout)
+    sys.stdout = output
     try:
         if "--namespaces" in sys.argv[1:]:
             run_namespace_demo()
         else:
             run_drbd_demo()
-    except (LabError, KeyboardInterrupt) as err:
-        print(f"demo: FAILED: {err}", file=sys.stderr)
-        prefixes = ("pyha-lab-", "pyha-uml-")
-        kept = sorted(os.path.join(base, d) for base in ("/var/tmp", "/dev/shm")
-                      for d in os.listdir(base) if d.startswith(prefixes))  # fmt: skip
+    except (Exception, KeyboardInterrupt, SystemExit) as err:  # any failure keeps its logs
+        if isinstance(err, SystemExit) and not err.code:
+            return 0
+        print(f"demo: FAILED: {err if isinstance(err, LabError) else repr(err)}",
+              file=sys.stderr)  # fmt: skip
+        kept = keep_failure(output, err)
         if kept:
-            print(f"demo: the lab's logs are in {kept[-1]} (nodeN/var/log/... or logs/)",
-                  file=sys.stderr)  # fmt: skip
+            print(f"demo: kept in {kept}: demo-output.txt, demo-failure.txt (the traceback) "
+                  "and the nodes' logs (nodeN/var/log/... or logs/)", file=sys.stderr)  # fmt: skip
+        else:
+            print("demo: the lab did not come up; nothing was kept", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout = output.stream
     return 0
 
 
