@@ -196,6 +196,21 @@ class ClusterOps:
         raise LabError(f"{resource} not running{' on ' + on if on else ''} after {timeout}s; "
                        f"logs in {self.dir}")  # fmt: skip
 
+    def unhealthy(self) -> list[str]:
+        """What crm_mon shows wrong: failed actions, and resources not active (or
+        failed, or with an action pending). Empty when all is well."""
+        status = self.status()
+        if status is None:
+            return ["no status from crm_mon"]
+        problems = [f"failed {f.get('op_key')} on {f.get('node')}: {f.get('exitreason', '')}"
+                    for f in status.iter("failure")]  # fmt: skip
+        for rsc in status.iter("resource"):
+            if rsc.get("active") != "true" or rsc.get("failed") == "true":
+                problems.append(f"{rsc.get('id')} {rsc.get('role')} (not running)")
+            elif rsc.get("pending") is not None:
+                problems.append(f"{rsc.get('id')}: {rsc.get('pending')} pending")
+        return problems
+
     def failures(self, resource: str) -> list[tuple[str, str]]:
         """(node, exit reason) of failed actions crm_mon shows for resource."""
         status = self.status()

@@ -207,8 +207,22 @@ class Stack(Lifecycle):
             if failover.lost:
                 raise LabError(f"{failover}: lost {failover.lost[:10]}; logs in {self.lab.dir}")
             self.rejoin(holder)
+            problems = self.wait_healthy()
+            if problems:
+                raise LabError(f"after {failover} and the rejoin: {'; '.join(problems[:5])}; "
+                               f"logs in {self.lab.dir}")  # fmt: skip
             holder = survivor
         return done
+
+    def wait_healthy(self, timeout: float = 120) -> list[str]:
+        """Until crm_mon shows every resource active and no failed action; the
+        problems still there after timeout (empty: healthy)."""
+        end = time.monotonic() + timeout
+        while True:
+            problems = self.lab.unhealthy()
+            if not problems or time.monotonic() > end:
+                return problems
+            time.sleep(1.0)
 
 
 class DrbdStack(Stack):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -57,3 +58,29 @@ def test_waiting_for_a_line_that_never_comes_names_the_logs(tmp_path: object) ->
     with pytest.raises(LabError, match=f"logs in {tmp_path}"):
         lab.wait_logged("n2", r"Result of start operation for p_mysql on {alive}: ok",
                         time.time() - 10, timeout=0.3, poll=0.05)  # fmt: skip
+
+
+class FakeStatus(ClusterOps):
+    def __init__(self, xml: str) -> None:
+        self.dir = "/nonexistent"
+        self.xml = xml
+
+    def status(self, name: str | None = None) -> ET.Element | None:
+        return ET.fromstring(self.xml)
+
+
+def test_unhealthy_names_failed_actions_and_resources_not_running() -> None:
+    """The soak's check after each rejoin: every resource running, no failed action."""
+    healthy = ('<crm_mon><resources><resource id="p_ip" role="Started" active="true" '
+               'failed="false"/></resources></crm_mon>')  # fmt: skip
+    assert FakeStatus(healthy).unhealthy() == []
+    sick = ('<crm_mon><resources>'
+            '<resource id="p_ip" role="Started" active="true" failed="false"/>'
+            '<resource id="p_fs" role="Stopped" active="false" failed="false"/>'
+            '<resource id="p_db" role="Starting" active="true" pending="Starting"/>'
+            '</resources><failures><failure op_key="p_db_start_0" node="n1" '
+            'exitreason="boom"/></failures></crm_mon>')  # fmt: skip
+    assert FakeStatus(sick).unhealthy() == [
+        "failed p_db_start_0 on n1: boom", "p_fs Stopped (not running)",
+        "p_db: Starting pending",
+    ]  # fmt: skip
