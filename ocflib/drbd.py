@@ -276,7 +276,7 @@ class Ladder:
 
 
 def promotion_score(state: State, ladder: Ladder) -> int | None | object:
-    """The score this node deserves (§9.4 of the reference): an int, None
+    """The score this node deserves (the reference's ladder): an int, None
     (delete: never promote here), or KEEP (a transitional disk state)."""
     if not state.configured:
         return None

@@ -20,6 +20,8 @@ from ocflib.log import Log  # noqa: E402
 from ocflib.testing import FakeRunner  # noqa: E402
 
 AGENTS_DIR = os.path.join(ROOT, "agents")
+# Every agent, from the one place that defines them: the executables in agents/.
+AGENT_NAMES = sorted(n for n in os.listdir(AGENTS_DIR) if n.endswith("-py"))
 REQUIRE = os.environ.get("OCFLIB_REQUIRE_INTEGRATION") == "1"
 
 

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import ROOT, need
+from tests.conftest import AGENT_NAMES, ROOT, need
 
 PYTHON = "/usr/bin/python3"
 
@@ -42,7 +42,7 @@ def test_layout_and_modes(installed: str) -> None:
     assert glob.glob(f"{installed}/site/ocflib/__pycache__/*.pyc"), "not byte-compiled"
 
 
-@pytest.mark.parametrize("name", ["IPaddr2-py", "Filesystem-py", "mysql-py", "drbd-py"])
+@pytest.mark.parametrize("name", AGENT_NAMES)
 def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
     installed: str, name: str
 ) -> None:
@@ -136,9 +136,9 @@ def test_rpm_builds_installs_into_a_scratch_root_and_runs(tmp_path: object) -> N
     files = subprocess.run(["rpm", "-qlp", package], capture_output=True, text=True,
                            check=True).stdout.split()  # fmt: skip
     sitelib = next(f[: -len("/ocflib")] for f in files if f.endswith("/ocflib"))
-    agents = ("IPaddr2-py", "Filesystem-py", "mysql-py", "drbd-py")
-    modules = ("agent", "ocf", "drbd", "agents/ipaddr2", "agents/filesystem", "agents/mysql",
-               "agents/drbd")  # fmt: skip
+    agents = AGENT_NAMES
+    modules = ("agent", "ocf", "proc", *(f"agents/{m[:-3]}" for m in sorted(
+        os.listdir(os.path.join(ROOT, "ocflib", "agents"))) if m.endswith(".py")))  # fmt: skip
     for expected in ("/usr/lib/ocf/lib/pyha/ocf.py",
                      *(f"/usr/lib/ocf/resource.d/pyha/{a}" for a in agents),
                      *(f"{sitelib}/ocflib/{m}.py" for m in modules)):  # fmt: skip

@@ -1,7 +1,7 @@
 """drbd-py with fakes of drbdadm/drbdsetup/crm_attribute fed with outputs recorded
-from a real DRBD 8.4.11 module (shared/DRBD.md) and the documented DRBD 9 format:
-every state of §9.3, every row of the score ladder (§9.4) and of the action tables
-(§9.2, §9.5 of REFERENCE.md)."""
+from a real DRBD 8.4.11 module (in the UML lab) and the documented DRBD 9 format:
+every connection and disk state, every row of the score ladder and of the reference
+agent's validation and action tables."""
 
 from __future__ import annotations
 

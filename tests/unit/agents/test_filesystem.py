@@ -1,4 +1,4 @@
-"""Filesystem-py's exit codes row by row (REFERENCE.md §7.2), with fakes.
+"""Filesystem-py's exit codes row by row of Filesystem's behaviour, with fakes.
 
 Boundaries replaced: the mount table, device numbers, /proc/filesystems,
 the process table, kill(), euid and the forked I/O children; every command

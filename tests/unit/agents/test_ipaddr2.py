@@ -1,4 +1,4 @@
-"""IPaddr2-py's exit codes and commands, row by row of REFERENCE.md §6.2 (fake runner).
+"""IPaddr2-py's exit codes and commands, row by row of IPaddr2's behaviour (fake runner).
 
 The raw-socket boundary (ocflib.arp), interface lookup and the fork of the
 background announcer are replaced by a recorder; every `ip` call is scripted.

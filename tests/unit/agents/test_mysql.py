@@ -1,5 +1,5 @@
-"""mysql-py with fakes: exit-code rows of REFERENCE.md §8.2, the promotion-score
-ladder of §8.4 and the statements per server version."""
+"""mysql-py with fakes: the exit-code rows of the mysql agent, the promotion-score
+ladder and the statements per server version."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def test_native_password_scramble() -> None:
     assert scramble_native(b"", salt) == b""
 
 
-# --- the promotion-score ladder (§8.4) with a fake server ------------------------------------
+# --- the promotion-score ladder with a fake server ------------------------------------
 
 
 class FakeConn:
