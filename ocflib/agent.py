@@ -132,6 +132,17 @@ class Agent:
             handlers[action.name] = action
         self._by_name = handlers
 
+    def all_actions(self) -> list[Action]:
+        """The advertised actions, with meta-data and validate-all (every agent has
+        them: the dispatcher answers both) added when the agent does not list them."""
+        actions = list(self.actions)
+        names = {a.name for a in actions}
+        if "meta-data" not in names:
+            actions.append(Action("meta-data", timeout=5))
+        if "validate-all" not in names:
+            actions.append(Action("validate-all", timeout=20))
+        return actions
+
     def action(self, name: str) -> Action | None:
         """The Action advertised under name, or None."""
         return self._by_name.get(name)

@@ -78,7 +78,7 @@ class CommandFailed(GenericError):
     def __init__(
         self, argv: Sequence[str], returncode: int, stderr: str, *, reason: str = ""
     ) -> None:
-        from ocflib.run import describe_failure
+        from ocflib.commandline import describe_failure
 
         super().__init__(reason or describe_failure(argv, returncode, stderr))
         self.argv = tuple(argv)
@@ -90,7 +90,7 @@ class CommandTimeout(GenericError):
     """A command outlived its share of the action's deadline and was killed."""
 
     def __init__(self, argv: Sequence[str], timeout_s: float) -> None:
-        from ocflib.run import quote_argv
+        from ocflib.commandline import quote_argv
 
         super().__init__(f"timed out after {timeout_s:.1f}s running: {quote_argv(argv)}")
         self.argv = tuple(argv)

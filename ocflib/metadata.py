@@ -9,10 +9,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from xml.etree.ElementTree import Element
 
-    from ocflib.agent import Action, Agent
+    from ocflib.agent import Agent
     from ocflib.params import Param
 
 __all__ = ["render", "xml_safe"]
@@ -80,7 +79,7 @@ def render(agent: Agent) -> str:
             content["default"] = xml_safe(default)
         ET.SubElement(node, "content", content)
     actions = ET.SubElement(root, "actions")
-    for action in _all_actions(agent):
+    for action in agent.all_actions():
         attrs = {"name": action.name, "timeout": _seconds(action.timeout_s)}
         if action.interval_s is not None:
             attrs["interval"] = _seconds(action.interval_s)
@@ -104,15 +103,3 @@ def _desc(parent: Element, tag: str, text: str) -> None:
 
     node = ET.SubElement(parent, tag, {"lang": "en"})
     node.text = xml_safe(text)
-
-
-def _all_actions(agent: Agent) -> Sequence[Action]:
-    from ocflib.agent import Action
-
-    actions = list(agent.actions)
-    names = {a.name for a in actions}
-    if "meta-data" not in names:
-        actions.append(Action("meta-data", timeout=5))
-    if "validate-all" not in names:
-        actions.append(Action("validate-all", timeout=20))
-    return actions

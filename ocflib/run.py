@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 
+from ocflib.commandline import describe_failure, quote_argv, squeeze
 from ocflib.errors import CommandFailed, CommandNotFound, CommandTimeout
 
 TYPE_CHECKING = False
@@ -35,55 +36,10 @@ if TYPE_CHECKING:
         def which(self, program: str) -> str | None: ...
 
 
-__all__ = [
-    "Deadline",
-    "ProcessRunner",
-    "Result",
-    "quote_argv",
-    "describe_failure",
-    "SAFE_PATH",
-]
+__all__ = ["Deadline", "ProcessRunner", "Result", "SAFE_PATH", "which", "spawn_detached"]
 
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 _SIGKILL = 9
-_SIGTERM = 15
-_SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
-_SIGNAMES = {1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV",
-             13: "SIGPIPE", 15: "SIGTERM"}  # fmt: skip
-
-
-def quote(word: str) -> str:
-    """shlex.quote without importing shlex (and re)."""
-    if not word:
-        return "''"
-    if all(c in _SAFE_CHARS for c in word):
-        return word
-    return "'" + word.replace("'", "'\"'\"'") + "'"
-
-
-def quote_argv(argv: Sequence[str]) -> str:
-    """A copy-pasteable command line (shlex.join)."""
-    return " ".join(quote(w) for w in argv)
-
-
-def squeeze(text: str, limit: int = 400) -> str:
-    """Output on one line, as ocf_run logs it."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def describe_failure(argv: Sequence[str], returncode: int, stderr: str) -> str:
-    """A specific reason: killed by a signal, not found, or returned N."""
-    name = os.path.basename(argv[0]) if argv else "command"
-    if returncode < 0:
-        sig = _SIGNAMES.get(-returncode, f"signal {-returncode}")
-        what = f"killed by {sig}"
-    elif returncode == 127:
-        what = "not found (rc 127)"
-    else:
-        what = f"returned {returncode}"
-    detail = squeeze(stderr, 300)
-    return f"{name} {what}" + (f": {detail}" if detail else "")
 
 
 class Result:

@@ -7,7 +7,8 @@ expects, in order, with canned output; an unexpected command fails with
 
 from __future__ import annotations
 
-from ocflib.run import Result, quote_argv
+from ocflib.commandline import quote_argv
+from ocflib.run import Result
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -269,7 +269,7 @@ def failure(result: Result) -> str:
     """A short reason from a failed drbdadm/drbdsetup call: the kernel's
     'State change failed' text when there is one (exit reasons are cut at
     128 characters by Pacemaker)."""
-    from ocflib.run import describe_failure
+    from ocflib.commandline import describe_failure
 
     argv = result.argv
     verb = argv[3] if len(argv) > 3 and argv[1] == "-c" else (argv[1] if len(argv) > 1 else "")

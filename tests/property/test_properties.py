@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from ocflib.agent import Action, Agent
 from ocflib.agents import ipaddr2
+from ocflib.commandline import quote
 from ocflib.exitcodes import OCF
 from ocflib.ipaddr import parse_ip
 from ocflib.params import Boolean, Integer, Param, String, Time, parse_params
-from ocflib.run import quote
 from ocflib.testing import FakeRunner
 from tests.conftest import dispatch
 

@@ -7,14 +7,9 @@ import time
 
 import pytest
 
+from ocflib.commandline import describe_failure, quote_argv
 from ocflib.errors import CommandFailed, CommandNotFound, CommandTimeout
-from ocflib.run import (
-    Deadline,
-    ProcessRunner,
-    base_env,
-    describe_failure,
-    quote_argv,
-)
+from ocflib.run import Deadline, ProcessRunner, base_env
 
 
 def test_runs_argv_and_captures_output() -> None:

@@ -1,0 +1,177 @@
+"""The import budget: what each agent's monitor imports, and no import cycles in ocflib.
+
+Agents run every few seconds on every node: a monitor must not pay for modules it does
+not need (enum, typing, subprocess, json, re, shlex, signal cost 5-17 ms each here).
+Each agent's monitor runs on a real resource (in namespaces this test creates) under
+`python3 -X importtime`, and every module it imports must be on the agreed list.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import AGENTS_DIR, ROOT, need
+
+pytestmark = pytest.mark.integration
+
+# The standard library modules a monitor may import (besides ocflib's own): the
+# interpreter's start-up set, the runner's select, and for mysql-py's login over the
+# socket socket/struct/hashlib (the scramble) and pwd (the server's user).
+ALLOWED = {
+    "marshal", "posix", "time", "zipimport", "codecs", "abc", "io", "stat", "genericpath",
+    "posixpath", "os", "select", "errno", "pwd", "grp", "socket", "selectors", "struct",
+    "hashlib", "array", "math", "collections.abc", "_collections_abc",
+}  # fmt: skip
+NEVER = {"enum", "typing", "subprocess", "json", "re", "shlex", "signal", "psutil", "pymysql"}
+
+
+def imported(argv: list[str], env: dict[str, str], wrap: list[str] | None = None) -> set[str]:
+    """The modules a run of argv imports (python3 -X importtime)."""
+    cmd = [*(wrap or []), "/usr/bin/python3", "-X", "importtime", "-IS", *argv]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60,
+                            check=False)  # fmt: skip
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                names.add(name)
+    assert names, result.stderr
+    return names
+
+
+def outside_budget(names: set[str]) -> set[str]:
+    return {n for n in names if not n.startswith(("ocflib", "encodings", "_")) and
+            n not in ALLOWED}  # fmt: skip
+
+
+def ocf(**params: str) -> dict[str, str]:
+    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "r",
+           "OCF_RESKEY_CRM_meta_interval": "10000", "OCF_RESKEY_CRM_meta_timeout": "20000",
+           "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}  # fmt: skip
+    env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
+    return env
+
+
+def check(names: set[str]) -> None:
+    assert not names & NEVER, sorted(names & NEVER)
+    assert outside_budget(names) == set(), sorted(outside_budget(names))
+
+
+def test_ipaddr2_monitor_of_a_configured_address() -> None:
+    need("unshare", "ip", root=True)
+    agent = os.path.join(AGENTS_DIR, "IPaddr2-py")
+    setup = ("ip link set lo up && ip link add v0 type veth peer name v1 && "
+             "ip addr add 192.0.2.1/24 dev v0 && ip addr add 192.0.2.50/24 dev v0 && "
+             "ip link set v1 up && ip link set v0 up && exec \"$@\"")  # fmt: skip
+    names = imported([agent, "monitor"], ocf(ip="192.0.2.50"),
+                     wrap=["unshare", "--net", "sh", "-c", setup, "sh"])  # fmt: skip
+    assert "ocflib.agents.ipaddr2" in names and "ocflib.run" in names  # it ran ip
+    check(names)
+
+
+def test_filesystem_monitor_of_a_mounted_file_system(tmp_path: object) -> None:
+    need("unshare", "mount", root=True)
+    agent = os.path.join(AGENTS_DIR, "Filesystem-py")
+    directory = os.path.join(str(tmp_path), "m")
+    os.mkdir(directory)
+    setup = f'mount -t tmpfs pyha-budget {directory} && exec "$@"'
+    names = imported([agent, "monitor"],
+                     ocf(device="pyha-budget", directory=directory, fstype="tmpfs"),
+                     wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           setup, "sh"])  # fmt: skip
+    assert "ocflib.mounts" in names
+    check(names)
+
+
+def test_mysql_monitor_of_a_running_server() -> None:
+    from tests.integration.test_mysql_real import Server, agent
+
+    need("mariadbd", "mariadb-install-db", "runuser", root=True)
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="pyha-budget-", dir="/var/tmp") as base:
+        shutil.chown(base, "mysql", "mysql")
+        db = Server(base, "a")
+        params = db.params()
+        assert agent("start", params).returncode == 0
+        try:
+            names = imported([os.path.join(AGENTS_DIR, "mysql-py"), "monitor"], ocf(**params))
+        finally:
+            agent("stop", params)
+    assert "ocflib.mysqlwire" in names  # it logged in
+    check(names)
+
+
+def test_drbd_monitor() -> None:
+    """No DRBD module on the test machine: the monitor's early path (the real one is
+    timed in a UML guest by make bench)."""
+    names = imported([os.path.join(AGENTS_DIR, "drbd-py"), "monitor"],
+                     ocf(drbd_resource="r0", CRM_meta_notify="true", CRM_meta_clone_max="2",
+                         CRM_meta_promotable="true"))  # fmt: skip
+    assert "ocflib.agents.drbd" in names
+    check(names)
+
+
+# --- import cycles ---------------------------------------------------------------------
+
+
+def _modules() -> Iterator[tuple[str, str]]:
+    base = os.path.join(ROOT, "ocflib")
+    for directory, _dirs, files in os.walk(base):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(directory, name)
+                rel = os.path.relpath(path, ROOT)[:-3].replace("/", ".")
+                yield rel.removesuffix(".__init__"), path
+
+
+def _runtime_imports(path: str, module: str) -> set[str]:
+    """ocflib modules imported at run time (not under `if TYPE_CHECKING:`), anywhere
+    in the file (function-level imports count: they run too)."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("ocflib"))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ocflib"):
+            for alias in node.names:  # `from ocflib import proc` imports a module
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if os.path.exists(os.path.join(ROOT, *sub.split(".")) + ".py")
+                          else node.module or "")  # fmt: skip
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    found.discard(module)
+    return found
+
+
+def test_ocflib_has_no_import_cycles() -> None:
+    graph = {module: _runtime_imports(path, module) for module, path in _modules()}
+    cycles = []
+
+    def walk(node: str, trail: list[str]) -> None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in trail:
+                cycles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
+            elif len(trail) < 12:
+                walk(nxt, [*trail, nxt])
+
+    for module in sorted(graph):
+        walk(module, [module])
+    # a package imports its parent's __init__ implicitly; that is not a cycle
+    cycles = [c for c in cycles if c.split(" -> ")[0] != "ocflib"]
+    assert cycles == [], cycles[:5]
