@@ -18,8 +18,10 @@ GUEST = "uml1"
 
 @contextlib.contextmanager
 def cases() -> Iterator[list[Case]]:
-    files = {"/etc/drbd.d/r0.res": drbd_resource("r0", GUESTS),
-             "/etc/pyha-test/cib.xml": seed_cib()}  # fmt: skip
+    files = {
+        "/etc/drbd.d/r0.res": drbd_resource("r0", GUESTS),
+        "/etc/pyha-test/cib.xml": seed_cib(),
+    }
     with UmlLab(2, files=files) as lab:
         for guest in GUESTS:
             lab.run(guest, ["modprobe", "drbd"], check=True)
@@ -27,12 +29,17 @@ def cases() -> Iterator[list[Case]]:
         pair.reset()
         pair.start_synced()
         env = {
-            "OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "p_drbd:0",
-            "OCF_RESKEY_drbd_resource": "r0", "OCF_RESKEY_crm_feature_set": "3.16.2",
-            "CIB_file": CIB, "OCF_RESKEY_CRM_meta_timeout": "20000",
-            "OCF_RESKEY_CRM_meta_on_node": GUEST, "OCF_RESKEY_CRM_meta_notify": "true",
-            "OCF_RESKEY_CRM_meta_clone_max": "2", "OCF_RESKEY_CRM_meta_master_max": "1",
-        }  # fmt: skip
+            "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RESOURCE_INSTANCE": "p_drbd:0",
+            "OCF_RESKEY_drbd_resource": "r0",
+            "OCF_RESKEY_crm_feature_set": "3.16.2",
+            "CIB_file": CIB,
+            "OCF_RESKEY_CRM_meta_timeout": "20000",
+            "OCF_RESKEY_CRM_meta_on_node": GUEST,
+            "OCF_RESKEY_CRM_meta_notify": "true",
+            "OCF_RESKEY_CRM_meta_clone_max": "2",
+            "OCF_RESKEY_CRM_meta_master_max": "1",
+        }
         recurring = {**env, "OCF_RESKEY_CRM_meta_interval": "20000"}
 
         def remote(argv: Sequence[str], e: Mapping[str, str]) -> tuple[int, float, str]:
@@ -41,8 +48,10 @@ def cases() -> Iterator[list[Case]]:
 
         def side(agent: str, *actions: tuple[str, int, bool]) -> Side:
             def make() -> list[Step]:
-                return [Step([agent, action], recurring, expect_rc=rc, timed=timed,
-                             remote=remote) for action, rc, timed in actions]  # fmt: skip
+                return [
+                    Step([agent, action], recurring, expect_rc=rc, timed=timed, remote=remote)
+                    for action, rc, timed in actions
+                ]
 
             return Side(agent.rsplit("/", 1)[-1], make)
 
@@ -56,13 +65,15 @@ def cases() -> Iterator[list[Case]]:
             lab.run(GUEST, [PYHA, "promote"], env=env, check=True)
 
         yield [
-            Case("monitor (Secondary, connected)", *both(("monitor", 0, True)),
-                 before=secondary,
-                 note="a steady recurring monitor of drbd-py runs one command (drbdsetup "
-                 "events2); the reference runs drbdadm and drbdsetup several times and reads "
-                 "the score back with crm_master before writing it"),
+            Case(
+                "monitor (Secondary, connected)",
+                *both(("monitor", 0, True)),
+                before=secondary,
+                note="a steady recurring monitor of drbd-py runs one command (drbdsetup "
+                "events2); the reference runs drbdadm and drbdsetup several times and reads "
+                "the score back with crm_master before writing it",
+            ),
             Case("monitor (Primary, connected)", *both(("monitor", 8, True)), before=primary),
-            Case("promote", *both(("promote", 0, True), ("demote", 0, False)),
-                 before=secondary),
+            Case("promote", *both(("promote", 0, True), ("demote", 0, False)), before=secondary),
             Case("demote", *both(("promote", 0, False), ("demote", 0, True))),
-        ]  # fmt: skip
+        ]

@@ -38,8 +38,9 @@ def cases() -> Iterator[list[Case]]:
         image = os.path.join(work, "disk.img")
         with open(image, "wb") as f:
             f.truncate(128 * 1024 * 1024)
-        device = subprocess.run(["losetup", "-f", "--show", image], capture_output=True,
-                                text=True, check=True).stdout.strip()  # fmt: skip
+        device = subprocess.run(
+            ["losetup", "-f", "--show", image], capture_output=True, text=True, check=True
+        ).stdout.strip()
         try:
             subprocess.run(["mkfs.ext4", "-q", "-F", device], check=True)
             # A child process would be simpler, but then the agents would run in
@@ -48,12 +49,16 @@ def cases() -> Iterator[list[Case]]:
 
             def env(level: int, interval: int) -> dict[str, str]:
                 return {
-                    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
-                    "OCF_RESOURCE_INSTANCE": "bench_fs", "OCF_RESKEY_device": device,
-                    "OCF_RESKEY_directory": MNT, "OCF_RESKEY_fstype": "ext4",
+                    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                    "OCF_ROOT": "/usr/lib/ocf",
+                    "OCF_RESOURCE_INSTANCE": "bench_fs",
+                    "OCF_RESKEY_device": device,
+                    "OCF_RESKEY_directory": MNT,
+                    "OCF_RESKEY_fstype": "ext4",
                     "OCF_RESKEY_CRM_meta_timeout": "60000",
-                    "OCF_RESKEY_CRM_meta_interval": str(interval), "OCF_CHECK_LEVEL": str(level),
-                }  # fmt: skip
+                    "OCF_RESKEY_CRM_meta_interval": str(interval),
+                    "OCF_CHECK_LEVEL": str(level),
+                }
 
             def monitor(agent: str, level: int) -> Side:
                 e = env(level, 20000)
@@ -61,13 +66,17 @@ def cases() -> Iterator[list[Case]]:
 
             def start(agent: str) -> Side:
                 e = env(0, 0)
-                return Side(os.path.basename(agent), lambda: [
-                    Step([agent, "start"], e), Step([agent, "stop"], e, timed=False)])  # fmt: skip
+                return Side(
+                    os.path.basename(agent),
+                    lambda: [Step([agent, "start"], e), Step([agent, "stop"], e, timed=False)],
+                )
 
             def stop(agent: str) -> Side:
                 e = env(0, 0)
-                return Side(os.path.basename(agent), lambda: [
-                    Step([agent, "start"], e, timed=False), Step([agent, "stop"], e)])  # fmt: skip
+                return Side(
+                    os.path.basename(agent),
+                    lambda: [Step([agent, "start"], e, timed=False), Step([agent, "stop"], e)],
+                )
 
             def mounted() -> None:
                 subprocess.run([PYHA, "start"], env=env(0, 0), check=True, capture_output=True)

@@ -28,24 +28,39 @@ def cases() -> Iterator[list[Case]]:
         config, log = os.path.join(work, "my.cnf"), os.path.join(work, "err.log")
         with open(config, "w") as f:
             f.write("[mysqld]\nskip-networking\n")
-        subprocess.run(["mariadb-install-db", "--user=mysql", f"--datadir={datadir}"],
-                       capture_output=True, check=True)  # fmt: skip
+        subprocess.run(
+            ["mariadb-install-db", "--user=mysql", f"--datadir={datadir}"],
+            capture_output=True,
+            check=True,
+        )
         env = {
-            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
-            "OCF_RESOURCE_INSTANCE": "bench_db", "HA_RSCTMP": os.path.join(work, "rsc"),
-            "OCF_RESKEY_binary": "/usr/bin/mysqld_safe", "OCF_RESKEY_config": config,
-            "OCF_RESKEY_datadir": datadir, "OCF_RESKEY_pid": os.path.join(rundir, "m.pid"),
-            "OCF_RESKEY_socket": os.path.join(rundir, "m.sock"), "OCF_RESKEY_log": log,
-            "OCF_RESKEY_CRM_meta_timeout": "120000", "OCF_RESKEY_CRM_meta_interval": "20000",
-        }  # fmt: skip
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RESOURCE_INSTANCE": "bench_db",
+            "HA_RSCTMP": os.path.join(work, "rsc"),
+            "OCF_RESKEY_binary": "/usr/bin/mysqld_safe",
+            "OCF_RESKEY_config": config,
+            "OCF_RESKEY_datadir": datadir,
+            "OCF_RESKEY_pid": os.path.join(rundir, "m.pid"),
+            "OCF_RESKEY_socket": os.path.join(rundir, "m.sock"),
+            "OCF_RESKEY_log": log,
+            "OCF_RESKEY_CRM_meta_timeout": "120000",
+            "OCF_RESKEY_CRM_meta_interval": "20000",
+        }
         direct = {**env, "OCF_RESKEY_binary": "/usr/sbin/mariadbd"}
         raw = [RAW, "{}", datadir, config, rundir, log]
 
         def steps(agent: str, e: dict[str, str], timed: str) -> Side:
             def make() -> list[Step]:
                 if agent == RAW:
-                    run = [Step(["/usr/bin/python3", *[w.replace("{}", a) for w in raw]], e,
-                                timed=(a == timed)) for a in ("start", "stop")]  # fmt: skip
+                    run = [
+                        Step(
+                            ["/usr/bin/python3", *[w.replace("{}", a) for w in raw]],
+                            e,
+                            timed=(a == timed),
+                        )
+                        for a in ("start", "stop")
+                    ]
                 else:
                     run = [Step([agent, a], e, timed=(a == timed)) for a in ("start", "stop")]
                 return run
@@ -62,17 +77,32 @@ def cases() -> Iterator[list[Case]]:
             subprocess.run([PYHA, "stop"], env=env, check=True, capture_output=True)
 
         yield [
-            Case("monitor depth 0 (running)", monitor(PYHA), monitor(REFERENCE), before=running,
-                 note="pyha logs in over the socket; the reference only checks the pid"),
-            Case("start (mysqld_safe)", steps(PYHA, env, "start"), steps(REFERENCE, env, "start"),
-                 before=stopped),
+            Case(
+                "monitor depth 0 (running)",
+                monitor(PYHA),
+                monitor(REFERENCE),
+                before=running,
+                note="pyha logs in over the socket; the reference only checks the pid",
+            ),
+            Case(
+                "start (mysqld_safe)",
+                steps(PYHA, env, "start"),
+                steps(REFERENCE, env, "start"),
+                before=stopped,
+            ),
             Case("stop (mysqld_safe)", steps(PYHA, env, "stop"), steps(REFERENCE, env, "stop")),
-            Case("start: mysql-py vs the server's own", steps(PYHA, direct, "start"),
-                 steps(RAW, direct, "start"),
-                 note="the reference side is mariadbd launched directly and polled every 5 ms "
-                 "until it greets: the time the server itself needs"),
-            Case("stop: mysql-py vs the server's own", steps(PYHA, direct, "stop"),
-                 steps(RAW, direct, "stop"),
-                 note="the reference side is SIGTERM and waiting for the process to end"),
-        ]  # fmt: skip
+            Case(
+                "start: mysql-py vs the server's own",
+                steps(PYHA, direct, "start"),
+                steps(RAW, direct, "start"),
+                note="the reference side is mariadbd launched directly and polled every 5 ms "
+                "until it greets: the time the server itself needs",
+            ),
+            Case(
+                "stop: mysql-py vs the server's own",
+                steps(PYHA, direct, "stop"),
+                steps(RAW, direct, "stop"),
+                note="the reference side is SIGTERM and waiting for the process to end",
+            ),
+        ]
         subprocess.run([PYHA, "stop"], env=env, capture_output=True, check=False)

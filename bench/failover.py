@@ -30,8 +30,10 @@ from bench.bench import write_section  # noqa: E402
 from lab.scenario import Failover  # noqa: E402
 from lab.soak import run  # noqa: E402
 
-KINDS = {"namespaces": "namespace nodes (token 1000 ms), shared loop disk",
-         "uml": "UML nodes (token 3000 ms), DRBD 8.4"}  # fmt: skip
+KINDS = {
+    "namespaces": "namespace nodes (token 1000 ms), shared loop disk",
+    "uml": "UML nodes (token 3000 ms), DRBD 8.4",
+}
 
 
 def cell(values: Sequence[float]) -> str:
@@ -73,9 +75,10 @@ def table(results: dict[tuple[str, str], list[Failover]], count: int) -> str:
                 }
                 ratios = [
                     f"**{statistics.median(columns[k]) / statistics.median(theirs[k]):.2f}**"
-                    if columns[k] and theirs[k] else ""
+                    if columns[k] and theirs[k]
+                    else ""
                     for k in ("first", "after", "running")
-                ]  # fmt: skip
+                ]
             cells = [cell(columns[k]) if columns[k] else "" for k in columns]
             row = [label, agents, *cells, *ratios]
             lines.append(f"| {' | '.join(row)} |")
@@ -91,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         raise SystemExit("failover: needs root (it builds namespaces and runs clusters)")
     for kind in args.kind or list(KINDS):
-        results = {(kind, agents): run(kind, agents, args.failovers)
-                   for agents in ("pyha", "reference")}  # fmt: skip
+        results = {
+            (kind, agents): run(kind, agents, args.failovers) for agents in ("pyha", "reference")
+        }
         body = table(results, args.failovers)
         print(f"\n## failover: {kind}\n\n{body}", flush=True)
         if args.write:

@@ -14,12 +14,26 @@ import time
 action, datadir, config, rundir, log = sys.argv[1:6]
 pidfile, sock = os.path.join(rundir, "m.pid"), os.path.join(rundir, "m.sock")
 if action == "start":
-    argv = ["runuser", "-u", "mysql", "--", "/usr/sbin/mariadbd", f"--defaults-file={config}",
-            f"--pid-file={pidfile}", f"--socket={sock}", f"--datadir={datadir}",
-            f"--log-error={log}"]  # fmt: skip
+    argv = [
+        "runuser",
+        "-u",
+        "mysql",
+        "--",
+        "/usr/sbin/mariadbd",
+        f"--defaults-file={config}",
+        f"--pid-file={pidfile}",
+        f"--socket={sock}",
+        f"--datadir={datadir}",
+        f"--log-error={log}",
+    ]
     devnull = os.open(os.devnull, os.O_RDWR)
-    os.posix_spawn("/usr/sbin/runuser", argv, {"PATH": "/usr/sbin:/usr/bin"}, setsid=True,
-                   file_actions=[(os.POSIX_SPAWN_DUP2, devnull, n) for n in (0, 1, 2)])  # fmt: skip
+    os.posix_spawn(
+        "/usr/sbin/runuser",
+        argv,
+        {"PATH": "/usr/sbin:/usr/bin"},
+        setsid=True,
+        file_actions=[(os.POSIX_SPAWN_DUP2, devnull, n) for n in (0, 1, 2)],
+    )
     while True:
         try:
             with socket.socket(socket.AF_UNIX) as s:

@@ -50,10 +50,13 @@ SQL_CLIENT = os.path.join(ROOT, "lab", "sql_client.py")
 def prepare_datadir(device: str) -> None:
     """An empty datadir owned by mysql on the shared disk (in a private mount
     namespace: nothing is mounted on the machine itself)."""
-    script = (f"mount -t tmpfs x /tmp && mkdir /tmp/d && mount {device} /tmp/d && "
-              "mkdir /tmp/d/mysql && chown mysql:mysql /tmp/d/mysql && umount /tmp/d")  # fmt: skip
-    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                   check=True)  # fmt: skip
+    script = (
+        f"mount -t tmpfs x /tmp && mkdir /tmp/d && mount {device} /tmp/d && "
+        "mkdir /tmp/d/mysql && chown mysql:mysql /tmp/d/mysql && umount /tmp/d"
+    )
+    subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script], check=True
+    )
 
 
 LOGS = os.path.join(ROOT, "lab-logs")
@@ -129,21 +132,41 @@ TIMELINE = [
 
 
 def run_namespace_demo() -> None:
-    say("starting the lab: 2 Pacemaker nodes + a client, each in its own namespaces, "
-        "and a shared disk (a loop device both nodes see, as a SAN)")  # fmt: skip
+    say(
+        "starting the lab: 2 Pacemaker nodes + a client, each in its own namespaces, "
+        "and a shared disk (a loop device both nodes see, as a SAN)"
+    )
     with loop_devices((256, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
         lab.keep = True  # kept on failure for the logs; removed explicitly on success
         LAB_DIRS.append(lab.dir)
         names = [n.name for n in lab.nodes]
         say(f"cluster online: {', '.join(names)} ({lab.dir})")
-        lab.configure("\n".join([*lab.fencing_resources(), "property stonith-enabled=true",
-                                 "rsc_defaults resource-stickiness=100"]))  # fmt: skip
+        lab.configure(
+            "\n".join(
+                [
+                    *lab.fencing_resources(),
+                    "property stonith-enabled=true",
+                    "rsc_defaults resource-stickiness=100",
+                ]
+            )
+        )
         say("fencing configured: fence_dummy per node; the lab powers a fenced node off")
 
         lab.on_client(["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"], check=True)
         say(f"a rogue host (the client) holds {VIP} before the cluster tries to")
-        lab.crm(names[0], "configure", "primitive", "vip", "ocf:pyha:IPaddr2-py", "params",
-                f"ip={VIP}", "cidr_netmask=24", "op", "monitor", "interval=10s")  # fmt: skip
+        lab.crm(
+            names[0],
+            "configure",
+            "primitive",
+            "vip",
+            "ocf:pyha:IPaddr2-py",
+            "params",
+            f"ip={VIP}",
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=10s",
+        )
         say(f"crm configure primitive vip ocf:pyha:IPaddr2-py params ip={VIP} cidr_netmask=24")
         end = time.monotonic() + 30
         while len({node for node, _ in lab.failures("vip")}) < 2 and time.monotonic() < end:
@@ -161,27 +184,43 @@ def run_namespace_demo() -> None:
         with open(config, "w") as f:
             f.write("[mysqld]\nbind-address=0.0.0.0\nport=3306\nskip-name-resolve\n")
         prepare_datadir(disk.device)
-        lab.configure("\n".join([
-            f"primitive fs ocf:pyha:Filesystem-py params device={disk.device} directory={DATA} "
-            "fstype=ext4 op monitor interval=10s",
-            f"primitive db ocf:pyha:mysql-py params config={config} datadir={DATA}/mysql "
-            "log=/run/mysqld/error.log enable_creation=true op monitor interval=5s "
-            "op start timeout=120s op stop timeout=120s",
-            "group g_mysql vip fs db",
-        ]))  # fmt: skip
+        lab.configure(
+            "\n".join(
+                [
+                    f"primitive fs ocf:pyha:Filesystem-py params device={disk.device} "
+                    f"directory={DATA} fstype=ext4 op monitor interval=10s",
+                    f"primitive db ocf:pyha:mysql-py params config={config} datadir={DATA}/mysql "
+                    "log=/run/mysqld/error.log enable_creation=true op monitor interval=5s "
+                    "op start timeout=120s op stop timeout=120s",
+                    "group g_mysql vip fs db",
+                ]
+            )
+        )
         lab.wait_for("db", on=holder, timeout=120)
-        lab.run(holder, ["mariadb", "-e", "CREATE USER app@'%' IDENTIFIED BY 'app-pw'; "
-                         "GRANT ALL ON *.* TO app@'%'; CREATE DATABASE shop; "
-                         "CREATE TABLE shop.orders (id INT PRIMARY KEY)"])  # fmt: skip
-        say(f"group g_mysql running on {holder}: vip, fs ({disk.device} ext4 on {DATA}), "
-            "db (MariaDB, datadir on the shared disk)")  # fmt: skip
+        lab.run(
+            holder,
+            [
+                "mariadb",
+                "-e",
+                "CREATE USER app@'%' IDENTIFIED BY 'app-pw'; "
+                "GRANT ALL ON *.* TO app@'%'; CREATE DATABASE shop; "
+                "CREATE TABLE shop.orders (id INT PRIMARY KEY)",
+            ],
+        )
+        say(
+            f"group g_mysql running on {holder}: vip, fs ({disk.device} ext4 on {DATA}), "
+            "db (MariaDB, datadir on the shared disk)"
+        )
         if not client_reaches(lab, lab.mac(holder)):
             fail(f"the client cannot reach {VIP} on {holder}")
         say(f"client reaches {VIP}; its ARP cache says {lab.client_neighbour(VIP)} ({holder})")
 
         survivor = next(n for n in names if n != holder)
-        writer = subprocess.Popen(["ip", "netns", "exec", lab.client, PYTHON, SQL_CLIENT, VIP,
-                                   "write", "120"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+        writer = subprocess.Popen(
+            ["ip", "netns", "exec", lab.client, PYTHON, SQL_CLIENT, VIP, "write", "120"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         first = writer.stdout.readline().strip() if writer.stdout else ""
         if not first.isdigit():
             fail("the client could not commit through the VIP")
@@ -199,17 +238,23 @@ def run_namespace_demo() -> None:
         time.sleep(1.0)  # the client reconnects and commits on the survivor
         writer.terminate()
         acked = [int(first)] + [int(x) for x in writer.communicate(timeout=30)[0].split()]
-        check = subprocess.run(["ip", "netns", "exec", lab.client, PYTHON, SQL_CLIENT, VIP, "ids"],
-                               capture_output=True, text=True, check=True)  # fmt: skip
+        check = subprocess.run(
+            ["ip", "netns", "exec", lab.client, PYTHON, SQL_CLIENT, VIP, "ids"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         present = {int(x) for x in check.stdout.split()}
         lost = sorted(set(acked) - present)
         if lost:
             fail(f"{len(lost)} acknowledged commits lost: {lost[:10]}")
         if not client_reaches(lab, lab.mac(survivor)):
             fail(f"the client does not reach {VIP} on {survivor}")
-        say(f"g_mysql is back on {survivor} {failover:.2f} s after the kill; all {len(acked)} "
+        say(
+            f"g_mysql is back on {survivor} {failover:.2f} s after the kill; all {len(acked)} "
             f"commits the client saw acknowledged are there; its ARP cache says "
-            f"{lab.client_neighbour(VIP)} ({survivor})")  # fmt: skip
+            f"{lab.client_neighbour(VIP)} ({survivor})"
+        )
         say("where the time went (from the survivor's corosync and pacemaker logs):")
         for label, offset in lab.timeline(survivor, TIMELINE, wall_killed, dead=holder):
             shown = f"+{offset:5.2f} s" if offset is not None else "    ?    "
@@ -223,35 +268,47 @@ def run_drbd_demo() -> None:
     from lab.scenario import DRBD_TIMELINE, VIP, DrbdStack
 
     started = time.monotonic()
-    say("booting two User-Mode-Linux nodes (Linux 6.1 with DRBD 8.4.11) on a private "
-        "bridge (10.99.0.0/24); corosync and pacemaker in each")  # fmt: skip
+    say(
+        "booting two User-Mode-Linux nodes (Linux 6.1 with DRBD 8.4.11) on a private "
+        "bridge (10.99.0.0/24); corosync and pacemaker in each"
+    )
     with DrbdStack("pyha") as scenario:
         lab = scenario.uml
         lab.keep = True  # kept on failure for the logs; removed explicitly on success
         LAB_DIRS.append(lab.dir)
-        say(f"cluster online after {time.monotonic() - started:.0f} s: "
-            f"{', '.join(lab.node_names())} ({lab.dir})")  # fmt: skip
+        say(
+            f"cluster online after {time.monotonic() - started:.0f} s: "
+            f"{', '.join(lab.node_names())} ({lab.dir})"
+        )
         scenario.prepare()
-        say(f"DRBD {stack.DRBD_RES} on both nodes' /dev/ubda: fresh meta data, the initial "
-            "sync skipped, ext4 with a MariaDB datadir on /dev/drbd0, then down")  # fmt: skip
+        say(
+            f"DRBD {stack.DRBD_RES} on both nodes' /dev/ubda: fresh meta data, the initial "
+            "sync skipped, ext4 with a MariaDB datadir on /dev/drbd0, then down"
+        )
         say("crm configure (fencing: fence_dummy per node; the lab powers a fenced node off):")
         for line in scenario.group().splitlines():
             print(f"    {line}", flush=True)
         mark = time.monotonic()
         holder = scenario.configure()
-        say(f"the stack runs on {holder} ({time.monotonic() - mark:.0f} s after configuring): "
-            f"DRBD Primary, {VIP}, /var/lib/mysql mounted, MariaDB")  # fmt: skip
+        say(
+            f"the stack runs on {holder} ({time.monotonic() - mark:.0f} s after configuring): "
+            f"DRBD Primary, {VIP}, /var/lib/mysql mounted, MariaDB"
+        )
         if not scenario.reachable():
             fail(f"the client cannot reach {VIP}")
         writer = scenario.writer()
         time.sleep(2.0)
-        say(f"the client commits rows through {VIP}, one transaction each "
-            f"({len(writer.acked)} so far)")  # fmt: skip
+        say(
+            f"the client commits rows through {VIP}, one transaction each "
+            f"({len(writer.acked)} so far)"
+        )
         say(f"powering {holder} off hard (SIGKILL of every process of the guest)")
         wall_killed = time.time()
         survivor, first_commit, running = scenario.hard_failover(holder, writer)
-        say(f"the client commits again {first_commit:.1f} s after the kill; Pacemaker shows "
-            f"the stack on {survivor} after {running:.1f} s")  # fmt: skip
+        say(
+            f"the client commits again {first_commit:.1f} s after the kill; Pacemaker shows "
+            f"the stack on {survivor} after {running:.1f} s"
+        )
         if [n for n, _ in lab.fenced] != [holder]:
             fail(f"expected {holder} to be fenced, fence log: {lab.fenced}")
         role = lab.sh(survivor, ["drbdadm", "role", stack.DRBD_RES]).strip()
@@ -262,8 +319,10 @@ def run_drbd_demo() -> None:
         lost = scenario.check_commits(acked)
         if lost:
             fail(f"{len(lost)} acknowledged commits lost: {lost[:10]}")
-        say(f"{holder} was fenced; DRBD on {survivor}: {role}; all {len(acked)} commits the "
-            "client saw acknowledged are there")  # fmt: skip
+        say(
+            f"{holder} was fenced; DRBD on {survivor}: {role}; all {len(acked)} commits the "
+            "client saw acknowledged are there"
+        )
         say("where the time went (from the survivor's corosync and pacemaker logs):")
         for label, offset in lab.timeline(survivor, DRBD_TIMELINE, wall_killed, dead=holder):
             shown = f"+{offset:5.1f} s" if offset is not None else "    ?   "
@@ -288,12 +347,14 @@ def main() -> int:
     except (Exception, KeyboardInterrupt, SystemExit) as err:  # any failure keeps its logs
         if isinstance(err, SystemExit) and not err.code:
             return 0
-        print(f"demo: FAILED: {err if isinstance(err, LabError) else repr(err)}",
-              file=sys.stderr)  # fmt: skip
+        print(f"demo: FAILED: {err if isinstance(err, LabError) else repr(err)}", file=sys.stderr)
         kept = keep_failure(output, err)
         if kept:
-            print(f"demo: kept in {kept}: demo-output.txt, demo-failure.txt (the traceback) "
-                  "and the nodes' logs (nodeN/var/log/... or logs/)", file=sys.stderr)  # fmt: skip
+            print(
+                f"demo: kept in {kept}: demo-output.txt, demo-failure.txt (the traceback) "
+                "and the nodes' logs (nodeN/var/log/... or logs/)",
+                file=sys.stderr,
+            )
         else:
             print("demo: the lab did not come up; nothing was kept", file=sys.stderr)
         return 1

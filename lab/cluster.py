@@ -60,10 +60,16 @@ logging {{
 """
 
 
-def _run(argv: Sequence[str], *, check: bool = True, timeout: float = 60,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                            check=False, env=env)  # fmt: skip
+def _run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(argv), capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
     if check and result.returncode != 0:
         raise LabError(f"{' '.join(argv)} returned {result.returncode}: {result.stderr.strip()}")
     return result
@@ -95,8 +101,9 @@ class Node:
 class NamespaceCluster(ClusterOps, Lifecycle):
     """A Pacemaker cluster of `size` namespace nodes (see the module docstring)."""
 
-    def __init__(self, size: int = 2, *, token_ms: int = 1000, keep: bool = False,
-                 workdir: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, size: int = 2, *, token_ms: int = 1000, keep: bool = False, workdir: str | None = None
+    ) -> None:
         self.id = f"{os.getpid()}-{next(_ids)}"
         self.dir = workdir or f"/var/tmp/pyha-lab-{self.id}"
         self.bridge = f"pyha-lab-{self.id}-br"
@@ -128,8 +135,23 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         _run(["ip", "-n", self.bridge, "link", "set", "br0", "up"])
         _run(["ip", "netns", "add", self.client])
         _run(["ip", "-n", self.client, "link", "set", "lo", "up"])
-        _run(["ip", "-n", self.bridge, "link", "add", "vc", "type", "veth", "peer", "name", "eth0",
-              "netns", self.client])  # fmt: skip
+        _run(
+            [
+                "ip",
+                "-n",
+                self.bridge,
+                "link",
+                "add",
+                "vc",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                self.client,
+            ]
+        )
         _run(["ip", "-n", self.bridge, "link", "set", "vc", "master", "br0", "up"])
         _run(["ip", "-n", self.client, "addr", "add", f"{self.client_address}/24", "dev", "eth0"])
         _run(["ip", "-n", self.client, "link", "set", "eth0", "up"])
@@ -147,14 +169,26 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         staging = os.path.join(self.dir, "resource.d")
         for provider in os.listdir("/usr/lib/ocf/resource.d"):
             os.makedirs(os.path.join(staging, provider))
-        _run(["make", "-s", "-C", ROOT, "install", f"PROVIDER_DIR={staging}/pyha",
-              f"SHIM_DIR={self.dir}/shim", f"PYTHON_SITELIB={self.dir}/site",
-              f"PYTHON={PYTHON}"])  # fmt: skip
+        _run(
+            [
+                "make",
+                "-s",
+                "-C",
+                ROOT,
+                "install",
+                f"PROVIDER_DIR={staging}/pyha",
+                f"SHIM_DIR={self.dir}/shim",
+                f"PYTHON_SITELIB={self.dir}/site",
+                f"PYTHON={PYTHON}",
+            ]
+        )
         seed = os.path.join(self.dir, "seed.xml")
         with open(seed, "w") as f:
             subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
-        _run(["crm_attribute", "--type", "crm_config", "--name", "dc-deadtime", "--update", "2s"],
-             env={**os.environ, "CIB_file": seed})  # fmt: skip
+        _run(
+            ["crm_attribute", "--type", "crm_config", "--name", "dc-deadtime", "--update", "2s"],
+            env={**os.environ, "CIB_file": seed},
+        )
         conf = corosync_conf([(n.name, n.address) for n in self.nodes], self.token_ms)
         uid, gid = _ids_of("hacluster", "haclient")
         for node in self.nodes:
@@ -180,11 +214,28 @@ class NamespaceCluster(ClusterOps, Lifecycle):
 
     def _start_node(self, node: Node) -> None:
         node.launcher = subprocess.Popen(
-            ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
-             "--propagation", "private", PYTHON, "-I", INIT, node.name, self.dir],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "unshare",
+                "--net",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--propagation",
+                "private",
+                PYTHON,
+                "-I",
+                INIT,
+                node.name,
+                self.dir,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         children = f"/proc/{node.launcher.pid}/task/{node.launcher.pid}/children"
         for _ in range(500):
             try:
@@ -199,8 +250,23 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         else:
             raise LabError(f"{node.name}: its init did not start")
         veth = f"v{node.index}"
-        _run(["ip", "-n", self.bridge, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
-              "netns", str(node.pid)])  # fmt: skip
+        _run(
+            [
+                "ip",
+                "-n",
+                self.bridge,
+                "link",
+                "add",
+                veth,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                str(node.pid),
+            ]
+        )
         _run(["ip", "-n", self.bridge, "link", "set", veth, "master", "br0", "up"])
         self.run(node.name, ["ip", "addr", "add", f"{node.address}/24", "dev", "eth0"])
         self.run(node.name, ["ip", "link", "set", "eth0", "up"])
@@ -232,25 +298,50 @@ class NamespaceCluster(ClusterOps, Lifecycle):
 
     # -- using the cluster ----------------------------------------------------------
 
-    def run(self, name: str, argv: Sequence[str], *, check: bool = True, timeout: float = 60,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def run(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        timeout: float = 60,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run argv inside a node (all of its namespaces)."""
         node = self.node(name)
         if not node.alive:
             raise LabError(f"{name} is powered off")
         result = subprocess.run(
-            ["nsenter", "-t", str(node.pid), "--net", "--mount", "--uts", "--ipc", "--pid", "--",
-             *argv], capture_output=True, text=True, timeout=timeout, check=False, input=input,
+            [
+                "nsenter",
+                "-t",
+                str(node.pid),
+                "--net",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--pid",
+                "--",
+                *argv,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            input=input,
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C"},
-        )  # fmt: skip
+        )
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip()
-            raise LabError(f"{name}: {' '.join(argv)} returned {result.returncode}: {detail}; "
-                           f"logs in {self.dir}")  # fmt: skip
+            raise LabError(
+                f"{name}: {' '.join(argv)} returned {result.returncode}: {detail}; "
+                f"logs in {self.dir}"
+            )
         return result
 
-    def _exec(self, name: str, argv: Sequence[str], input: str | None,
-              timeout: float) -> tuple[int, str, str]:  # fmt: skip
+    def _exec(
+        self, name: str, argv: Sequence[str], input: str | None, timeout: float
+    ) -> tuple[int, str, str]:
         result = self.run(name, argv, check=False, timeout=timeout, input=input)
         return result.returncode, result.stdout, result.stderr
 
@@ -290,8 +381,9 @@ class NamespaceCluster(ClusterOps, Lifecycle):
     def restore_link(self, name: str) -> None:
         _run(["ip", "-n", self.bridge, "link", "set", f"v{self.node(name).index}", "master", "br0"])
 
-    def on_client(self, argv: Sequence[str], *, check: bool = False,
-                  timeout: float = 30) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def on_client(
+        self, argv: Sequence[str], *, check: bool = False, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
         """Run argv on the client host (not a cluster node)."""
         return _run(["ip", "netns", "exec", self.client, *argv], check=check, timeout=timeout)
 

@@ -17,8 +17,9 @@ class LoopDevice:
         self.image = os.path.join(directory, f"disk-{time.monotonic_ns()}.img")
         with open(self.image, "wb") as f:
             f.truncate(size_mb * 1024 * 1024)
-        self.device = subprocess.run(["losetup", "-f", "--show", self.image], text=True,
-                                     capture_output=True, check=True).stdout.strip()  # fmt: skip
+        self.device = subprocess.run(
+            ["losetup", "-f", "--show", self.image], text=True, capture_output=True, check=True
+        ).stdout.strip()
         if mkfs:
             subprocess.run([*mkfs, self.device], capture_output=True, check=True)
 

@@ -39,15 +39,24 @@ def setup() -> None:
     sh("hostname", NAME)
     sh("mount", "-t", "sysfs", "sysfs", "/sys")
     sh("mount", "-t", "tmpfs", "-o", "mode=755", "pyha-run", "/run")
-    for path, mode in (("/run/lock", 0o1777), ("/run/resource-agents", 0o1755),
-                       ("/run/fence", 0o755), ("/run/crm", 0o750)):  # fmt: skip
+    for path, mode in (
+        ("/run/lock", 0o1777),
+        ("/run/resource-agents", 0o1755),
+        ("/run/fence", 0o755),
+        ("/run/crm", 0o750),
+    ):
         os.makedirs(path, exist_ok=True)
         os.chmod(path, mode)
     os.symlink("/dev/shm", "/run/shm")
     sh("mount", "-t", "tmpfs", "-o", "mode=1777", "pyha-shm", "/dev/shm")
     sh("mount", "--bind", os.path.join(LAB, "fence"), "/run/fence")
-    for target in ("etc/corosync", "var/lib/pacemaker", "var/lib/corosync",
-                   "var/log/pacemaker", "var/log/corosync"):  # fmt: skip
+    for target in (
+        "etc/corosync",
+        "var/lib/pacemaker",
+        "var/lib/corosync",
+        "var/log/pacemaker",
+        "var/log/corosync",
+    ):
         sh("mount", "--bind", os.path.join(NODE, target), "/" + target)
     sh("mount", "--bind", os.path.join(LAB, "hosts"), "/etc/hosts")
     staging = os.path.join(LAB, "resource.d")
@@ -89,10 +98,16 @@ def main() -> None:
             return
         stopping = True
         log("shutting down")
-        subprocess.run(["pacemakerd", "--shutdown"], env=ENV, capture_output=True, check=False,
-                       timeout=60)  # fmt: skip
-        subprocess.run(["corosync-cfgtool", "-H", "--force"], env=ENV, capture_output=True,
-                       check=False, timeout=30)  # fmt: skip
+        subprocess.run(
+            ["pacemakerd", "--shutdown"], env=ENV, capture_output=True, check=False, timeout=60
+        )
+        subprocess.run(
+            ["corosync-cfgtool", "-H", "--force"],
+            env=ENV,
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, shutdown)

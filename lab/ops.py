@@ -67,8 +67,9 @@ class ClusterOps:
 
     # -- what a lab provides ------------------------------------------------------
 
-    def _exec(self, name: str, argv: Sequence[str], input: str | None,
-              timeout: float) -> tuple[int, str, str]:  # fmt: skip
+    def _exec(
+        self, name: str, argv: Sequence[str], input: str | None, timeout: float
+    ) -> tuple[int, str, str]:
         raise NotImplementedError
 
     def node_names(self) -> list[str]:
@@ -108,13 +109,16 @@ class ClusterOps:
 
     # -- commands -----------------------------------------------------------------
 
-    def sh(self, name: str, argv: Sequence[str], *, input: str | None = None,
-           timeout: float = 120) -> str:  # fmt: skip
+    def sh(
+        self, name: str, argv: Sequence[str], *, input: str | None = None, timeout: float = 120
+    ) -> str:
         """Run argv on a node; its stdout, or LabError with its words."""
         rc, out, err = self._exec(name, argv, input, timeout)
         if rc != 0:
-            raise LabError(f"{name}: {' '.join(argv)} returned {rc}: "
-                           f"{(err or out).strip()[-500:]}; logs in {self.dir}")  # fmt: skip
+            raise LabError(
+                f"{name}: {' '.join(argv)} returned {rc}: "
+                f"{(err or out).strip()[-500:]}; logs in {self.dir}"
+            )
         return out
 
     def crm(self, name: str, *args: str, input: str | None = None) -> str:
@@ -124,8 +128,7 @@ class ClusterOps:
     def configure(self, text: str, name: str | None = None) -> None:
         """Load a crm configuration snippet (crm configure load update -)."""
         node = name or self.live_nodes()[0]
-        self.sh(node, ["crm", "configure", "load", "update", "-"], input=text + "\n",
-                timeout=180)  # fmt: skip
+        self.sh(node, ["crm", "configure", "load", "update", "-"], input=text + "\n", timeout=180)
 
     def wait_online(self, timeout: float = 60, names: Sequence[str] | None = None) -> None:
         """Until every (named) live node sees all of them online."""
@@ -138,8 +141,9 @@ class ClusterOps:
                 if status is None:
                     last = f"{name}: no status yet"
                     break
-                online = {n.get("name", "") for n in status.iter("node")
-                          if n.get("online") == "true"}  # fmt: skip
+                online = {
+                    n.get("name", "") for n in status.iter("node") if n.get("online") == "true"
+                }
                 if not wanted <= online:
                     last = f"{name} sees online: {sorted(online)}"
                     break
@@ -161,8 +165,9 @@ class ClusterOps:
         except ET.ParseError:
             return None
 
-    def where(self, resource: str, name: str | None = None, *,
-              roles: Sequence[str] = STARTED_ROLES) -> list[str]:  # fmt: skip
+    def where(
+        self, resource: str, name: str | None = None, *, roles: Sequence[str] = STARTED_ROLES
+    ) -> list[str]:
         """Nodes on which crm_mon shows resource active in one of roles (not
         pending, not failed)."""
         status = self.status(name)
@@ -180,21 +185,29 @@ class ClusterOps:
                 found += [n.get("name", "") for n in rsc.iter("node")]
         return found
 
-    def wait_for(self, resource: str, *, on: str | None = None, timeout: float = 60,
-                 exclude: Sequence[str] = (), roles: Sequence[str] = STARTED_ROLES,
-                 poll: float = 0.05) -> str:  # fmt: skip
+    def wait_for(
+        self,
+        resource: str,
+        *,
+        on: str | None = None,
+        timeout: float = 60,
+        exclude: Sequence[str] = (),
+        roles: Sequence[str] = STARTED_ROLES,
+        poll: float = 0.05,
+    ) -> str:
         """Until resource runs (on a given node / not on excluded ones); returns the node."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             live = self.live_nodes()
             if live:
-                nodes = [n for n in self.where(resource, live[0], roles=roles)
-                         if n not in exclude]  # fmt: skip
+                nodes = [n for n in self.where(resource, live[0], roles=roles) if n not in exclude]
                 if nodes and (on is None or nodes == [on]):
                     return nodes[0]
             time.sleep(poll)
-        raise LabError(f"{resource} not running{' on ' + on if on else ''} after {timeout}s; "
-                       f"logs in {self.dir}")  # fmt: skip
+        raise LabError(
+            f"{resource} not running{' on ' + on if on else ''} after {timeout}s; "
+            f"logs in {self.dir}"
+        )
 
     def unhealthy(self) -> list[str]:
         """What crm_mon shows wrong: failed actions, and resources not active (or
@@ -202,8 +215,10 @@ class ClusterOps:
         status = self.status()
         if status is None:
             return ["no status from crm_mon"]
-        problems = [f"failed {f.get('op_key')} on {f.get('node')}: {f.get('exitreason', '')}"
-                    for f in status.iter("failure")]  # fmt: skip
+        problems = [
+            f"failed {f.get('op_key')} on {f.get('node')}: {f.get('exitreason', '')}"
+            for f in status.iter("failure")
+        ]
         for rsc in status.iter("resource"):
             if rsc.get("active") != "true" or rsc.get("failed") == "true":
                 problems.append(f"{rsc.get('id')} {rsc.get('role')} (not running)")
@@ -216,8 +231,11 @@ class ClusterOps:
         status = self.status()
         if status is None:
             return []
-        return [(f.get("node", ""), f.get("exitreason", "")) for f in status.iter("failure")
-                if f.get("op_key", "").startswith(f"{resource}_")]  # fmt: skip
+        return [
+            (f.get("node", ""), f.get("exitreason", ""))
+            for f in status.iter("failure")
+            if f.get("op_key", "").startswith(f"{resource}_")
+        ]
 
     # -- fencing --------------------------------------------------------------------
 
@@ -278,8 +296,16 @@ class ClusterOps:
 
     # -- timelines --------------------------------------------------------------------
 
-    def wait_logged(self, alive: str, pattern: str, since: float, *, timeout: float = 300,
-                    poll: float = 0.2, **names: str) -> float:  # fmt: skip
+    def wait_logged(
+        self,
+        alive: str,
+        pattern: str,
+        since: float,
+        *,
+        timeout: float = 300,
+        poll: float = 0.2,
+        **names: str,
+    ) -> float:
         """Seconds after `since` (wall clock) of the first line matching pattern
         in node alive's pacemaker log. The log is read on the host, so waiting
         costs the node no CPU (a crm_mon poll costs a UML guest ~0.4 s each)."""
@@ -289,12 +315,14 @@ class ClusterOps:
             if found is not None:
                 return found
             if time.monotonic() > end:
-                raise LabError(f"{alive}: no {pattern!r} in its log within {timeout}s; "
-                               f"logs in {self.dir}")  # fmt: skip
+                raise LabError(
+                    f"{alive}: no {pattern!r} in its log within {timeout}s; logs in {self.dir}"
+                )
             time.sleep(poll)
 
-    def timeline(self, alive: str, events: Sequence[tuple[str, str, str]], since: float,
-                 **names: str) -> list[tuple[str, float | None]]:  # fmt: skip
+    def timeline(
+        self, alive: str, events: Sequence[tuple[str, str, str]], since: float, **names: str
+    ) -> list[tuple[str, float | None]]:
         """(label, seconds after `since` (wall clock)) of the first line of each
         event (log, regex, label) on node alive at or after since; None if absent."""
         logs = {which: self.log(alive, which) for which in {e[0] for e in events}}

@@ -24,13 +24,16 @@ MYSQL_STARTED = r"Result of start operation for p_mysql on {alive}: ok"
 DRBD_TIMELINE = [
     *CLUSTER_TIMELINE,
     ("pacemaker", r"Initiating promote operation p_drbd_promote_0", "DRBD promote begins"),
-    ("pacemaker", r"Result of promote operation for p_drbd\S* on {alive}: ok",
-     "DRBD promote done (Primary)"),
+    (
+        "pacemaker",
+        r"Result of promote operation for p_drbd\S* on {alive}: ok",
+        "DRBD promote done (Primary)",
+    ),
     ("pacemaker", r"Initiating start operation p_ip_start_0", "IP start begins"),
     ("pacemaker", r"Result of start operation for p_ip on {alive}: ok", "IP start done"),
     ("pacemaker", r"Result of start operation for p_fs on {alive}: ok", "Filesystem start done"),
     ("pacemaker", MYSQL_STARTED, "mysql start done"),
-]  # fmt: skip
+]
 
 
 class Writer:
@@ -40,8 +43,10 @@ class Writer:
     def __init__(self, netns: str, vip: str = VIP, seconds: int = 600) -> None:
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", netns, PYTHON, SQL_CLIENT, vip, "write", str(seconds)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.acked: list[tuple[int, float]] = []
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -82,16 +87,29 @@ class Writer:
 
 
 def ids_present(netns: str, vip: str = VIP) -> set[int]:
-    out = subprocess.run(["ip", "netns", "exec", netns, PYTHON, SQL_CLIENT, vip, "ids"],
-                         capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        ["ip", "netns", "exec", netns, PYTHON, SQL_CLIENT, vip, "ids"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return {int(x) for x in out.stdout.split()}
 
 
 class Failover:
     """One hard failover: where it went, how long it took, what was lost."""
 
-    def __init__(self, dead: str, survivor: str, first_commit: float, running: float,
-                 acked: int, lost: list[int], fenced: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dead: str,
+        survivor: str,
+        first_commit: float,
+        running: float,
+        acked: int,
+        lost: list[int],
+        fenced: float | None = None,
+    ) -> None:
         self.dead = dead
         self.survivor = survivor
         self.first_commit = first_commit
@@ -104,8 +122,10 @@ class Failover:
         parts = [f"first commit {self.first_commit:.2f} s", f"running {self.running:.2f} s"]
         if self.fenced is not None:
             parts.append(f"fenced {self.fenced:.2f} s")
-        return (f"Failover({self.dead}->{self.survivor}: {', '.join(parts)}, "
-                f"{self.acked} acked, {len(self.lost)} lost)")  # fmt: skip
+        return (
+            f"Failover({self.dead}->{self.survivor}: {', '.join(parts)}, "
+            f"{self.acked} acked, {len(self.lost)} lost)"
+        )
 
 
 class Stack(Lifecycle):
@@ -143,8 +163,7 @@ class Stack(Lifecycle):
                 break
             failed = lab.failures("p_mysql")
             if len({node for node, _ in failed}) == len(lab.node_names()):
-                raise LabError(f"p_mysql failed on every node: {failed[0][1]}; "
-                               f"logs in {lab.dir}")  # fmt: skip
+                raise LabError(f"p_mysql failed on every node: {failed[0][1]}; logs in {lab.dir}")
             if time.monotonic() > end:
                 raise LabError(f"p_mysql not started after 600 s; logs in {lab.dir}")
             time.sleep(1.0)
@@ -154,8 +173,11 @@ class Stack(Lifecycle):
     def reachable(self, timeout: float = 30) -> bool:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            ping = subprocess.run(["ip", "netns", "exec", self.netns, "ping", "-c", "1", "-W", "1",
-                                   self.vip], capture_output=True, check=False)  # fmt: skip
+            ping = subprocess.run(
+                ["ip", "netns", "exec", self.netns, "ping", "-c", "1", "-W", "1", self.vip],
+                capture_output=True,
+                check=False,
+            )
             if ping.returncode == 0:
                 return True
             time.sleep(0.1)
@@ -186,8 +208,14 @@ class Stack(Lifecycle):
         present = ids_present(self.netns, self.vip)
         return sorted(set(acked) - present)
 
-    def soak(self, holder: str, count: int, *, settle: float = 2.0,
-             report: Callable[[Failover], None] | None = None) -> list[Failover]:  # fmt: skip
+    def soak(
+        self,
+        holder: str,
+        count: int,
+        *,
+        settle: float = 2.0,
+        report: Callable[[Failover], None] | None = None,
+    ) -> list[Failover]:
         """count hard failovers in a row, the dead node rejoining after each;
         every acknowledged commit is checked after each one."""
         done = []
@@ -197,10 +225,12 @@ class Stack(Lifecycle):
             survivor, first, running = self.hard_failover(holder, writer)
             time.sleep(1.0)
             acked = writer.stop()
-            fenced = self.lab.timeline(survivor, CLUSTER_TIMELINE[-1:], self.killed_wall,
-                                       dead=holder)[0][1]  # fmt: skip
-            failover = Failover(holder, survivor, first, running, len(acked),
-                                self.check_commits(acked), fenced)  # fmt: skip
+            fenced = self.lab.timeline(
+                survivor, CLUSTER_TIMELINE[-1:], self.killed_wall, dead=holder
+            )[0][1]
+            failover = Failover(
+                holder, survivor, first, running, len(acked), self.check_commits(acked), fenced
+            )
             done.append(failover)
             if report is not None:
                 report(failover)
@@ -209,8 +239,10 @@ class Stack(Lifecycle):
             self.rejoin(holder)
             problems = self.wait_healthy()
             if problems:
-                raise LabError(f"after {failover} and the rejoin: {'; '.join(problems[:5])}; "
-                               f"logs in {self.lab.dir}")  # fmt: skip
+                raise LabError(
+                    f"after {failover} and the rejoin: {'; '.join(problems[:5])}; "
+                    f"logs in {self.lab.dir}"
+                )
             holder = survivor
         return done
 
@@ -234,8 +266,10 @@ class DrbdStack(Stack):
         self.agents = agents
         self.vip = VIP
         guests = ["uml1", "uml2"]
-        files = {f"/etc/drbd.d/{stack.DRBD_RES}.res": stack.drbd_resource_text(guests),
-                 stack.MY_CNF_PATH: stack.MY_CNF}  # fmt: skip
+        files = {
+            f"/etc/drbd.d/{stack.DRBD_RES}.res": stack.drbd_resource_text(guests),
+            stack.MY_CNF_PATH: stack.MY_CNF,
+        }
         self.uml = UmlCluster(2, files=files, keep=keep)
         self.lab = self.uml
 
@@ -268,22 +302,34 @@ class DrbdStack(Stack):
         lab, res = self.uml, stack.DRBD_RES
         first, second = lab.node_names()
         for name in (first, second):
-            lab.sh(name, ["sh", "-c", f"modprobe drbd && drbdadm create-md --force {res} && "
-                          f"drbdadm up {res}"])  # fmt: skip
+            lab.sh(
+                name,
+                [
+                    "sh",
+                    "-c",
+                    f"modprobe drbd && drbdadm create-md --force {res} && drbdadm up {res}",
+                ],
+            )
         self.wait_drbd(first, "connection:Connected", 60)
         lab.sh(first, ["drbdadm", "--", "--clear-bitmap", "new-current-uuid", res])
         stack.seed_datadir(os.path.join(lab.guest(first).dir, "seed"))
-        lab.sh(first, ["sh", "-c", f"drbdadm primary {res} && mkfs.ext4 -q /dev/drbd0 && "
-                       "mkdir -p /mnt/seed && mount /dev/drbd0 /mnt/seed && "
-                       f"cp -a /host/seed /mnt/seed/data && umount /mnt/seed && "
-                       f"drbdadm secondary {res}"])  # fmt: skip
+        lab.sh(
+            first,
+            [
+                "sh",
+                "-c",
+                f"drbdadm primary {res} && mkfs.ext4 -q /dev/drbd0 && "
+                "mkdir -p /mnt/seed && mount /dev/drbd0 /mnt/seed && "
+                f"cp -a /host/seed /mnt/seed/data && umount /mnt/seed && "
+                f"drbdadm secondary {res}",
+            ],
+        )
         for name in (first, second):
             lab.sh(name, ["drbdadm", "down", res])
 
     def rejoin(self, name: str) -> None:
         self.uml.power_on(name)
-        self.uml.wait_for("p_drbd", on=name, roles=("Unpromoted", "Slave"), timeout=300,
-                          poll=1.0)  # fmt: skip
+        self.uml.wait_for("p_drbd", on=name, roles=("Unpromoted", "Slave"), timeout=300, poll=1.0)
         survivor = next(n for n in self.uml.node_names() if n != name)
         self.wait_drbd(survivor, "peer-disk:UpToDate", 300)
 
@@ -322,8 +368,9 @@ class SharedStack(Stack):
         return os.path.join(self.ns.dir, "my.cnf")
 
     def group(self) -> str:
-        return stack.group_config(self.agents, self.vip, self.device, drbd=False,
-                                  data="/srv/data", config=self.config)  # fmt: skip
+        return stack.group_config(
+            self.agents, self.vip, self.device, drbd=False, data="/srv/data", config=self.config
+        )
 
     def prepare(self) -> None:
         """An ext4 file system with a MariaDB datadir (in a private mount
@@ -332,10 +379,13 @@ class SharedStack(Stack):
             f.write(stack.MY_CNF)
         seed = os.path.join(self.ns.dir, "seed")
         stack.seed_datadir(seed)
-        script = (f"mount -t tmpfs x /mnt && mkdir /mnt/d && mount {self.device} /mnt/d && "
-                  f"cp -a {seed} /mnt/d/data && umount /mnt/d")  # fmt: skip
-        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                       check=True)  # fmt: skip
+        script = (
+            f"mount -t tmpfs x /mnt && mkdir /mnt/d && mount {self.device} /mnt/d && "
+            f"cp -a {seed} /mnt/d/data && umount /mnt/d"
+        )
+        subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script], check=True
+        )
 
     def rejoin(self, name: str) -> None:
         self.ns.power_on(name)

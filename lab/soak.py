@@ -36,8 +36,11 @@ def run(kind: str, agents: str, count: int, keep: bool = False) -> list[Failover
     with make_stack(kind, agents, keep) as st:
         st.prepare()
         holder = st.configure()
-        print(f"soak: {kind}/{agents}: stack running on {holder} after "
-              f"{time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
+        print(
+            f"soak: {kind}/{agents}: stack running on {holder} after "
+            f"{time.monotonic() - started:.0f} s",
+            flush=True,
+        )
         return st.soak(holder, count, report=lambda f: print(f"soak: {f}", flush=True))
 
 
@@ -48,8 +51,10 @@ def record(path: str, kind: str, agents: str, done: list[Failover]) -> None:
     def spread(values: list[float]) -> str:
         return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
-    lab = {"uml": "UML nodes (token 3000 ms), DRBD 8.4", "namespaces":
-           "namespace nodes (token 1000 ms), shared loop disk"}[kind]  # fmt: skip
+    lab = {
+        "uml": "UML nodes (token 3000 ms), DRBD 8.4",
+        "namespaces": "namespace nodes (token 1000 ms), shared loop disk",
+    }[kind]
     fenced = [f.fenced for f in done if f.fenced is not None]
     body = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this machine with "
@@ -88,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     acked = sum(f.acked for f in done)
     if args.write:
         record(args.write, args.kind, args.agents, done)
-    print(f"soak: {len(done)} hard failovers, every acknowledged commit present ({acked} in "
-          f"all); first commit after the kill: median {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f}, max {max(times):.2f})")  # fmt: skip
+    print(
+        f"soak: {len(done)} hard failovers, every acknowledged commit present ({acked} in "
+        f"all); first commit after the kill: median {statistics.median(times):.2f} s "
+        f"(min {min(times):.2f}, max {max(times):.2f})"
+    )
     return 0
 
 

@@ -23,8 +23,14 @@ def connect(timeout: float = 2) -> "pymysql.connections.Connection":
     end = time.monotonic() + 60
     while True:
         try:
-            return pymysql.connect(host=vip, user="app", password="app-pw", connect_timeout=0.3,  # noqa: S106 - the lab's test account
-                                   read_timeout=timeout, write_timeout=timeout)  # fmt: skip
+            return pymysql.connect(
+                host=vip,
+                user="app",
+                password="app-pw",  # noqa: S106 - the lab's test account
+                connect_timeout=0.3,
+                read_timeout=timeout,
+                write_timeout=timeout,
+            )
         except pymysql.MySQLError:
             if time.monotonic() > end:
                 raise

@@ -16,11 +16,19 @@ import tempfile
 from lab.ops import ClusterOps
 
 AGENTS = {
-    "pyha": {"ip": "ocf:pyha:IPaddr2-py", "fs": "ocf:pyha:Filesystem-py",
-             "mysql": "ocf:pyha:mysql-py", "drbd": "ocf:pyha:drbd-py"},
-    "reference": {"ip": "ocf:heartbeat:IPaddr2", "fs": "ocf:heartbeat:Filesystem",
-                  "mysql": "ocf:heartbeat:mysql", "drbd": "ocf:linbit:drbd"},
-}  # fmt: skip
+    "pyha": {
+        "ip": "ocf:pyha:IPaddr2-py",
+        "fs": "ocf:pyha:Filesystem-py",
+        "mysql": "ocf:pyha:mysql-py",
+        "drbd": "ocf:pyha:drbd-py",
+    },
+    "reference": {
+        "ip": "ocf:heartbeat:IPaddr2",
+        "fs": "ocf:heartbeat:Filesystem",
+        "mysql": "ocf:heartbeat:mysql",
+        "drbd": "ocf:linbit:drbd",
+    },
+}
 MY_CNF = """[mysqld]
 bind-address=0.0.0.0
 port=3306
@@ -32,8 +40,10 @@ innodb_log_file_size=16M
 MY_CNF_PATH = "/etc/mysql/pyha-lab.cnf"
 DRBD_RES = "mysql_res"
 DATA = "/var/lib/mysql"
-APP_SQL = ("CREATE USER app@'%' IDENTIFIED BY 'app-pw'; GRANT ALL ON *.* TO app@'%'; "
-           "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY)")  # fmt: skip
+APP_SQL = (
+    "CREATE USER app@'%' IDENTIFIED BY 'app-pw'; GRANT ALL ON *.* TO app@'%'; "
+    "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY)"
+)
 
 
 def seed_datadir(dest: str) -> None:
@@ -41,17 +51,26 @@ def seed_datadir(dest: str) -> None:
     owned by mysql."""
     with tempfile.TemporaryDirectory(prefix="pyha-seed-", dir="/var/tmp") as tmp:
         shutil.chown(tmp, "mysql", "mysql")
-        subprocess.run(["mariadb-install-db", "--no-defaults", "--user=mysql",
-                        f"--datadir={tmp}/data", "--skip-test-db"], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                "--user=mysql",
+                f"--datadir={tmp}/data",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
         shutil.copytree(f"{tmp}/data", dest, symlinks=True)
     for root, dirs, files in os.walk(dest):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
             shutil.chown(name, "mysql", "mysql")
 
 
-def group_config(agents: str, vip: str, device: str, *, drbd: bool, data: str = DATA,
-                 config: str = MY_CNF_PATH) -> str:  # fmt: skip
+def group_config(
+    agents: str, vip: str, device: str, *, drbd: bool, data: str = DATA, config: str = MY_CNF_PATH
+) -> str:
     """crm configuration of the group (and, with drbd, the promotable DRBD clone)."""
     a = AGENTS[agents]
     lines = [
@@ -76,9 +95,14 @@ def group_config(agents: str, vip: str, device: str, *, drbd: bool, data: str = 
 
 
 def cluster_defaults(lab: ClusterOps) -> str:
-    return "\n".join([*lab.fencing_resources(), "property stonith-enabled=true",
-                      "rsc_defaults resource-stickiness=100",
-                      "op_defaults timeout=120s"])  # fmt: skip
+    return "\n".join(
+        [
+            *lab.fencing_resources(),
+            "property stonith-enabled=true",
+            "rsc_defaults resource-stickiness=100",
+            "op_defaults timeout=120s",
+        ]
+    )
 
 
 def drbd_resource_text(guests: list[str]) -> str:

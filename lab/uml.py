@@ -50,11 +50,14 @@ def drbd_resource(
 ) -> str:
     """A DRBD resource on each guest's /dev/ubda (device /dev/drbd0), with a
     fast fixed resync rate (64 MiB sync in 1-2 s instead of 14 s)."""
-    hosts = "".join(f"  on {g} {{ address {SUBNET}.{i + 1}:{port}; }}\n"
-                    for i, g in enumerate(guests))  # fmt: skip
+    hosts = "".join(
+        f"  on {g} {{ address {SUBNET}.{i + 1}:{port}; }}\n" for i, g in enumerate(guests)
+    )
     disk = "disk { c-plan-ahead 0; resync-rate 100M; }"
-    return (f"resource {name} {{\n  device /dev/drbd0; disk /dev/ubda; meta-disk internal;\n"
-            f"  net {{ {net} }}\n  {disk}\n{hosts}}}\n")  # fmt: skip
+    return (
+        f"resource {name} {{\n  device /dev/drbd0; disk /dev/ubda; meta-disk internal;\n"
+        f"  net {{ {net} }}\n  {disk}\n{hosts}}}\n"
+    )
 
 
 class Result:
@@ -134,8 +137,18 @@ class UmlLab(Lifecycle):
         _sh(["ip", "-n", self.netns, "addr", "add", f"{SUBNET}.254/24", "dev", "br0"])
         _sh(["ip", "-n", self.netns, "link", "set", "br0", "up"])
         staging = os.path.join(self.dir, "files")
-        _sh(["make", "-s", "-C", ROOT, "install", f"DESTDIR={staging}",
-             "PYTHON=/usr/bin/python3", "PYTHON_SITELIB=/usr/lib/pyha"])  # fmt: skip
+        _sh(
+            [
+                "make",
+                "-s",
+                "-C",
+                ROOT,
+                "install",
+                f"DESTDIR={staging}",
+                "PYTHON=/usr/bin/python3",
+                "PYTHON_SITELIB=/usr/lib/pyha",
+            ]
+        )
         _sh(["/usr/bin/python3", "-m", "compileall", "-q", f"{staging}/usr/lib/pyha"])
         hosts = "127.0.0.1 localhost\n" + "".join(f"{g.address} {g.name}\n" for g in self.guests)
         self._stage(staging, {"/etc/hosts": hosts, **self.files})
@@ -158,8 +171,7 @@ class UmlLab(Lifecycle):
 
     def put(self, name: str, path: str, text: str) -> None:
         """Write a file in a running guest."""
-        self.run(name, ["/usr/bin/install", "-D", "-m", "0644", "/dev/stdin", path],
-                 input=text)  # fmt: skip
+        self.run(name, ["/usr/bin/install", "-D", "-m", "0644", "/dev/stdin", path], input=text)
 
     def _boot(self, guest: Guest) -> None:
         _sh(["ip", "-n", self.netns, "tuntap", "add", "dev", guest.tap, "mode", "tap"])
@@ -167,17 +179,38 @@ class UmlLab(Lifecycle):
         console = open(os.path.join(guest.dir, "console.log"), "ab")  # noqa: SIM115
         try:
             guest.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.netns, KERNEL, f"umid={guest.name}",
-                 f"uml_dir={self.dir}/umid", f"mem={self.mem_mib}M", "rootfstype=hostfs",
-                 "rootflags=/", "ro", f"init={INIT}", f"ubd0={guest.disk}",
-                 f"eth0=tuntap,{guest.tap}", "con=null", "con0=fd:0,fd:1", "quiet",
-                 f"pyha_name={guest.name}", f"pyha_ip={guest.address}/24",
-                 f"pyha_host={guest.dir}", *self._kernel_args(guest)],
-                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                     "TMPDIR": "/dev/shm"},
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.netns,
+                    KERNEL,
+                    f"umid={guest.name}",
+                    f"uml_dir={self.dir}/umid",
+                    f"mem={self.mem_mib}M",
+                    "rootfstype=hostfs",
+                    "rootflags=/",
+                    "ro",
+                    f"init={INIT}",
+                    f"ubd0={guest.disk}",
+                    f"eth0=tuntap,{guest.tap}",
+                    "con=null",
+                    "con0=fd:0,fd:1",
+                    "quiet",
+                    f"pyha_name={guest.name}",
+                    f"pyha_ip={guest.address}/24",
+                    f"pyha_host={guest.dir}",
+                    *self._kernel_args(guest),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                env={
+                    "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+                    "TMPDIR": "/dev/shm",
+                },
                 start_new_session=True,
-            )  # fmt: skip
+            )
         finally:
             console.close()
 
@@ -246,8 +279,7 @@ class UmlLab(Lifecycle):
     ) -> Result:
         """Run argv in guest name; its Result (check: raise unless rc 0)."""
         guest = self.guest(name)
-        request = {"argv": list(argv), "env": dict(env or {}), "input": input,
-                   "timeout": timeout}  # fmt: skip
+        request = {"argv": list(argv), "env": dict(env or {}), "input": input, "timeout": timeout}
         sock = self._connect(guest, 10)
         try:
             sock.settimeout(timeout + 10)
@@ -263,8 +295,10 @@ class UmlLab(Lifecycle):
         answer = json.loads(data)
         result = Result(answer["rc"], answer["stdout"], answer["stderr"], answer["seconds"])
         if check and result.rc != 0:
-            raise LabError(f"{name}: {' '.join(argv)}: rc {result.rc}: "
-                           f"{result.stderr.strip() or result.stdout.strip()}")  # fmt: skip
+            raise LabError(
+                f"{name}: {' '.join(argv)}: rc {result.rc}: "
+                f"{result.stderr.strip() or result.stdout.strip()}"
+            )
         return result
 
     # -- failures -------------------------------------------------------------------

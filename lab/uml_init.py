@@ -31,8 +31,7 @@ import threading
 import time
 
 PORT = 7000
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C",
-       "TMPDIR": "/tmp"}  # fmt: skip
+ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C", "TMPDIR": "/tmp"}
 ROOT = "/mnt/root"
 LOCK = threading.Lock()
 OURS: set[int] = set()
@@ -128,10 +127,16 @@ def handle(conn: socket.socket) -> None:
         try:
             with LOCK:
                 proc = subprocess.Popen(
-                    argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, text=True, errors="replace",
-                    cwd=req.get("cwd", "/"), start_new_session=True,
-                )  # fmt: skip
+                    argv,
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                    cwd=req.get("cwd", "/"),
+                    start_new_session=True,
+                )
                 OURS.add(proc.pid)
         except OSError as err:
             answer = {"rc": 127, "stdout": "", "stderr": str(err)}

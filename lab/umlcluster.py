@@ -36,9 +36,12 @@ def seed_cib(properties: Mapping[str, str]) -> str:
         with open(path, "w") as f:
             subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
         for name, value in properties.items():
-            subprocess.run(["crm_attribute", "--type", "crm_config", "--name", name, "--update",
-                            value], env={**os.environ, "CIB_file": path}, check=True,
-                           capture_output=True)  # fmt: skip
+            subprocess.run(
+                ["crm_attribute", "--type", "crm_config", "--name", name, "--update", value],
+                env={**os.environ, "CIB_file": path},
+                check=True,
+                capture_output=True,
+            )
         with open(path) as f:
             return f.read()
 
@@ -46,9 +49,16 @@ def seed_cib(properties: Mapping[str, str]) -> str:
 class UmlCluster(UmlLab, ClusterOps):
     """Guests uml1..umlN running corosync + pacemaker (see the module docstring)."""
 
-    def __init__(self, size: int = 2, *, token_ms: int = 3000, mem_mib: int = 1024,
-                 disk_mib: int = 256, files: Mapping[str, str] | None = None,
-                 keep: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        token_ms: int = 3000,
+        mem_mib: int = 1024,
+        disk_mib: int = 256,
+        files: Mapping[str, str] | None = None,
+        keep: bool = False,
+    ) -> None:
         super().__init__(size, disk_mib=disk_mib, mem_mib=mem_mib, files=files, keep=keep)
         self.token_ms = token_ms
         self.fence_dir = os.path.join(self.dir, "fence")
@@ -93,25 +103,41 @@ class UmlCluster(UmlLab, ClusterOps):
             for name in self.live_nodes():
                 if self.run(name, ["pidof", "pacemakerd"]).rc != 0:
                     self.restarts.append(name)
-                    self.run(name, ["sh", "-c", "setsid pacemakerd </dev/null "
-                                    ">>/var/log/pacemaker/daemon.log 2>&1 &"], env=PCMK_ENV,
-                             check=True)  # fmt: skip
+                    self.run(
+                        name,
+                        [
+                            "sh",
+                            "-c",
+                            "setsid pacemakerd </dev/null >>/var/log/pacemaker/daemon.log 2>&1 &",
+                        ],
+                        env=PCMK_ENV,
+                        check=True,
+                    )
 
     def start_stack(self, name: str) -> None:
         """corosync, then pacemakerd, as children of the guest's init."""
-        self.run(name, ["sh", "-c",
-                        "chown -R hacluster:haclient /var/lib/pacemaker && "
-                        "chmod 0600 /var/lib/pacemaker/cib/cib.xml && "
-                        "setsid corosync -f </dev/null >/var/log/corosync/daemon.log 2>&1 &"],
-                 check=True)  # fmt: skip
+        self.run(
+            name,
+            [
+                "sh",
+                "-c",
+                "chown -R hacluster:haclient /var/lib/pacemaker && "
+                "chmod 0600 /var/lib/pacemaker/cib/cib.xml && "
+                "setsid corosync -f </dev/null >/var/log/corosync/daemon.log 2>&1 &",
+            ],
+            check=True,
+        )
         end = time.monotonic() + 60
         while self.run(name, ["corosync-cfgtool", "-s"]).rc != 0:
             if time.monotonic() > end:
                 raise LabError(f"{name}: corosync did not start; logs in {self.dir}/logs")
             time.sleep(0.2)
-        self.run(name, ["sh", "-c", "setsid pacemakerd </dev/null "
-                        ">/var/log/pacemaker/daemon.log 2>&1 &"], env=PCMK_ENV,
-                 check=True)  # fmt: skip
+        self.run(
+            name,
+            ["sh", "-c", "setsid pacemakerd </dev/null >/var/log/pacemaker/daemon.log 2>&1 &"],
+            env=PCMK_ENV,
+            check=True,
+        )
 
     def power_on(self, name: str, timeout: float = 240) -> None:
         """Boot a powered-off guest again (same disk) and start its stack."""
@@ -122,8 +148,9 @@ class UmlCluster(UmlLab, ClusterOps):
 
     # -- ClusterOps -----------------------------------------------------------------
 
-    def _exec(self, name: str, argv: Sequence[str], input: str | None,
-              timeout: float) -> tuple[int, str, str]:  # fmt: skip
+    def _exec(
+        self, name: str, argv: Sequence[str], input: str | None, timeout: float
+    ) -> tuple[int, str, str]:
         if not self.guest(name).alive:
             raise LabError(f"{name} is powered off")
         result = self.run(name, argv, input=input or "", timeout=timeout, env=PCMK_ENV)

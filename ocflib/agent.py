@@ -33,8 +33,16 @@ class Action:
     intervals); both entries must name the same handler.
     """
 
-    __slots__ = ("name", "handler", "timeout_s", "interval_s", "depth", "role",
-                 "start_delay_s", "never_fails")  # fmt: skip
+    __slots__ = (
+        "name",
+        "handler",
+        "timeout_s",
+        "interval_s",
+        "depth",
+        "role",
+        "start_delay_s",
+        "never_fails",
+    )
 
     def __init__(
         self,
@@ -196,8 +204,9 @@ class Agent:
             problem = _write(out, text)
             if problem is None:
                 return OCF.SUCCESS
-            _write(err, f"{env.exit_reason_prefix}cannot write the {action_name} output: "
-                        f"{problem}\n")  # fmt: skip
+            _write(
+                err, f"{env.exit_reason_prefix}cannot write the {action_name} output: {problem}\n"
+            )
             return OCF.ERR_GENERIC
         if log is None:
             from ocflib.log import configure
@@ -221,8 +230,7 @@ class Agent:
         fallback = action.timeout_s if action is not None else 20.0
         deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback)
         if runner is None:
-            runner = ProcessRunner(deadline, log, environ=environ,
-                                   secrets=log.secrets)  # fmt: skip
+            runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
         ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]))
         try:
             rc = self._run(action, ctx)
@@ -233,17 +241,23 @@ class Agent:
             # a failure of this action here, said plainly, not an agent bug.
             where = f"{error.filename}: " if error.filename else ""
             rc = self._fail(
-                env, log, err, OCF.ERR_GENERIC,
+                env,
+                log,
+                err,
+                OCF.ERR_GENERIC,
                 f"{action_name} failed: {where}{error.strerror or error}",
-            )  # fmt: skip
+            )
         except Exception as error:  # noqa: BLE001 - the one place that catches all
             import traceback
 
             log.debug("traceback: %s", traceback.format_exc())
             rc = self._fail(
-                env, log, err, OCF.ERR_GENERIC,
+                env,
+                log,
+                err,
+                OCF.ERR_GENERIC,
                 f"internal error in {self.name}: {type(error).__name__}: {error}",
-            )  # fmt: skip
+            )
         if action_name == "stop" and rc == OCF.NOT_RUNNING:
             rc = OCF.SUCCESS
         if action is not None and action.never_fails and rc != OCF.SUCCESS:
@@ -285,8 +299,11 @@ class Agent:
     def _config_problems(self, ctx: Context, problems: list[Problem]) -> OCF:
         summary = _summary(problems)
         for problem in problems:
-            ctx.log.log("warning" if ctx.action == "stop" or ctx.is_probe else "error",
-                        "%s", problem.message)  # fmt: skip
+            ctx.log.log(
+                "warning" if ctx.action == "stop" or ctx.is_probe else "error",
+                "%s",
+                problem.message,
+            )
         if ctx.action == "stop":
             ctx.log.warning("stop: %s; nothing can be running with it", summary)
             return OCF.SUCCESS

@@ -14,8 +14,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ocflib.ipaddr import IPAddr
 
-__all__ = ["interface_mac", "send_gratuitous_arp", "probe_ipv4_in_use",
-           "send_unsolicited_na", "format_mac"]  # fmt: skip
+__all__ = [
+    "interface_mac",
+    "send_gratuitous_arp",
+    "probe_ipv4_in_use",
+    "send_unsolicited_na",
+    "format_mac",
+]
 
 AF_PACKET = 17
 SOCK_RAW = 3
@@ -57,8 +62,15 @@ def interface_mac(nic: str) -> bytes:
     return mac
 
 
-def _arp_frame(src_mac: bytes, op: int, sha: bytes, spa: bytes, tha: bytes,
-               tpa: bytes, dst_mac: bytes = BROADCAST) -> bytes:  # fmt: skip
+def _arp_frame(
+    src_mac: bytes,
+    op: int,
+    sha: bytes,
+    spa: bytes,
+    tha: bytes,
+    tpa: bytes,
+    dst_mac: bytes = BROADCAST,
+) -> bytes:
     header = dst_mac + src_mac + ETH_P_ARP.to_bytes(2, "big")
     arp = b"\x00\x01\x08\x00\x06\x04" + op.to_bytes(2, "big") + sha + spa + tha + tpa
     return (header + arp).ljust(60, b"\0")

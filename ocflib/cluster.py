@@ -115,5 +115,4 @@ def delete_node_attribute(
     runner: Runner, node: str, name: str, *, lifetime: str = "reboot"
 ) -> None:
     """Remove a node attribute (succeeds when it is already absent)."""
-    runner.run(["crm_attribute", "-N", node, "-l", lifetime, "-n", name, "-D"],
-               ok=(0, 6, 105))  # fmt: skip
+    runner.run(["crm_attribute", "-N", node, "-l", lifetime, "-n", name, "-D"], ok=(0, 6, 105))

@@ -15,8 +15,15 @@ if TYPE_CHECKING:
 __all__ = ["quote", "quote_argv", "squeeze", "describe_failure"]
 
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
-_SIGNAMES = {1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV",
-             13: "SIGPIPE", 15: "SIGTERM"}  # fmt: skip
+_SIGNAMES = {
+    1: "SIGHUP",
+    2: "SIGINT",
+    6: "SIGABRT",
+    9: "SIGKILL",
+    11: "SIGSEGV",
+    13: "SIGPIPE",
+    15: "SIGTERM",
+}
 
 
 def quote(word: str) -> str:

@@ -12,8 +12,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["Volume", "PeerVolume", "Peer", "State", "parse_events2", "Ladder", "promotion_score",
-           "KEEP", "parse_version", "module_version", "device_holders"]  # fmt: skip
+__all__ = [
+    "Volume",
+    "PeerVolume",
+    "Peer",
+    "State",
+    "parse_events2",
+    "Ladder",
+    "promotion_score",
+    "KEEP",
+    "parse_version",
+    "module_version",
+    "device_holders",
+]
 
 # Disk states that give readable, trustworthy data here.
 CONSISTENT = frozenset(("UpToDate", "Consistent"))
@@ -151,8 +162,9 @@ class State:
     def peer_disk_all_up_to_date(self) -> bool:
         """Some peer has every volume UpToDate, none is partly so or unknown."""
         peers = self.real_peers
-        return (any(p.all_up_to_date for p in peers)
-                and not any(p.partly_up_to_date or p.disk_unknown for p in peers))  # fmt: skip
+        return any(p.all_up_to_date for p in peers) and not any(
+            p.partly_up_to_date or p.disk_unknown for p in peers
+        )
 
     @property
     def all_connected(self) -> bool:
@@ -213,8 +225,9 @@ def parse_events2(text: str, resource: str) -> State:
             node_id = f.get("peer-node-id", "0")
             peer = state.peers.get(node_id)
             if peer is None:
-                peer = Peer(node_id, f.get("conn-name", ""), f.get("connection", ""),
-                            f.get("role", ""))  # fmt: skip
+                peer = Peer(
+                    node_id, f.get("conn-name", ""), f.get("connection", ""), f.get("role", "")
+                )
                 state.peers[node_id] = peer
             else:
                 peer.connection = f.get("connection", peer.connection)
@@ -231,7 +244,7 @@ def parse_events2(text: str, resource: str) -> State:
                     f.get("disk", ""),
                     f.get("client") == "yes",
                     f.get("quorum") != "no",
-                )  # fmt: skip
+                )
             )
         elif kind == "peer-device":
             node_id = f.get("peer-node-id", "0")
@@ -244,7 +257,7 @@ def parse_events2(text: str, resource: str) -> State:
                     f.get("peer-disk", ""),
                     f.get("peer-client") == "yes",
                     f.get("replication", ""),
-                )  # fmt: skip
+                )
             )
     return state
 

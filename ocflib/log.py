@@ -20,14 +20,30 @@ if TYPE_CHECKING:
 
 __all__ = ["Log", "configure", "logger"]
 
-_LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR",
-           "crit": "CRIT"}  # fmt: skip
+_LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR", "crit": "CRIT"}
 # syslog priorities: LOG_CRIT=2, LOG_ERR=3, LOG_WARNING=4, LOG_INFO=6, LOG_DEBUG=7
 _SYSLOG_PRIO = {"debug": 7, "info": 6, "warning": 4, "error": 3, "crit": 2}
-_FACILITIES = {"kern": 0, "user": 8, "mail": 16, "daemon": 24, "auth": 32, "syslog": 40,
-               "lpr": 48, "news": 56, "uucp": 64, "cron": 72, "authpriv": 80,
-               "local0": 128, "local1": 136, "local2": 144, "local3": 152,
-               "local4": 160, "local5": 168, "local6": 176, "local7": 184}  # fmt: skip
+_FACILITIES = {
+    "kern": 0,
+    "user": 8,
+    "mail": 16,
+    "daemon": 24,
+    "auth": 32,
+    "syslog": 40,
+    "lpr": 48,
+    "news": 56,
+    "uucp": 64,
+    "cron": 72,
+    "authpriv": 80,
+    "local0": 128,
+    "local1": 136,
+    "local2": 144,
+    "local3": 152,
+    "local4": 160,
+    "local5": 168,
+    "local6": 176,
+    "local7": 184,
+}
 
 
 class Log:

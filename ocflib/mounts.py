@@ -34,12 +34,32 @@ def unescape(field: str) -> str:
 class Mount:
     """One line of mountinfo."""
 
-    __slots__ = ("mount_id", "parent_id", "major", "minor", "root", "target", "options",
-                 "fstype", "source", "super_options")  # fmt: skip
+    __slots__ = (
+        "mount_id",
+        "parent_id",
+        "major",
+        "minor",
+        "root",
+        "target",
+        "options",
+        "fstype",
+        "source",
+        "super_options",
+    )
 
-    def __init__(self, mount_id: int, parent_id: int, major: int, minor: int, root: str,
-                 target: str, options: str, fstype: str, source: str,
-                 super_options: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        mount_id: int,
+        parent_id: int,
+        major: int,
+        minor: int,
+        root: str,
+        target: str,
+        options: str,
+        fstype: str,
+        source: str,
+        super_options: str,
+    ) -> None:
         self.mount_id = mount_id
         self.parent_id = parent_id
         self.major = major
@@ -73,10 +93,20 @@ def parse_mountinfo(text: str) -> list[Mount]:
         try:
             sep = fields.index("-", 6)
             major, minor = fields[2].split(":")
-            mounts.append(Mount(int(fields[0]), int(fields[1]), int(major), int(minor),
-                                unescape(fields[3]), unescape(fields[4]), fields[5],
-                                fields[sep + 1], unescape(fields[sep + 2]),
-                                fields[sep + 3] if len(fields) > sep + 3 else ""))  # fmt: skip
+            mounts.append(
+                Mount(
+                    int(fields[0]),
+                    int(fields[1]),
+                    int(major),
+                    int(minor),
+                    unescape(fields[3]),
+                    unescape(fields[4]),
+                    fields[5],
+                    fields[sep + 1],
+                    unescape(fields[sep + 2]),
+                    fields[sep + 3] if len(fields) > sep + 3 else "",
+                )
+            )
         except (ValueError, IndexError):
             continue
     return mounts

@@ -124,12 +124,25 @@ def ping(path: str, user: str, password: str, timeout_s: float = 5.0) -> PingRes
         plugin = hello[pos:].split(b"\0", 1)[0] or b"mysql_native_password"
         secret = password.encode()
         auth = scramble_native(secret, salt[:20]) if plugin == b"mysql_native_password" else b""
-        flags = (CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS
-                 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH)  # fmt: skip
+        flags = (
+            CLIENT_LONG_PASSWORD
+            | CLIENT_PROTOCOL_41
+            | CLIENT_TRANSACTIONS
+            | CLIENT_SECURE_CONNECTION
+            | CLIENT_PLUGIN_AUTH
+        )
         conn.write(
-            flags.to_bytes(4, "little") + (1 << 24).to_bytes(4, "little") + bytes([33])
-            + b"\0" * 23 + user.encode() + b"\0" + bytes([len(auth)]) + auth + plugin + b"\0"
-        )  # fmt: skip
+            flags.to_bytes(4, "little")
+            + (1 << 24).to_bytes(4, "little")
+            + bytes([33])
+            + b"\0" * 23
+            + user.encode()
+            + b"\0"
+            + bytes([len(auth)])
+            + auth
+            + plugin
+            + b"\0"
+        )
         for _ in range(3):
             reply = conn.read()
             if reply[:1] == b"\x00":
@@ -138,8 +151,9 @@ def ping(path: str, user: str, password: str, timeout_s: float = 5.0) -> PingRes
                 return PingResult("ok", server=server)
             if reply[:1] == b"\xff":
                 code, message = _error(reply)
-                return PingResult("denied" if code in (1045, 1698) else "error", code, message,
-                                  server)  # fmt: skip
+                return PingResult(
+                    "denied" if code in (1045, 1698) else "error", code, message, server
+                )
             if reply[:1] == b"\xfe":  # authentication switch
                 name, _, data = reply[1:].partition(b"\0")
                 if name == b"mysql_native_password":
@@ -147,8 +161,7 @@ def ping(path: str, user: str, password: str, timeout_s: float = 5.0) -> PingRes
                 elif name in (b"unix_socket", b"auth_socket"):
                     conn.write(b"")
                 else:
-                    return PingResult("denied", 0, f"authentication plugin {name.decode()}",
-                                      server)  # fmt: skip
+                    return PingResult("denied", 0, f"authentication plugin {name.decode()}", server)
                 continue
             return PingResult("error", 0, f"unexpected reply {reply[:1]!r}", server)
         return PingResult("error", 0, "too many authentication rounds", server)

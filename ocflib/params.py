@@ -163,14 +163,29 @@ class Boolean(Kind[bool]):
         if self.strict:
             raise ValueError("is not a boolean (use true or false)")
         if value is True:
-            raise Fallback("is false for the shell agents' ocf_is_true, so it is false here "
-                           "too (write true)", False)  # fmt: skip
-        raise Fallback("is not a boolean; taken as false, as the shell agents' ocf_is_true "
-                       "does (use true or false)", False)  # fmt: skip
+            raise Fallback(
+                "is false for the shell agents' ocf_is_true, so it is false here too (write true)",
+                False,
+            )
+        raise Fallback(
+            "is not a boolean; taken as false, as the shell agents' ocf_is_true "
+            "does (use true or false)",
+            False,
+        )
 
 
-_TIME_UNITS = {"ms": 1, "msec": 1, "us": 0.001, "usec": 0.001, "s": 1000, "sec": 1000,
-               "m": 60000, "min": 60000, "h": 3600000, "hr": 3600000}  # fmt: skip
+_TIME_UNITS = {
+    "ms": 1,
+    "msec": 1,
+    "us": 0.001,
+    "usec": 0.001,
+    "s": 1000,
+    "sec": 1000,
+    "m": 60000,
+    "min": 60000,
+    "h": 3600000,
+    "hr": 3600000,
+}
 
 
 class Time(Kind[int]):
@@ -196,8 +211,9 @@ class Select(Kind[str]):
     """One of a fixed set of words (rendered as a string with the choices in
     the description, since ocf-tester's DTD has no select type)."""
 
-    def __init__(self, *choices: str, ignore_case: bool = False,
-                 fallback: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, *choices: str, ignore_case: bool = False, fallback: str | None = None
+    ) -> None:
         self.choices = choices
         self.ignore_case = ignore_case
         self.fallback = fallback
@@ -209,8 +225,10 @@ class Select(Kind[str]):
                 return choice
         shown = ", ".join(repr(c) for c in self.choices if c)
         if self.fallback is not None:
-            raise Fallback(f"is not one of {shown}; {self.fallback!r} is used, as the shell "
-                           "agent does", self.fallback)  # fmt: skip
+            raise Fallback(
+                f"is not one of {shown}; {self.fallback!r} is used, as the shell agent does",
+                self.fallback,
+            )
         raise ValueError(f"must be one of {shown}")
 
     def describe(self) -> str:
@@ -237,8 +255,9 @@ class Path(Kind[str]):
     command=True also accepts a bare command name (no '/'), which the agent
     looks up in PATH as the shell agents do."""
 
-    def __init__(self, *, absolute: bool = True, allow_dotdot: bool = False,
-                 command: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, *, absolute: bool = True, allow_dotdot: bool = False, command: bool = False
+    ) -> None:
         self.absolute = absolute
         self.allow_dotdot = allow_dotdot
         self.command = command
@@ -414,7 +433,7 @@ def parse_params(
                 problems.append(
                     Problem(
                         f"parameter {param.name}={_describe_value(param, text)} {err}", OCF.SUCCESS
-                    )  # fmt: skip
+                    )
                 )
             except ValueError as err:
                 problems.append(

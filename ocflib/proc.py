@@ -66,8 +66,15 @@ class PidFile:
 
     __slots__ = ("path", "pid", "words", "uid", "mtime", "problem")
 
-    def __init__(self, path: str, pid: int | None, words: list[str], uid: int, mtime: float,
-                 problem: str | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str,
+        pid: int | None,
+        words: list[str],
+        uid: int,
+        mtime: float,
+        problem: str | None,
+    ) -> None:
         self.path = path
         self.pid = pid
         self.words = words
@@ -100,9 +107,15 @@ def read_pid_file(path: str, limit: int = 64) -> PidFile | None:
     except OSError as err:
         return PidFile(path, None, [], -1, 0.0, f"cannot be examined: {err.strerror}")
     if not stat.S_ISREG(st.st_mode):
-        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else
-                "a symbolic link" if stat.S_ISLNK(st.st_mode) else
-                "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file")  # fmt: skip
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(st.st_mode)
+            else "a symbolic link"
+            if stat.S_ISLNK(st.st_mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "not a regular file"
+        )
         return PidFile(path, None, [], st.st_uid, st.st_mtime, f"is {kind}")
     if st.st_size > limit:
         return PidFile(path, None, [], st.st_uid, st.st_mtime, f"is larger than {limit} bytes")
@@ -128,8 +141,7 @@ def read_pid_file(path: str, limit: int = 64) -> PidFile | None:
         words = []
     head = words[0] if words else ""
     if not (head.isascii() and head.isdigit()) or len(head) > 10 or int(head) <= 1:
-        return PidFile(path, None, words, fst.st_uid, fst.st_mtime,
-                       "does not hold a process id")  # fmt: skip
+        return PidFile(path, None, words, fst.st_uid, fst.st_mtime, "does not hold a process id")
     return PidFile(path, int(head), words, fst.st_uid, fst.st_mtime, None)
 
 
@@ -162,11 +174,21 @@ class Process:
     ('' when it cannot be read: a kernel thread, a process gone meanwhile).
     """
 
-    __slots__ = ("pid", "name", "state", "ppid", "pgid", "sid", "start_ticks", "uid", "euid",
-                 "exe")  # fmt: skip
+    __slots__ = ("pid", "name", "state", "ppid", "pgid", "sid", "start_ticks", "uid", "euid", "exe")
 
-    def __init__(self, pid: int, name: str, state: str, ppid: int, pgid: int, sid: int,
-                 start_ticks: int, uid: int, euid: int, exe: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        pid: int,
+        name: str,
+        state: str,
+        ppid: int,
+        pgid: int,
+        sid: int,
+        start_ticks: int,
+        uid: int,
+        euid: int,
+        exe: str,
+    ) -> None:
         self.pid = pid
         self.name = name
         self.state = state
@@ -237,8 +259,18 @@ def process(pid: int) -> Process | None:
     except OSError:
         exe = ""
     try:
-        return Process(pid, name, fields[0], int(fields[1]), int(fields[2]), int(fields[3]),
-                       int(fields[19]), uid, euid, exe)  # fmt: skip
+        return Process(
+            pid,
+            name,
+            fields[0],
+            int(fields[1]),
+            int(fields[2]),
+            int(fields[3]),
+            int(fields[19]),
+            uid,
+            euid,
+            exe,
+        )
     except ValueError:
         return None
 
@@ -317,8 +349,9 @@ def wait_gone(procs: Iterable[Process], limit_s: float, *, step: float = 0.01) -
         delay = min(delay * 2, step)
 
 
-def identify(pid_file: PidFile, programs: Collection[str], uids: Collection[int],
-             slack_s: float = 2.0) -> tuple[Process | None, str]:  # fmt: skip
+def identify(
+    pid_file: PidFile, programs: Collection[str], uids: Collection[int], slack_s: float = 2.0
+) -> tuple[Process | None, str]:
     """The process a pid file names, if it is verifiably the one that wrote it.
 
     It must run (not a zombie), be one of programs (its executable's name),
@@ -351,8 +384,7 @@ def write_private_file(path: str, text: str) -> None:
     symlink at path is replaced, never followed.
     """
     tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o600)  # fmt: skip
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         try:
             os.write(fd, text.encode())
@@ -373,8 +405,7 @@ def read_private_file(path: str, limit: int = 128) -> tuple[str, float] | None:
     import stat
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY |
-                     os.O_CLOEXEC)  # fmt: skip
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -477,8 +508,9 @@ class FileSystem:
 
     __slots__ = ("mounts", "members", "own")
 
-    def __init__(self, mounts: dict[str, list[Mount]], members: dict[str, list[int]],
-                 own: str) -> None:  # fmt: skip
+    def __init__(
+        self, mounts: dict[str, list[Mount]], members: dict[str, list[int]], own: str
+    ) -> None:
         self.mounts = mounts
         self.members = members
         self.own = own
@@ -556,9 +588,12 @@ def locate(ours: Mount, *, proc: str = PROC) -> FileSystem:
                 continue
         if text is None:
             continue
-        found[ns] = [m for m in parse_mountinfo(text)
-                     if (m.major, m.minor) == (ours.major, ours.minor)
-                     and (m.root == ours.root or (m.root + "/").startswith(root))]  # fmt: skip
+        found[ns] = [
+            m
+            for m in parse_mountinfo(text)
+            if (m.major, m.minor) == (ours.major, ours.minor)
+            and (m.root == ours.root or (m.root + "/").startswith(root))
+        ]
     return FileSystem(found, members, own)
 
 
@@ -566,8 +601,9 @@ def _under(path: str, targets: Sequence[str]) -> bool:
     return any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
 
 
-def find_holders(fs: FileSystem, *, own_mount: int | None = None,
-                 elsewhere_only: bool = False, proc: str = PROC) -> list[Holder]:  # fmt: skip
+def find_holders(
+    fs: FileSystem, *, own_mount: int | None = None, elsewhere_only: bool = False, proc: str = PROC
+) -> list[Holder]:
     """Every process, in any mount namespace, that uses the file system.
 
     Open files are matched by the mount id the kernel reports for each fd

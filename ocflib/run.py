@@ -208,8 +208,14 @@ class ProcessRunner:
         if path is None:
             raise CommandNotFound(argv[0])
         started = time.monotonic()
-        result = _spawn_and_wait(path, argv, base_env(env, self.environ), input, limit,
-                                 self.deadline.kill_grace if self.deadline else None)  # fmt: skip
+        result = _spawn_and_wait(
+            path,
+            argv,
+            base_env(env, self.environ),
+            input,
+            limit,
+            self.deadline.kill_grace if self.deadline else None,
+        )
         if result is None:
             raise CommandTimeout(argv, time.monotonic() - started)
         if log:
@@ -423,9 +429,16 @@ def spawn_detached(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     path = which(argv[0]) or argv[0]
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
-        return os.posix_spawn(path, list(argv), base_env(None, environ), setsid=True,
-                              file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
-                                            (os.POSIX_SPAWN_DUP2, devnull, 1),
-                                            (os.POSIX_SPAWN_DUP2, devnull, 2)])  # fmt: skip
+        return os.posix_spawn(
+            path,
+            list(argv),
+            base_env(None, environ),
+            setsid=True,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, devnull, 0),
+                (os.POSIX_SPAWN_DUP2, devnull, 1),
+                (os.POSIX_SPAWN_DUP2, devnull, 2),
+            ],
+        )
     finally:
         os.close(devnull)

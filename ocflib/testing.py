@@ -60,8 +60,7 @@ class FakeRunner:
     ) -> FakeRunner:
         """Add the next expected command. effect: a callable run before answering,
         or an exception instance to raise (e.g. CommandTimeout)."""
-        self.expected.append(Call(argv, stdout, stderr, returncode, input=input,
-                                  effect=effect))  # fmt: skip
+        self.expected.append(Call(argv, stdout, stderr, returncode, input=input, effect=effect))
         return self
 
     def which(self, program: str) -> str | None:
@@ -135,8 +134,12 @@ def ocf_env(
 
     Instance parameters come from params and keyword arguments.
     """
-    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": instance,
-           "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1"}  # fmt: skip
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": instance,
+        "OCF_RA_VERSION_MAJOR": "1",
+        "OCF_RA_VERSION_MINOR": "1",
+    }
     if interval_ms is not None:
         env["OCF_RESKEY_CRM_meta_interval"] = str(interval_ms)
     if timeout_ms is not None:

@@ -52,19 +52,30 @@ class MountNamespace:
     def argv(self, argv: Sequence[str]) -> list[str]:
         return ["nsenter", "-t", str(self.pid), "--mount", "--", *argv]
 
-    def run(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
-        return subprocess.run(self.argv(argv), env=dict(env) if env is not None else None,
-                              text=True, capture_output=True, timeout=timeout, check=False)  # fmt: skip
+    def run(
+        self, argv: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.argv(argv),
+            env=dict(env) if env is not None else None,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def sh(self, script: str) -> subprocess.CompletedProcess[str]:
         return self.run(["sh", "-c", script])
 
     def spawn(self, script: str) -> subprocess.Popen[bytes]:
         """A background process inside the namespace (killed at close)."""
-        proc = subprocess.Popen(self.argv(["sh", "-c", script]), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            self.argv(["sh", "-c", script]),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.extra.append(proc)
         return proc
 

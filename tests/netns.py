@@ -28,14 +28,25 @@ class Netns:
     def ip(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return sh("ip", "-n", self.name, *args, check=check)
 
-    def run(self, argv: Sequence[str], env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
-        return subprocess.run(["ip", "netns", "exec", self.name, *argv], env=env, text=True,
-                              capture_output=True, timeout=timeout, check=False)  # fmt: skip
+    def run(
+        self, argv: Sequence[str], env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv],
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def popen(self, argv: Sequence[str]) -> subprocess.Popen[str]:
-        return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.name, *argv],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def addresses(self, dev: str | None = None) -> list[str]:
         """ADDRESS/PREFIX of every address (optionally on dev)."""
@@ -68,8 +79,9 @@ def lan(hosts: int = 2) -> Iterator[list[Netns]]:
         bridge.ip("link", "add", "br0", "type", "bridge")
         bridge.ip("link", "set", "br0", "up")
         for i, host in enumerate(members):
-            bridge.ip("link", "add", f"v{i}", "type", "veth", "peer", "name", "eth0",
-                      "netns", host.name)  # fmt: skip
+            bridge.ip(
+                "link", "add", f"v{i}", "type", "veth", "peer", "name", "eth0", "netns", host.name
+            )
             bridge.ip("link", "set", f"v{i}", "master", "br0", "up")
             host.ip("link", "set", "eth0", "up")
         yield members

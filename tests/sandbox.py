@@ -88,12 +88,35 @@ def run_sandboxed(
         env_words = " ".join(shlex.quote(f"{k}={v}") for k, v in (env or {}).items())
         argv = [SRC + a[len(ROOT) :] if a.startswith(ROOT + "/") else a for a in argv]
         result = subprocess.run(
-            ["unshare", "--mount", "--net", "--pid", "--fork", "--uts", "--ipc",
-             "--propagation", "private", "sh", "-c", _SCRIPT, "sandbox", mnt, *argv],
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CHECKOUT": ROOT, "OUT": out,
-                 "SANDBOX_SETUP": setup, "SANDBOX_ENV": env_words},
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+            [
+                "unshare",
+                "--mount",
+                "--net",
+                "--pid",
+                "--fork",
+                "--uts",
+                "--ipc",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                _SCRIPT,
+                "sandbox",
+                mnt,
+                *argv,
+            ],
+            env={
+                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                "CHECKOUT": ROOT,
+                "OUT": out,
+                "SANDBOX_SETUP": setup,
+                "SANDBOX_ENV": env_words,
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if result.returncode != 0 or not os.path.exists(os.path.join(out, "rc")):
             raise RuntimeError(f"sandbox failed (rc {result.returncode}): {result.stderr}")
 
@@ -119,22 +142,48 @@ class Sandbox:
         os.mkdir(mnt)
         os.mkdir(self._out)
         self._proc = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--pid", "--fork", "--uts", "--ipc",
-             "--propagation", "private", "sh", "-c", _SCRIPT, "sandbox", mnt,
-             "/usr/bin/python3", "-I", f"{SRC}/tests/sandbox_worker.py"],
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CHECKOUT": ROOT, "OUT": self._out,
-                 "SANDBOX_SETUP": setup, "SANDBOX_ENV": "", "SANDBOX_INTERACTIVE": "1"},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                "unshare",
+                "--mount",
+                "--net",
+                "--pid",
+                "--fork",
+                "--uts",
+                "--ipc",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                _SCRIPT,
+                "sandbox",
+                mnt,
+                "/usr/bin/python3",
+                "-I",
+                f"{SRC}/tests/sandbox_worker.py",
+            ],
+            env={
+                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                "CHECKOUT": ROOT,
+                "OUT": self._out,
+                "SANDBOX_SETUP": setup,
+                "SANDBOX_ENV": "",
+                "SANDBOX_INTERACTIVE": "1",
+            },
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
-    def run(self, argv: Sequence[str], env: Mapping[str, str],
-            timeout: float = 60) -> SandboxResult:  # fmt: skip
+    def run(
+        self, argv: Sequence[str], env: Mapping[str, str], timeout: float = 60
+    ) -> SandboxResult:
         """Run argv with exactly env inside the sandbox (changes: always [] here)."""
         import json
 
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps({"argv": list(argv), "env": dict(env),
-                                           "timeout": timeout}) + "\n")  # fmt: skip
+        self._proc.stdin.write(
+            json.dumps({"argv": list(argv), "env": dict(env), "timeout": timeout}) + "\n"
+        )
         self._proc.stdin.flush()
         line = self._proc.stdout.readline()
         if not line:

@@ -10,9 +10,15 @@ def main() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            done = subprocess.run(request["argv"], env=request["env"], capture_output=True,
-                                  text=True, timeout=request["timeout"], check=False,
-                                  stdin=subprocess.DEVNULL)  # fmt: skip
+            done = subprocess.run(
+                request["argv"],
+                env=request["env"],
+                capture_output=True,
+                text=True,
+                timeout=request["timeout"],
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
             result = {"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
         except subprocess.TimeoutExpired as err:
             result = {"rc": -1, "stdout": "", "stderr": f"timed out: {err}"}

@@ -144,10 +144,20 @@ CONNECT_AFTER_PROMOTE = Param(
 )
 
 PARAMS: Sequence[Param[object]] = (
-    RESOURCE, DRBDCONF, ADJUST_SCORE, STOP_OUTDATES, IGNORE_NOTIFY, WFC_TIMEOUT,
-    REMOVE_IF_PEER_PRIMARY, FAIL_EARLY, UNFENCE, UNFENCE_ARGS, VERSION_GE, VERSION_LT,
+    RESOURCE,
+    DRBDCONF,
+    ADJUST_SCORE,
+    STOP_OUTDATES,
+    IGNORE_NOTIFY,
+    WFC_TIMEOUT,
+    REMOVE_IF_PEER_PRIMARY,
+    FAIL_EARLY,
+    UNFENCE,
+    UNFENCE_ARGS,
+    VERSION_GE,
+    VERSION_LT,
     CONNECT_AFTER_PROMOTE,
-)  # fmt: skip
+)
 
 NEEDS_NOTIFY = ("start", "promote", "demote", "notify", "reload")
 
@@ -164,12 +174,16 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
             problems.append(Problem(f"parameter {param.name}={cfg[param]!r} is not x.y.z"))
     for param in (RESOURCE, DRBDCONF):
         if (cfg.get(param) or "").startswith("-"):
-            problems.append(Problem(f"parameter {param.name}={cfg[param]!r} must not begin with "
-                                    "'-' (drbdadm would read it as an option)"))  # fmt: skip
-    if (ctx.action in NEEDS_NOTIFY and not ctx.env.notify_enabled
-            and not cfg[IGNORE_NOTIFY]):  # fmt: skip
-        problems.append(Problem("the clone needs notify=true (or set "
-                                "ignore_missing_notifications=true)"))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"parameter {param.name}={cfg[param]!r} must not begin with "
+                    "'-' (drbdadm would read it as an option)"
+                )
+            )
+    if ctx.action in NEEDS_NOTIFY and not ctx.env.notify_enabled and not cfg[IGNORE_NOTIFY]:
+        problems.append(
+            Problem("the clone needs notify=true (or set ignore_missing_notifications=true)")
+        )
     return problems
 
 
@@ -198,8 +212,9 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
         )
     problems += clone_limits(ctx, version >= (9, 0, 0))
     if not os.access(cfg[DRBDCONF], os.R_OK):
-        problems.append(Problem(f"cannot read the DRBD configuration {cfg[DRBDCONF]}",
-                                OCF.ERR_INSTALLED))  # fmt: skip
+        problems.append(
+            Problem(f"cannot read the DRBD configuration {cfg[DRBDCONF]}", OCF.ERR_INSTALLED)
+        )
     return problems
 
 
@@ -219,8 +234,12 @@ def clone_limits(ctx: Context, v9: bool) -> list[Problem]:
     if promoted_max > 2:
         problems.append(Problem(f"promoted-max must be 1 or 2 (is {promoted_max})"))
     if clone_max > 2 and not (v9 and promoted_max != 2):
-        problems.append(Problem(f"clone-max must be at most 2 (is {clone_max}) "
-                                + ("with promoted-max=2" if v9 else "with DRBD 8")))  # fmt: skip
+        problems.append(
+            Problem(
+                f"clone-max must be at most 2 (is {clone_max}) "
+                + ("with promoted-max=2" if v9 else "with DRBD 8")
+            )
+        )
     return problems
 
 
@@ -312,8 +331,10 @@ def two_primaries_allowed(cfg: Config, ctx: Context) -> None:
         return
     result = ctx.runner.run(drbdadm(cfg, "dump", cfg[RESOURCE]), ok=None, timeout=30)
     if "allow-two-primaries" not in result.stdout:
-        raise ConfigError(f"promoted-max=2 needs allow-two-primaries in the net section "
-                          f"of DRBD resource {cfg[RESOURCE]}")  # fmt: skip
+        raise ConfigError(
+            f"promoted-max=2 needs allow-two-primaries in the net section "
+            f"of DRBD resource {cfg[RESOURCE]}"
+        )
 
 
 # --- 4. Promotion score ---------------------------------------------------------------
@@ -325,8 +346,12 @@ def ladder(cfg: Config, ctx: Context) -> object:
     try:
         return Ladder.parse(cfg[ADJUST_SCORE])
     except ValueError as err:
-        ctx.log.warning("adjust_master_score=%r %s; using the default %s",
-                        cfg[ADJUST_SCORE], err, " ".join(map(str, Ladder.DEFAULT)))  # fmt: skip
+        ctx.log.warning(
+            "adjust_master_score=%r %s; using the default %s",
+            cfg[ADJUST_SCORE],
+            err,
+            " ".join(map(str, Ladder.DEFAULT)),
+        )
         return Ladder()
 
 
@@ -334,8 +359,7 @@ def pacemaker_primaries(cfg: Config, ctx: Context) -> list[str]:
     """Nodes where Pacemaker has this resource promoted (crm_resource
     --locate prints `Promoted` since Pacemaker 2.1, `Master` before)."""
     name = ctx.env.instance.split(":")[0]
-    result = ctx.runner.run(["crm_resource", "--resource", name, "--locate"], ok=None,
-                            timeout=30)  # fmt: skip
+    result = ctx.runner.run(["crm_resource", "--resource", name, "--locate"], ok=None, timeout=30)
     return parse_locate(result.stdout)
 
 
@@ -357,13 +381,16 @@ def score_for(cfg: Config, ctx: Context, state: State) -> object:
     score = promotion_score(state, ladder(cfg, ctx))  # type: ignore[arg-type]
     if isinstance(score, int) and state.some_peer_primary and not state.primary:
         mode = cfg[REMOVE_IF_PEER_PRIMARY].strip()
-        healthy = any(p.role == "Primary" and p.connected and p.all_up_to_date
-                      for p in state.peers.values())  # fmt: skip
+        healthy = any(
+            p.role == "Primary" and p.connected and p.all_up_to_date for p in state.peers.values()
+        )
         if healthy and parse_bool(mode) is True:
             return None
         if healthy and mode == "unexpected" and not pacemaker_primaries(cfg, ctx):
-            ctx.log.warning("connected to a Primary that Pacemaker does not know of; "
-                            "removing the promotion score")  # fmt: skip
+            ctx.log.warning(
+                "connected to a Primary that Pacemaker does not know of; "
+                "removing the promotion score"
+            )
             return None
     return score
 
@@ -389,8 +416,9 @@ def _write_cache(ctx: Context, text: str) -> None:
         ctx.log.debug("cannot cache the promotion score: %s", err)
 
 
-def set_score(cfg: Config, ctx: Context, score: object, *, force: bool = False,
-              defer_lowering: bool = False) -> None:  # fmt: skip
+def set_score(
+    cfg: Config, ctx: Context, score: object, *, force: bool = False, defer_lowering: bool = False
+) -> None:
     """Make the node's promotion score `score` (int; None or <= 0 deletes it;
     KEEP leaves it). Unless forced, a score already written (cache younger
     than SCORE_CACHE_S) is not written again. defer_lowering: a positive
@@ -424,20 +452,30 @@ def set_score(cfg: Config, ctx: Context, score: object, *, force: bool = False,
             cluster.set_promotion_score(ctx.env, ctx.runner, value)
     except OCFError as err:
         # The action's own outcome does not depend on it; the next one retries.
-        ctx.log.warning("cannot %s the promotion score: %s",
-                        "delete" if value is None else "set", err.reason)  # fmt: skip
+        ctx.log.warning(
+            "cannot %s the promotion score: %s", "delete" if value is None else "set", err.reason
+        )
         _write_cache(ctx, "unknown")
         return
     _write_cache(ctx, text)
 
 
-def update_score(cfg: Config, ctx: Context, state: State, *, force: bool = False,
-                 defer_lowering: bool = False) -> None:  # fmt: skip
+def update_score(
+    cfg: Config, ctx: Context, state: State, *, force: bool = False, defer_lowering: bool = False
+) -> None:
     set_score(cfg, ctx, score_for(cfg, ctx, state), force=force, defer_lowering=defer_lowering)
-    if (cfg[UNFENCE] and state.primary and state.disk_all_up_to_date
-            and state.peer_disk_all_up_to_date):  # fmt: skip
-        ctx.runner.run(drbdadm(cfg, "unfence-peer", cfg[RESOURCE]), ok=None, timeout=30,
-                       env={"OCF_RESKEY_unfence_extra_args": cfg[UNFENCE_ARGS]})  # fmt: skip
+    if (
+        cfg[UNFENCE]
+        and state.primary
+        and state.disk_all_up_to_date
+        and state.peer_disk_all_up_to_date
+    ):
+        ctx.runner.run(
+            drbdadm(cfg, "unfence-peer", cfg[RESOURCE]),
+            ok=None,
+            timeout=30,
+            env={"OCF_RESKEY_unfence_extra_args": cfg[UNFENCE_ARGS]},
+        )
 
 
 def maybe_outdate_self(cfg: Config, ctx: Context, state: State) -> None:
@@ -453,8 +491,12 @@ def maybe_outdate_self(cfg: Config, ctx: Context, state: State) -> None:
     if primary is None:
         return
     if state.primary:
-        ctx.log.crit("resource internal SPLIT BRAIN: %s is Primary here while Pacemaker "
-                     "reports %s Primary; not outdating", cfg[RESOURCE], primary)  # fmt: skip
+        ctx.log.crit(
+            "resource internal SPLIT BRAIN: %s is Primary here while Pacemaker "
+            "reports %s Primary; not outdating",
+            cfg[RESOURCE],
+            primary,
+        )
         return
     ctx.log.info("%s is Primary: outdating the local data of %s", primary, cfg[RESOURCE])
     ctx.runner.run(drbdadm(cfg, "outdate", cfg[RESOURCE]), ok=None, timeout=30)
@@ -497,8 +539,10 @@ def start(cfg: Config, ctx: Context) -> OCF:
         if state.primary:
             result = ctx.runner.run(drbdadm(cfg, "secondary", res), ok=None)
             if result.returncode != 0:
-                raise GenericError(f"{res} is Primary and cannot be demoted: "
-                                   f"{holders_text(state)}{failure(result)}")  # fmt: skip
+                raise GenericError(
+                    f"{res} is Primary and cannot be demoted: "
+                    f"{holders_text(state)}{failure(result)}"
+                )
             if ctx.deadline.expired():
                 raise GenericError(f"{res} is still Primary after drbdadm secondary")
             continue
@@ -588,16 +632,18 @@ def promote(cfg: Config, ctx: Context) -> OCF:
             if result.returncode == 17:
                 _throttle(ctx)
                 ctx.log.error("%s", reason)
-                raise GenericError(f"cannot promote {res}: no access to UpToDate data "
-                                   f"(local disk {'/'.join(state.disks)})")  # fmt: skip
+                raise GenericError(
+                    f"cannot promote {res}: no access to UpToDate data "
+                    f"(local disk {'/'.join(state.disks)})"
+                )
             state = read_state(cfg, ctx)
             peers = peer_names(state)
             if peers:
                 reason = f"{peers} is Primary; {reason}"
-                if (cfg[FAIL_EARLY] and not first
-                        and not [n for n in pacemaker_primaries(cfg, ctx)]):  # fmt: skip
-                    raise GenericError(f"cannot promote {res}: {reason} (unknown to "
-                                       "Pacemaker; giving up early)")  # fmt: skip
+                if cfg[FAIL_EARLY] and not first and not [n for n in pacemaker_primaries(cfg, ctx)]:
+                    raise GenericError(
+                        f"cannot promote {res}: {reason} (unknown to Pacemaker; giving up early)"
+                    )
             first = False
             nap(ctx, 1.0)
             if ctx.deadline.remaining() < 2.0:
@@ -648,8 +694,9 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
             if not state.have_quorum
             else (f"local disk {'/'.join(state.disks)} and no connected peer with UpToDate data")
         )
-        raise OCFError(f"{cfg[RESOURCE]} is Primary without access to good data: {why}",
-                       rc=OCF.FAILED_PROMOTED)  # fmt: skip
+        raise OCFError(
+            f"{cfg[RESOURCE]} is Primary without access to good data: {why}", rc=OCF.FAILED_PROMOTED
+        )
     return OCF.RUNNING_PROMOTED
 
 

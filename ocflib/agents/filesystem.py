@@ -41,15 +41,44 @@ if TYPE_CHECKING:
 
 VERSION = "1.1"
 
-NETWORK_FS = frozenset(("nfs", "nfs4", "efs", "smbfs", "cifs", "glusterfs", "ceph", "lustre",
-                        "cvfs", "rozofs"))  # fmt: skip
+NETWORK_FS = frozenset(
+    ("nfs", "nfs4", "efs", "smbfs", "cifs", "glusterfs", "ceph", "lustre", "cvfs", "rozofs")
+)
 # File systems without a block device behind them (set_blockdevice_var).
 NOT_BLOCK_FS = NETWORK_FS | {"none", "tmpfs", "overlay", "overlayfs", "zfs"}
 # run_fsck=auto never checks these (is_fsck_needed).
-NO_FSCK = frozenset(("ext4", "ext4dev", "ext3", "reiserfs", "reiser4", "nss", "xfs", "jfs",
-                     "vfat", "fat", "nfs4", "nfs", "efs", "cifs", "smbfs", "ocfs2", "gfs2",
-                     "none", "lustre", "glusterfs", "ceph", "tmpfs", "overlay", "overlayfs",
-                     "rozofs", "zfs", "cvfs", "btrfs"))  # fmt: skip
+NO_FSCK = frozenset(
+    (
+        "ext4",
+        "ext4dev",
+        "ext3",
+        "reiserfs",
+        "reiser4",
+        "nss",
+        "xfs",
+        "jfs",
+        "vfat",
+        "fat",
+        "nfs4",
+        "nfs",
+        "efs",
+        "cifs",
+        "smbfs",
+        "ocfs2",
+        "gfs2",
+        "none",
+        "lustre",
+        "glusterfs",
+        "ceph",
+        "tmpfs",
+        "overlay",
+        "overlayfs",
+        "rozofs",
+        "zfs",
+        "cvfs",
+        "btrfs",
+    )
+)
 LOCAL_ONLY_FS = frozenset(("ext3", "ext4", "ext4dev", "reiserfs", "reiser4", "xfs", "jfs"))
 CLUSTER_SAFE_FS = frozenset(("gfs2", "ocfs2")) | NOT_BLOCK_FS
 SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "KILL": 9, "USR1": 10, "USR2": 12, "TERM": 15}
@@ -93,83 +122,121 @@ class Signals(Kind["tuple[int, ...]"]):
 
 
 DEVICE = Param(
-    "device", String(max_len=4096), required=True, default="",
+    "device",
+    String(max_len=4096),
+    required=True,
+    default="",
     shortdesc="block device",
     longdesc="The name of block device for the filesystem, or -U, -L options for "
     "mount (-U uuid / -L label, --uuid=, --label=, UUID=, LABEL=), or NFS device "
     "(host:/path), or CIFS share (//host/share), or the source directory of a bind mount.",
-)  # fmt: skip
+)
 DIRECTORY = Param(
-    "directory", Path(), required=True, default="",
+    "directory",
+    Path(),
+    required=True,
+    default="",
     shortdesc="mount point",
     longdesc="The mount point for the filesystem (created if missing). Never /.",
-)  # fmt: skip
+)
 FSTYPE = Param(
-    "fstype", String(max_len=64, allowed=NAME_CHARS), required=True, enforced=False,
-    default="", shortdesc="filesystem type",
+    "fstype",
+    String(max_len=64, allowed=NAME_CHARS),
+    required=True,
+    enforced=False,
+    default="",
+    shortdesc="filesystem type",
     longdesc="The type of filesystem to be mounted; none for a bind mount. Empty: mount "
     "finds the type itself (as with the shell agent, which declares it required but "
     "works without it).",
-)  # fmt: skip
+)
 OPTIONS = Param(
-    "options", String(max_len=4096, forbid="\0\n\t "), default="",
+    "options",
+    String(max_len=4096, forbid="\0\n\t "),
+    default="",
     shortdesc="options",
     longdesc="Any extra options to be given as -o options to mount. For bind mounts, "
-    "add \"bind\" here and set fstype to \"none\" (bind,ro makes a read-only bind).",
-)  # fmt: skip
+    'add "bind" here and set fstype to "none" (bind,ro makes a read-only bind).',
+)
 STATUSFILE_PREFIX = Param(
-    "statusfile_prefix", String(max_len=255), default=".Filesystem_status/",
+    "statusfile_prefix",
+    String(max_len=255),
+    default=".Filesystem_status/",
     shortdesc="status file prefix",
     longdesc="The prefix of the status file written and read at monitor depth 20, "
     "relative to the mount point (it cannot leave it).",
-)  # fmt: skip
+)
 RUN_FSCK = Param(
-    "run_fsck", String(max_len=16), default="auto",
+    "run_fsck",
+    String(max_len=16),
+    default="auto",
     shortdesc="run_fsck",
-    longdesc="If run_fsck is \"auto\" fsck runs before mounting only for file systems "
-    "that need it (not journaling or network ones); \"force\" always, \"no\" never.",
-)  # fmt: skip
+    longdesc='If run_fsck is "auto" fsck runs before mounting only for file systems '
+    'that need it (not journaling or network ones); "force" always, "no" never.',
+)
 FAST_STOP = Param(
-    "fast_stop", Boolean(), default="no",
+    "fast_stop",
+    Boolean(),
+    default="no",
     shortdesc="fast stop",
     longdesc="Give up unmounting a busy file system after 6 seconds per mount instead of "
     "using the whole stop timeout.",
-)  # fmt: skip
+)
 FORCE_CLONES = Param(
-    "force_clones", Boolean(), default="false",
+    "force_clones",
+    Boolean(),
+    default="false",
     shortdesc="allow running as a clone, regardless of filesystem type",
     longdesc="Allow cloning a local file system type (ext3/4, xfs, jfs, reiserfs) "
     "mounted read-write on several nodes: only with something else guaranteeing safety.",
-)  # fmt: skip
+)
 FORCE_UNMOUNT = Param(
-    "force_unmount", ForceUnmount(), default="true",
+    "force_unmount",
+    ForceUnmount(),
+    default="true",
     shortdesc="Kill processes before unmount",
     longdesc="Stop the processes that keep the mount busy: true or safe (the same "
     "here: only processes using this very mount are signalled, found through /proc, "
     "never with fuser), or false (never signal; unmount may then fail).",
-)  # fmt: skip
+)
 TERM_SIGNALS = Param(
-    "term_signals", Signals(), default="TERM",
+    "term_signals",
+    Signals(),
+    default="TERM",
     shortdesc="signals to stop busy processes gracefully",
     longdesc="Signals (comma separated) sent first to processes holding the mount, "
     "during the first half of the unmount budget.",
-)  # fmt: skip
+)
 KILL_SIGNALS = Param(
-    "kill_signals", Signals(), default="KILL",
+    "kill_signals",
+    Signals(),
+    default="KILL",
     shortdesc="signals to kill busy processes",
     longdesc="Signals sent to processes still holding the mount in the second half.",
-)  # fmt: skip
+)
 SIGNAL_DELAY = Param(
-    "signal_delay", String(max_len=16), default="1",
+    "signal_delay",
+    String(max_len=16),
+    default="1",
     shortdesc="seconds between unmount attempts",
     longdesc="How long to wait after signalling before trying to unmount again "
     "(seconds, fractions allowed).",
-)  # fmt: skip
+)
 
 PARAMS: Sequence[Param[object]] = (
-    DEVICE, DIRECTORY, FSTYPE, OPTIONS, STATUSFILE_PREFIX, RUN_FSCK, FAST_STOP,
-    FORCE_CLONES, FORCE_UNMOUNT, TERM_SIGNALS, KILL_SIGNALS, SIGNAL_DELAY,
-)  # fmt: skip
+    DEVICE,
+    DIRECTORY,
+    FSTYPE,
+    OPTIONS,
+    STATUSFILE_PREFIX,
+    RUN_FSCK,
+    FAST_STOP,
+    FORCE_CLONES,
+    FORCE_UNMOUNT,
+    TERM_SIGNALS,
+    KILL_SIGNALS,
+    SIGNAL_DELAY,
+)
 
 # --- 2. What the parameters say ---------------------------------------------------------
 
@@ -179,8 +246,15 @@ class Target:
 
     __slots__ = ("kind", "source", "device_tag", "directory", "fstype", "options")
 
-    def __init__(self, kind: str, source: str, device_tag: str | None, directory: str,
-                 fstype: str, options: tuple[str, ...]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kind: str,
+        source: str,
+        device_tag: str | None,
+        directory: str,
+        fstype: str,
+        options: tuple[str, ...],
+    ) -> None:
         self.kind = kind  # block | tag (UUID/LABEL...) | bind | network | other | loop
         self.source = source
         self.device_tag = device_tag
@@ -264,16 +338,27 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
     problems: list[Problem] = []
     device = cfg[DEVICE]
     if device.startswith("-") and split_device(device)[0] is None:
-        problems.append(Problem(f"device [{device}] must not begin with '-' (mount and fsck "
-                                "would read it as an option); -U/-L/--uuid=/--label= name "
-                                "a device by UUID or label"))  # fmt: skip
+        problems.append(
+            Problem(
+                f"device [{device}] must not begin with '-' (mount and fsck "
+                "would read it as an option); -U/-L/--uuid=/--label= name "
+                "a device by UUID or label"
+            )
+        )
     if cfg[DIRECTORY].rstrip("/") == "" or os.path.realpath(cfg[DIRECTORY]) == "/":
-        problems.append(Problem("directory must not be / (the root file system is never "
-                                "mounted or unmounted by a cluster)"))  # fmt: skip
+        problems.append(
+            Problem(
+                "directory must not be / (the root file system is never "
+                "mounted or unmounted by a cluster)"
+            )
+        )
     prefix = cfg.get(STATUSFILE_PREFIX) or ""
     if prefix.startswith("/") or ".." in prefix.split("/") or "\0" in prefix:
-        problems.append(Problem(f"statusfile_prefix [{prefix}] must stay inside the mount "
-                                "point (relative, no '..')"))  # fmt: skip
+        problems.append(
+            Problem(
+                f"statusfile_prefix [{prefix}] must stay inside the mount point (relative, no '..')"
+            )
+        )
     delay = (cfg.get(SIGNAL_DELAY) or "1").strip()
     try:
         if not 0 <= float(delay) <= 60:
@@ -290,8 +375,9 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     problems: list[Problem] = []
     for program in ("mount", "umount"):
         if ctx.runner.which(program) is None:
-            problems.append(Problem(f"Setup problem: couldn't find command: {program}",
-                                    OCF.ERR_INSTALLED))  # fmt: skip
+            problems.append(
+                Problem(f"Setup problem: couldn't find command: {program}", OCF.ERR_INSTALLED)
+            )
     if ctx.action in ("start", "stop") and os.geteuid() != 0:
         problems.append(Problem(f"You must be root for {ctx.action} operation.", OCF.ERR_PERM))
     return problems
@@ -313,8 +399,9 @@ def device_number(path: str) -> int | None:
 
 def resolve_tag(ctx: Context, t: Target) -> str | None:
     """The block device behind UUID=/LABEL=... (blkid), or None."""
-    result = ctx.runner.run(["blkid", "-t", f"{t.device_tag}={t.source}", "-o", "device"],
-                            ok=None, timeout=10)  # fmt: skip
+    result = ctx.runner.run(
+        ["blkid", "-t", f"{t.device_tag}={t.source}", "-o", "device"], ok=None, timeout=10
+    )
     lines = result.stdout.split()
     return lines[0] if result.returncode == 0 and lines else None
 
@@ -384,8 +471,9 @@ class State:
 
     __slots__ = ("ours", "foreign", "below", "mounts")
 
-    def __init__(self, ours: list[Mount], foreign: list[Mount], below: list[Mount],
-                 mounts: list[Mount]) -> None:  # fmt: skip
+    def __init__(
+        self, ours: list[Mount], foreign: list[Mount], below: list[Mount], mounts: list[Mount]
+    ) -> None:
         self.ours = ours
         self.foreign = foreign
         self.below = below
@@ -417,16 +505,21 @@ def fstype_supported(ctx: Context, fstype: str) -> None:
     """The kernel knows fstype, loading its module if needed; else rc 5."""
     if not fstype or fstype == "none":
         return
-    support = "fuse" if fstype.startswith("fuse.") or fstype in ("glusterfs", "rozofs") else (
-        "nfs4" if fstype == "efs" else fstype)  # fmt: skip
+    support = (
+        "fuse"
+        if fstype.startswith("fuse.") or fstype in ("glusterfs", "rozofs")
+        else ("nfs4" if fstype == "efs" else fstype)
+    )
     if _in_proc_filesystems(support):
         return
     if ctx.runner.which("modprobe") is not None:
         ctx.runner.run(["modprobe", support], ok=None, timeout=30)
         if _in_proc_filesystems(support):
             return
-    raise NotInstalledError(f"Couldn't find filesystem {fstype} in /proc/filesystems "
-                            "and failed to load its kernel module")  # fmt: skip
+    raise NotInstalledError(
+        f"Couldn't find filesystem {fstype} in /proc/filesystems "
+        "and failed to load its kernel module"
+    )
 
 
 def _in_proc_filesystems(fstype: str) -> bool:
@@ -469,38 +562,49 @@ def start(cfg: Config, ctx: Context) -> OCF:
         ctx.log.info("Filesystem %s is already mounted.", t.directory)
         return OCF.SUCCESS
     if state.foreign:
-        raise GenericError(f"{describe(state.foreign[-1])} is already mounted on {t.directory}; "
-                           "refusing to mount over it")  # fmt: skip
+        raise GenericError(
+            f"{describe(state.foreign[-1])} is already mounted on {t.directory}; "
+            "refusing to mount over it"
+        )
     if state.below:
-        raise ConfigError(f"There is one or more mounts mounted under {t.directory}: "
-                          f"{', '.join(m.target for m in state.below[:3])}")  # fmt: skip
+        raise ConfigError(
+            f"There is one or more mounts mounted under {t.directory}: "
+            f"{', '.join(m.target for m in state.below[:3])}"
+        )
     fstype_supported(ctx, t.fstype)
     device = t.source
     if t.kind == "tag":
         resolved = resolve_tag(ctx, t)
         if resolved is None:
-            raise NotInstalledError(f"Couldn't find device [{t.device_tag}={t.source}]: "
-                                    "no block device carries it (blkid)")  # fmt: skip
+            raise NotInstalledError(
+                f"Couldn't find device [{t.device_tag}={t.source}]: "
+                "no block device carries it (blkid)"
+            )
         device = resolved
     if t.kind in ("block", "tag"):
         if not wait_for_device(ctx, device):
-            raise NotInstalledError(f"Couldn't find device [{device}]. Expected /dev/??? to "
-                                    "exist (and be a block device)")  # fmt: skip
+            raise NotInstalledError(
+                f"Couldn't find device [{device}]. Expected /dev/??? to "
+                "exist (and be a block device)"
+            )
         if fsck_needed(cfg, t.fstype):
             argv = ["fsck"] + (["-t", t.fstype] if t.fstype else []) + ["-p", device]
             ctx.log.info("Starting filesystem check on %s", device)
             result = ctx.runner.run(argv, ok=None)
             if result.returncode >= 4:
-                raise GenericError(f"Couldn't successfully fsck filesystem for {device} "
-                                   f"(fsck returned {result.returncode})")  # fmt: skip
+                raise GenericError(
+                    f"Couldn't successfully fsck filesystem for {device} "
+                    f"(fsck returned {result.returncode})"
+                )
     elif t.kind == "bind" and not os.path.isdir(t.source) and not os.path.exists(t.source):
         raise NotInstalledError(f"bind source [{t.source}] does not exist")
     if not os.path.isdir(t.directory):
         try:
             os.makedirs(t.directory, mode=0o755, exist_ok=True)
         except OSError as err:
-            raise NotInstalledError(f"Couldn't create the mount point [{t.directory}]: "
-                                    f"{err.strerror}") from err  # fmt: skip
+            raise NotInstalledError(
+                f"Couldn't create the mount point [{t.directory}]: {err.strerror}"
+            ) from err
     argv = ["mount"]
     if t.fstype and t.fstype != "none":
         argv += ["-t", t.fstype]
@@ -510,12 +614,15 @@ def start(cfg: Config, ctx: Context) -> OCF:
     try:
         ctx.runner.run(argv)
     except CommandFailed as err:
-        raise GenericError(f"Couldn't mount device [{device}] as {t.directory}: "
-                           f"{err.reason}") from err  # fmt: skip
+        raise GenericError(
+            f"Couldn't mount device [{device}] as {t.directory}: {err.reason}"
+        ) from err
     state = examine(ctx, target(cfg))  # re-resolved: the mount point may be new
     if not state.ours:
-        raise GenericError(f"mount of {device} on {t.directory} returned success but the "
-                           "mount table does not show it")  # fmt: skip
+        raise GenericError(
+            f"mount of {device} on {t.directory} returned success but the "
+            "mount table does not show it"
+        )
     return OCF.SUCCESS
 
 
@@ -523,8 +630,9 @@ def check_clone_safety(cfg: Config, ctx: Context, t: Target) -> None:
     """A local file system mounted read-write on several nodes corrupts it."""
     if t.fstype in LOCAL_ONLY_FS:
         if cfg[FORCE_CLONES] or "ro" in t.options:
-            ctx.log.warning("Cloning %s on %s: force_clones or ro is set, so be it",
-                            t.fstype, t.source)  # fmt: skip
+            ctx.log.warning(
+                "Cloning %s on %s: force_clones or ro is set, so be it", t.fstype, t.source
+            )
             return
         raise ConfigError(
             f"DANGER! {t.fstype} on {t.source} is NOT cluster-aware! "
@@ -538,13 +646,15 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
     state = examine(ctx, t, mounts)
     if not state.ours:
         if state.foreign:
-            raise GenericError(f"{describe(state.foreign[-1])} is mounted on {t.directory}, "
-                               f"not {cfg[DEVICE]}")  # fmt: skip
+            raise GenericError(
+                f"{describe(state.foreign[-1])} is mounted on {t.directory}, not {cfg[DEVICE]}"
+            )
         return OCF.NOT_RUNNING
     visible = state.visible
     if visible is not None and visible not in state.ours:
-        raise GenericError(f"{describe(visible)} is mounted over {t.directory}, hiding "
-                           f"{cfg[DEVICE]}")  # fmt: skip
+        raise GenericError(
+            f"{describe(visible)} is mounted over {t.directory}, hiding {cfg[DEVICE]}"
+        )
     level = ctx.env.effective_check_level((0, 10, 20))
     if level >= 10 and state.ours:
         if level == 10:
@@ -565,8 +675,11 @@ def read_device(ctx: Context, t: Target, m: Mount) -> None:
     if code is None:
         raise GenericError(f"reading {device} did not complete in time: the device hangs")
     if code != 0:
-        what = "short read: the device is gone or empty" if code == 71 else (
-            _STATUS_ERRORS.get(code) or os.strerror(code))  # fmt: skip
+        what = (
+            "short read: the device is gone or empty"
+            if code == 71
+            else (_STATUS_ERRORS.get(code) or os.strerror(code))
+        )
         raise GenericError(f"Failed to read device {device}: {what}")
 
 
@@ -615,8 +728,9 @@ def write_status_file(cfg: Config, ctx: Context, t: Target) -> None:
     content = (ctx.env.instance + "\n").encode()
     code = in_child(ctx, lambda: _status_io(t.directory, dirs, name, content, t.is_block))
     if code is None:
-        raise GenericError(f"status file I/O on {t.directory} did not complete in time: "
-                           "the file system hangs")  # fmt: skip
+        raise GenericError(
+            f"status file I/O on {t.directory} did not complete in time: the file system hangs"
+        )
     if code != 0:
         what = _STATUS_ERRORS.get(code) or os.strerror(code)
         path = "/".join([t.directory, *dirs, name])
@@ -693,13 +807,19 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     state = examine(ctx, t, mounts)
     if not state.ours:
         if state.foreign:
-            ctx.log.warning("%s is mounted on %s, not %s: leaving it alone",
-                            describe(state.foreign[-1]), t.directory, cfg[DEVICE])  # fmt: skip
+            ctx.log.warning(
+                "%s is mounted on %s, not %s: leaving it alone",
+                describe(state.foreign[-1]),
+                t.directory,
+                cfg[DEVICE],
+            )
         return OCF.SUCCESS
     top = state.visible
     if top is not None and top not in state.ours:
-        raise GenericError(f"{describe(top)} is mounted over {t.directory}; it is not ours, "
-                           f"so {cfg[DEVICE]} underneath cannot be unmounted")  # fmt: skip
+        raise GenericError(
+            f"{describe(top)} is mounted over {t.directory}; it is not ours, "
+            f"so {cfg[DEVICE]} underneath cannot be unmounted"
+        )
     if ctx.env.check_level >= 20:
         dirs, name = status_file(cfg, ctx)
         try:
@@ -726,8 +846,9 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     return OCF.SUCCESS
 
 
-def unmount(cfg: Config, ctx: Context, t: Target, path: str, ours: Mount,
-            budget_end: float | None) -> None:  # fmt: skip
+def unmount(
+    cfg: Config, ctx: Context, t: Target, path: str, ours: Mount, budget_end: float | None
+) -> None:
     """umount path until it is gone: signal its holders (TERM for the first half of
     the budget, then KILL) between attempts; fail when the budget is spent.
 
@@ -745,8 +866,7 @@ def unmount(cfg: Config, ctx: Context, t: Target, path: str, ours: Mount,
     while True:
         left = rounds.end - time.monotonic()
         try:
-            result = ctx.runner.run(["umount", *force, "--", path], ok=None,
-                                    timeout=max(left, 0.5))  # fmt: skip
+            result = ctx.runner.run(["umount", *force, "--", path], ok=None, timeout=max(left, 0.5))
             if result.stderr.strip():
                 detail = result.stderr.strip().splitlines()[-1]
         except CommandTimeout:
@@ -790,16 +910,19 @@ def clear_elsewhere(cfg: Config, ctx: Context, ours: Mount, budget_end: float | 
             if not left:
                 return
         if rounds.over():
-            raise GenericError(f"{ours.source} is still mounted in "
-                               f"{fs.describe(next(iter(left)))}{rounds.held_by()}")  # fmt: skip
+            raise GenericError(
+                f"{ours.source} is still mounted in "
+                f"{fs.describe(next(iter(left)))}{rounds.held_by()}"
+            )
         if rounds.mode == "false":
             rounds.note(holders)
             holders = []
         rounds.signal(holders, ours.source)
 
 
-def unmount_in_namespace(ctx: Context, fs: FileSystem, ns: str, mounts: list[Mount],
-                         end: float) -> None:  # fmt: skip
+def unmount_in_namespace(
+    ctx: Context, fs: FileSystem, ns: str, mounts: list[Mount], end: float
+) -> None:
     """umount the mounts of another namespace inside it, deepest first.
 
     The namespace is pinned by an open fd on its ns/mnt file that nsenter
@@ -821,12 +944,18 @@ def unmount_in_namespace(ctx: Context, fs: FileSystem, ns: str, mounts: list[Mou
             os.set_inheritable(fd, True)
         for m in sorted(mounts, key=lambda m: m.target, reverse=True):
             ctx.log.info("unmounting %s in %s", m.target, fs.describe(ns))
-            argv = ["nsenter", f"--mount=/proc/self/fd/{fds[0]}", f"--root=/proc/self/fd/{fds[1]}",
-                    "--", "umount", "--", m.target]  # fmt: skip
+            argv = [
+                "nsenter",
+                f"--mount=/proc/self/fd/{fds[0]}",
+                f"--root=/proc/self/fd/{fds[1]}",
+                "--",
+                "umount",
+                "--",
+                m.target,
+            ]
             result = ctx.runner.run(argv, ok=None, timeout=max(end - time.monotonic(), 0.5))
             if result.returncode != 0:
-                ctx.log.warning("umount %s in %s: %s", m.target, ns,
-                                result.stderr.strip()[-200:])  # fmt: skip
+                ctx.log.warning("umount %s in %s: %s", m.target, ns, result.stderr.strip()[-200:])
     except (OSError, CommandTimeout) as err:
         ctx.log.warning("cannot unmount in %s: %s", ns, err)
     finally:
@@ -877,13 +1006,19 @@ class Rounds:
             for holder in holders:
                 self.seen.append(f"{holder.name}[{holder.pid}]")
                 for sig in phase:
-                    self.ctx.log.info("sending signal %d to %s[%d] (%s) holding %s", sig,
-                                      holder.name, holder.pid, ", ".join(holder.how[:3]),
-                                      what)  # fmt: skip
+                    self.ctx.log.info(
+                        "sending signal %d to %s[%d] (%s) holding %s",
+                        sig,
+                        holder.name,
+                        holder.pid,
+                        ", ".join(holder.how[:3]),
+                        what,
+                    )
                     proc.send_signal(holder.process, sig)
         elif self.first:
-            self.ctx.log.info("No processes on %s were signalled. force_unmount is set to '%s'",
-                              what, self.mode)  # fmt: skip
+            self.ctx.log.info(
+                "No processes on %s were signalled. force_unmount is set to '%s'", what, self.mode
+            )
         self.first = False
         pause = min(self.delay if holders else 0.2, max(self.end - time.monotonic(), 0.0))
         if holders:
@@ -904,8 +1039,7 @@ def status(cfg: Config, ctx: Context) -> OCF:
     mounts = read_mounts()
     t = target(cfg, mounts)
     rc = OCF.SUCCESS if examine(ctx, t, mounts).ours else OCF.NOT_RUNNING
-    ctx.log.info("%s is %s", t.directory, "mounted (running)" if rc == 0 else
-                 "unmounted (stopped)")  # fmt: skip
+    ctx.log.info("%s is %s", t.directory, "mounted (running)" if rc == 0 else "unmounted (stopped)")
     return rc
 
 

@@ -56,102 +56,134 @@ class Netmask(Kind[int]):
 
 
 IP = Param(
-    "ip", IPAddress(), required=True, unique=True, default="",
+    "ip",
+    IPAddress(),
+    required=True,
+    unique=True,
+    default="",
     shortdesc="IPv4 or IPv6 address",
     longdesc="The IPv4 (dotted quad notation) or IPv6 address (colon hexadecimal "
-    "notation) example IPv4 \"192.168.1.1\". example IPv6 \"2001:db8:DC28:0:0:FC57:D4C8:1FFF\".",
-)  # fmt: skip
+    'notation) example IPv4 "192.168.1.1". example IPv6 "2001:db8:DC28:0:0:FC57:D4C8:1FFF".',
+)
 NIC = Param(
-    "nic", String(max_len=64, forbid="\0\n\t /"),
+    "nic",
+    String(max_len=64, forbid="\0\n\t /"),
     shortdesc="Network interface",
     longdesc="The base network interface on which the IP address will be brought "
     "online. If left empty, the interface is chosen from the routing table: the "
     "most specific route that reaches the address. The deprecated form "
     "NIC:LABEL is accepted and sets iflabel.",
-)  # fmt: skip
+)
 CIDR_NETMASK = Param(
-    "cidr_netmask", Netmask(), default="", aliases=("netmask",),
+    "cidr_netmask",
+    Netmask(),
+    default="",
+    aliases=("netmask",),
     shortdesc="CIDR netmask",
     longdesc="The netmask for the interface in CIDR format (e.g., 24 and not "
     "255.255.255.0). A dotted-quad netmask is converted, with a warning. If "
     "unspecified, it is taken from the routing table.",
-)  # fmt: skip
+)
 BROADCAST = Param(
-    "broadcast", String(max_len=64), default="",
+    "broadcast",
+    String(max_len=64),
+    default="",
     shortdesc="Broadcast address",
     longdesc="Broadcast address associated with the IP (IPv4 only). '+' and '-' "
     "set or clear the host bits, as `ip addr add brd` does. If unspecified, the "
     "broadcast of the interface's existing address on the same route is used.",
-)  # fmt: skip
+)
 IFLABEL = Param(
-    "iflabel", String(max_len=15, forbid="\0\n\t /"), default="",
+    "iflabel",
+    String(max_len=15, forbid="\0\n\t /"),
+    default="",
     shortdesc="Interface label",
     longdesc="A label for the address: the full label is NIC:LABEL and may not "
     "be longer than 15 characters (the kernel's limit).",
-)  # fmt: skip
+)
 LVS_SUPPORT = Param(
-    "lvs_support", Boolean(), default="false",
+    "lvs_support",
+    Boolean(),
+    default="false",
     shortdesc="Enable support for LVS DR",
     longdesc="Enable support for LVS Direct Routing configurations: on start, "
     "the same address as a /32 on a loopback interface is removed (and "
     "remembered), and restored on stop. IPv4 only.",
-)  # fmt: skip
+)
 LVS_IPV6_ADDRLABEL = Param(
-    "lvs_ipv6_addrlabel", Boolean(), default="false",
+    "lvs_ipv6_addrlabel",
+    Boolean(),
+    default="false",
     shortdesc="Enable adding IPv6 address label.",
     longdesc="Add an IPv6 address label (`ip addrlabel`) so that the address is "
     "not chosen as a source address (IPv6 LVS). IPv6 only.",
-)  # fmt: skip
+)
 LVS_IPV6_ADDRLABEL_VALUE = Param(
-    "lvs_ipv6_addrlabel_value", Integer(min=0), default="99",
+    "lvs_ipv6_addrlabel_value",
+    Integer(min=0),
+    default="99",
     shortdesc="IPv6 address label value.",
     longdesc="The label value used with lvs_ipv6_addrlabel.",
-)  # fmt: skip
+)
 MAC = Param(
-    "mac", String(max_len=64), default="",
+    "mac",
+    String(max_len=64),
+    default="",
     shortdesc="Cluster IP MAC address",
     longdesc="The multicast MAC of a CLUSTERIP clone. CLUSTERIP relies on the "
     "ipt_CLUSTERIP kernel module, removed from Linux in 2023; IPaddr2-py refuses "
     "that mode. Accepted for configuration compatibility.",
-)  # fmt: skip
+)
 CLUSTERIP_HASH = Param(
     "clusterip_hash",
-    Select("sourceip", "sourceip-sourceport", "sourceip-sourceport-destport",
-           fallback="sourceip-sourceport"),
+    Select(
+        "sourceip",
+        "sourceip-sourceport",
+        "sourceip-sourceport-destport",
+        fallback="sourceip-sourceport",
+    ),
     default="sourceip-sourceport",
     shortdesc="Cluster IP hashing function",
     longdesc="The CLUSTERIP hashing algorithm (see mac: CLUSTERIP is not supported).",
-)  # fmt: skip
+)
 UNIQUE_CLONE_ADDRESS = Param(
-    "unique_clone_address", Boolean(), default="false",
+    "unique_clone_address",
+    Boolean(),
+    default="false",
     shortdesc="Create a unique address for cloned instances",
     longdesc="When cloned with globally-unique=true, add the clone number to the "
     "last byte of the IPv4 address, so each instance manages its own address.",
-)  # fmt: skip
+)
 ARP_INTERVAL = Param(
-    "arp_interval", Integer(min=1), default="200",
+    "arp_interval",
+    Integer(min=1),
+    default="200",
     shortdesc="ARP/NA packet interval in ms (deprecated)",
     longdesc="Milliseconds between gratuitous ARPs (IPv4) or unsolicited "
     "neighbour advertisements (IPv6).",
-)  # fmt: skip
+)
 ARP_COUNT = Param(
-    "arp_count", Integer(min=1), default="5",
+    "arp_count",
+    Integer(min=1),
+    default="5",
     shortdesc="ARP/NA packet count sent during initialization",
-    longdesc="Number of gratuitous ARPs / unsolicited NAs sent after the address "
-    "is added.",
-)  # fmt: skip
+    longdesc="Number of gratuitous ARPs / unsolicited NAs sent after the address is added.",
+)
 ARP_COUNT_REFRESH = Param(
-    "arp_count_refresh", Integer(min=0), default="0",
+    "arp_count_refresh",
+    Integer(min=0),
+    default="0",
     shortdesc="ARP packet count sent during monitoring",
-    longdesc="Number of gratuitous ARPs sent on each monitor (IPv4 only). 0 sends "
-    "none.",
-)  # fmt: skip
+    longdesc="Number of gratuitous ARPs sent on each monitor (IPv4 only). 0 sends none.",
+)
 ARP_BG = Param(
-    "arp_bg", Boolean(), default="",
+    "arp_bg",
+    Boolean(),
+    default="",
     shortdesc="ARP/NA from background",
     longdesc="Send the announcements in the background, so start returns at once. "
     "Default: true for IPv4, false for IPv6.",
-)  # fmt: skip
+)
 ARP_SENDER = Param(
     "arp_sender",
     Select("", "send_arp", "ipoibarping", "iputils_arping", "libnet_arping"),
@@ -160,68 +192,106 @@ ARP_SENDER = Param(
     longdesc="The program that sends gratuitous ARPs: send_arp (resource-agents), "
     "ipoibarping, iputils_arping or libnet_arping. Empty (the default): "
     "IPaddr2-py's built-in sender, which needs no external program.",
-)  # fmt: skip
+)
 SEND_ARP_OPTS = Param(
-    "send_arp_opts", String(max_len=256), default="",
+    "send_arp_opts",
+    String(max_len=256),
+    default="",
     shortdesc="Options for ARP sender",
     longdesc="Extra options for an external arp_sender, split on white space "
     "(never through a shell).",
-)  # fmt: skip
+)
 FLUSH_ROUTES = Param(
-    "flush_routes", Boolean(), default="false",
+    "flush_routes",
+    Boolean(),
+    default="false",
     shortdesc="Flush kernel routing table on stop",
     longdesc="Run `ip route flush cache` after the address is removed.",
-)  # fmt: skip
+)
 RUN_ARPING = Param(
-    "run_arping", Boolean(), default="false",
+    "run_arping",
+    Boolean(),
+    default="false",
     shortdesc="Run arping for IPv4 collision detection check",
     longdesc="Also run iputils `arping -D` before adding an IPv4 address, as "
     "IPaddr2 does (check_duplicate does the same check built in).",
-)  # fmt: skip
+)
 NODAD = Param(
-    "nodad", Boolean(), default="false",
+    "nodad",
+    Boolean(),
+    default="false",
     shortdesc="Use nodad flag",
     longdesc="Add the IPv6 address without duplicate address detection.",
-)  # fmt: skip
+)
 NOPREFIXROUTE = Param(
-    "noprefixroute", Boolean(), default="false",
+    "noprefixroute",
+    Boolean(),
+    default="false",
     shortdesc="Use noprefixroute flag",
     longdesc="Add the address with noprefixroute: no prefix route is created.",
-)  # fmt: skip
+)
 PREFERRED_LFT = Param(
-    "preferred_lft", String(max_len=16), default="forever",
+    "preferred_lft",
+    String(max_len=16),
+    default="forever",
     shortdesc="IPv6 preferred lifetime",
     longdesc="The IPv6 preferred lifetime in seconds, or 'forever'. 0 makes the "
     "address deprecated: it is never chosen as a source address.",
-)  # fmt: skip
+)
 NETWORK_NAMESPACE = Param(
-    "network_namespace", String(max_len=255, forbid="\0\n/"), default="",
+    "network_namespace",
+    String(max_len=255, forbid="\0\n/"),
+    default="",
     shortdesc="Network namespace to use",
     longdesc="Run in this named network namespace (`ip netns exec`).",
-)  # fmt: skip
+)
 CHECK_DUPLICATE = Param(
-    "check_duplicate", Boolean(), default="true",
+    "check_duplicate",
+    Boolean(),
+    default="true",
     shortdesc="Refuse to start when another host holds the address",
     longdesc="Before adding an IPv4 address, probe the segment with ARP (RFC "
     "5227) and refuse to start, with a reason naming the other host's MAC, when "
     "anyone answers for the address. IPv6 addresses rely on the kernel's "
     "duplicate address detection (unless nodad): a duplicate is removed again "
     "and start fails. Not in ocf:heartbeat:IPaddr2.",
-)  # fmt: skip
+)
 CHECK_DUPLICATE_TIMEOUT = Param(
-    "check_duplicate_timeout", Time(), default="100ms",
+    "check_duplicate_timeout",
+    Time(),
+    default="100ms",
     shortdesc="How long the duplicate probe listens",
     longdesc="How long check_duplicate waits for an answer (two probes are sent "
     "in the first half). A host on the same LAN answers within milliseconds.",
-)  # fmt: skip
+)
 
 PARAMS: Sequence[Param[object]] = (
-    IP, NIC, CIDR_NETMASK, BROADCAST, IFLABEL, LVS_SUPPORT, LVS_IPV6_ADDRLABEL,
-    LVS_IPV6_ADDRLABEL_VALUE, MAC, CLUSTERIP_HASH, UNIQUE_CLONE_ADDRESS,
-    ARP_INTERVAL, ARP_COUNT, ARP_COUNT_REFRESH, ARP_BG, ARP_SENDER, SEND_ARP_OPTS,
-    FLUSH_ROUTES, RUN_ARPING, NODAD, NOPREFIXROUTE, PREFERRED_LFT,
-    NETWORK_NAMESPACE, CHECK_DUPLICATE, CHECK_DUPLICATE_TIMEOUT,
-)  # fmt: skip
+    IP,
+    NIC,
+    CIDR_NETMASK,
+    BROADCAST,
+    IFLABEL,
+    LVS_SUPPORT,
+    LVS_IPV6_ADDRLABEL,
+    LVS_IPV6_ADDRLABEL_VALUE,
+    MAC,
+    CLUSTERIP_HASH,
+    UNIQUE_CLONE_ADDRESS,
+    ARP_INTERVAL,
+    ARP_COUNT,
+    ARP_COUNT_REFRESH,
+    ARP_BG,
+    ARP_SENDER,
+    SEND_ARP_OPTS,
+    FLUSH_ROUTES,
+    RUN_ARPING,
+    NODAD,
+    NOPREFIXROUTE,
+    PREFERRED_LFT,
+    NETWORK_NAMESPACE,
+    CHECK_DUPLICATE,
+    CHECK_DUPLICATE_TIMEOUT,
+)
 
 # --- 2. Pure helpers: what we want, and parsers of `ip -o` output -----------
 
@@ -231,8 +301,9 @@ class Want:
 
     __slots__ = ("ip", "nic", "prefix", "broadcast", "label")
 
-    def __init__(self, ip: IPAddr, nic: str, prefix: int, broadcast: str | None,
-                 label: str | None) -> None:  # fmt: skip
+    def __init__(
+        self, ip: IPAddr, nic: str, prefix: int, broadcast: str | None, label: str | None
+    ) -> None:
         self.ip = ip
         self.nic = nic
         self.prefix = prefix
@@ -250,8 +321,16 @@ class AddrLine:
 
     __slots__ = ("ifname", "family", "address", "prefix", "broadcast", "flags", "label")
 
-    def __init__(self, ifname: str, family: str, address: str, prefix: int,
-                 broadcast: str | None, flags: frozenset[str], label: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ifname: str,
+        family: str,
+        address: str,
+        prefix: int,
+        broadcast: str | None,
+        flags: frozenset[str],
+        label: str,
+    ) -> None:
         self.ifname = ifname
         self.family = family
         self.address = address
@@ -261,10 +340,24 @@ class AddrLine:
         self.label = label
 
 
-_ADDR_FLAGS = frozenset(("secondary", "temporary", "tentative", "deprecated",
-                         "dadfailed", "nodad", "noprefixroute", "home",
-                         "mngtmpaddr", "optimistic", "dynamic", "permanent",
-                         "autojoin", "stable-privacy"))  # fmt: skip
+_ADDR_FLAGS = frozenset(
+    (
+        "secondary",
+        "temporary",
+        "tentative",
+        "deprecated",
+        "dadfailed",
+        "nodad",
+        "noprefixroute",
+        "home",
+        "mngtmpaddr",
+        "optimistic",
+        "dynamic",
+        "permanent",
+        "autojoin",
+        "stable-privacy",
+    )
+)
 
 
 def parse_addr_lines(text: str) -> list[AddrLine]:
@@ -276,8 +369,7 @@ def parse_addr_lines(text: str) -> list[AddrLine]:
             continue
         ifname = words[1].rstrip(":").split("@", 1)[0]
         address, _, prefix_text = words[3].partition("/")
-        prefix = int(prefix_text) if prefix_text.isdigit() else (
-            32 if words[2] == "inet" else 128)  # fmt: skip
+        prefix = int(prefix_text) if prefix_text.isdigit() else (32 if words[2] == "inet" else 128)
         broadcast = None
         flags = set()
         label = ifname
@@ -294,8 +386,9 @@ def parse_addr_lines(text: str) -> list[AddrLine]:
             elif word.startswith(ifname):
                 label = word
             i += 1
-        lines.append(AddrLine(ifname, words[2], address, prefix, broadcast,
-                              frozenset(flags), label))  # fmt: skip
+        lines.append(
+            AddrLine(ifname, words[2], address, prefix, broadcast, frozenset(flags), label)
+        )
     return lines
 
 
@@ -310,8 +403,20 @@ class Route:
         self.src = src
 
 
-_ROUTE_TYPES = frozenset(("unicast", "local", "broadcast", "multicast", "throw",
-                          "unreachable", "prohibit", "blackhole", "nat", "anycast"))  # fmt: skip
+_ROUTE_TYPES = frozenset(
+    (
+        "unicast",
+        "local",
+        "broadcast",
+        "multicast",
+        "throw",
+        "unreachable",
+        "prohibit",
+        "blackhole",
+        "nat",
+        "anycast",
+    )
+)
 
 
 def parse_routes(text: str, *, table_local: bool = False) -> list[Route]:
@@ -416,14 +521,18 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
     if cfg.is_set(CIDR_NETMASK) and prefix is not None:
         raw = (cfg.raw(CIDR_NETMASK) or "").strip()
         if not raw.isdigit():
-            ctx.log.warning("Please convert dotted quad netmask %s to CIDR notation %d!",
-                            raw, prefix)  # fmt: skip
+            ctx.log.warning(
+                "Please convert dotted quad netmask %s to CIDR notation %d!", raw, prefix
+            )
         if not 1 <= prefix <= ip.max_prefix:
             problems.append(Problem(f"cidr_netmask={raw} is out of range 1..{ip.max_prefix}"))
     if clone_max is None or clone_max < 1:
-        problems.append(Problem(
-            f"Invalid meta-attribute clone_max [{env.meta.get('clone_max')}], "
-            "should be positive integer"))  # fmt: skip
+        problems.append(
+            Problem(
+                f"Invalid meta-attribute clone_max [{env.meta.get('clone_max')}], "
+                "should be positive integer"
+            )
+        )
         clone_max = 1
     if cfg[LVS_SUPPORT] and clone_max > 1:
         problems.append(Problem("LVS and load sharing do not go together well"))
@@ -481,20 +590,22 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     """Problems of this node: privileges and programs (rc 4/5)."""
     problems: list[Problem] = []
     if ctx.action in ("start", "stop") and os.geteuid() != 0:
-        problems.append(Problem(f"You must be root for {ctx.action} operation.",
-                                OCF.ERR_PERM))  # fmt: skip
+        problems.append(Problem(f"You must be root for {ctx.action} operation.", OCF.ERR_PERM))
     if ctx.runner.which("ip") is None:
-        problems.append(Problem("Setup problem: couldn't find command: ip",
-                                OCF.ERR_INSTALLED))  # fmt: skip
+        problems.append(Problem("Setup problem: couldn't find command: ip", OCF.ERR_INSTALLED))
     sender = cfg.get(ARP_SENDER)
-    programs = {"send_arp": f"{ctx.env.ha_bin}/send_arp", "iputils_arping": "arping",
-                "libnet_arping": "arping", "ipoibarping": "ipoibarping"}  # fmt: skip
+    programs = {
+        "send_arp": f"{ctx.env.ha_bin}/send_arp",
+        "iputils_arping": "arping",
+        "libnet_arping": "arping",
+        "ipoibarping": "ipoibarping",
+    }
     if sender and ctx.runner.which(programs[sender]) is None:
-        problems.append(Problem(f"Setup problem: couldn't find command: {programs[sender]}",
-                                OCF.ERR_INSTALLED))  # fmt: skip
+        problems.append(
+            Problem(f"Setup problem: couldn't find command: {programs[sender]}", OCF.ERR_INSTALLED)
+        )
     if cfg[RUN_ARPING] and cfg[IP].version == 4 and ctx.runner.which("arping") is None:
-        problems.append(Problem("Setup problem: couldn't find command: arping",
-                                OCF.ERR_INSTALLED))  # fmt: skip
+        problems.append(Problem("Setup problem: couldn't find command: arping", OCF.ERR_INSTALLED))
     return problems
 
 
@@ -544,13 +655,27 @@ def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) 
             argv += ["scope", "link"]
         route = best_route(parse_routes(ctx.runner.run(argv).stdout), nic)
         if route is None and ip.version == 4 and ip.is_loopback:
-            argv = ["ip", "-o", "-f", "inet", "route", "list", "match", match,
-                    "table", "local", "scope", "host"]  # fmt: skip
+            argv = [
+                "ip",
+                "-o",
+                "-f",
+                "inet",
+                "route",
+                "list",
+                "match",
+                match,
+                "table",
+                "local",
+                "scope",
+                "host",
+            ]
             route = best_route(parse_routes(ctx.runner.run(argv).stdout, table_local=True), nic)
         if route is None:
             where = f" on {nic}" if nic else ""
-            raise NicNotFound(f"Unable to find nic or netmask for {ip.text}{where}: "
-                              "no route reaches it; set nic and cidr_netmask")  # fmt: skip
+            raise NicNotFound(
+                f"Unable to find nic or netmask for {ip.text}{where}: "
+                "no route reaches it; set nic and cidr_netmask"
+            )
         nic = nic or route.dev
         if prefix is None:
             prefix = route.prefix
@@ -566,9 +691,13 @@ def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) 
 
 def served_on(want: Want, addrs: list[AddrLine]) -> list[AddrLine]:
     """The lines that carry want's address with its prefix (ipsecN ignored)."""
-    return [a for a in addrs
-            if a.address == want.ip.text and a.prefix == want.prefix
-            and not (a.ifname.startswith("ipsec") and a.ifname[5:].isdigit())]  # fmt: skip
+    return [
+        a
+        for a in addrs
+        if a.address == want.ip.text
+        and a.prefix == want.prefix
+        and not (a.ifname.startswith("ipsec") and a.ifname[5:].isdigit())
+    ]
 
 
 def is_served(want: Want, addrs: list[AddrLine]) -> bool:
@@ -597,8 +726,9 @@ def _rsctmp(ctx: Context) -> str:
     return path
 
 
-def _background(ctx: Context, want: Want, work: Sequence[str] | None,
-                builtin: tuple[str, int, int] | None) -> bool:  # fmt: skip
+def _background(
+    ctx: Context, want: Want, work: Sequence[str] | None, builtin: tuple[str, int, int] | None
+) -> bool:
     """Run the announcement in a detached child recorded in a pid file.
 
     stop kills exactly that child (pid and start time must both match). When
@@ -612,8 +742,9 @@ def _background(ctx: Context, want: Want, work: Sequence[str] | None,
     try:
         _rsctmp(ctx)
     except OSError as err:
-        ctx.log.warning("cannot create %s (%s): announcing in the foreground", ctx.env.rsctmp,
-                        err.strerror)  # fmt: skip
+        ctx.log.warning(
+            "cannot create %s (%s): announcing in the foreground", ctx.env.rsctmp, err.strerror
+        )
         return False
     if work is not None:
         return _record(ctx, pidfile, spawn_detached(work, ctx.env.environ))
@@ -648,8 +779,11 @@ def _record(ctx: Context, pidfile: str, pid: int) -> bool:
         write_pidfile(pidfile, pid)
         return True
     except OSError as err:
-        ctx.log.warning("cannot record the announcer in %s (%s): announcing in the foreground",
-                        pidfile, err.strerror)  # fmt: skip
+        ctx.log.warning(
+            "cannot record the announcer in %s (%s): announcing in the foreground",
+            pidfile,
+            err.strerror,
+        )
     try:
         os.kill(pid, SIGKILL)
         os.waitpid(pid, 0)
@@ -658,8 +792,9 @@ def _record(ctx: Context, pidfile: str, pid: int) -> bool:
     return False
 
 
-def _announce_builtin(want: Want, kind: str, count: int, interval_ms: int,
-                      ctx: Context | None = None) -> None:  # fmt: skip
+def _announce_builtin(
+    want: Want, kind: str, count: int, interval_ms: int, ctx: Context | None = None
+) -> None:
     from ocflib import arp
 
     if kind == "arp":
@@ -667,8 +802,13 @@ def _announce_builtin(want: Want, kind: str, count: int, interval_ms: int,
     else:
         arp.send_unsolicited_na(want.nic, want.ip, count, interval_ms)
     if ctx is not None:  # the background child logs for itself
-        ctx.log.info("sent %d unsolicited %s for %s on %s", count,
-                     "ARPs" if kind == "arp" else "NAs", want.ip.text, want.nic)  # fmt: skip
+        ctx.log.info(
+            "sent %d unsolicited %s for %s on %s",
+            count,
+            "ARPs" if kind == "arp" else "NAs",
+            want.ip.text,
+            want.nic,
+        )
 
 
 def external_sender_argv(cfg: Config, ctx: Context, want: Want, count: int) -> list[str]:
@@ -677,9 +817,21 @@ def external_sender_argv(cfg: Config, ctx: Context, want: Want, count: int) -> l
     sender = cfg.get(ARP_SENDER)
     ip = want.ip.text
     if sender == "send_arp":
-        return [f"{ctx.env.ha_bin}/send_arp", *opts, "-i", str(cfg[ARP_INTERVAL]),
-                "-r", str(count), "-p", _pidfile(ctx, want.ip) + ".send_arp",
-                want.nic, ip, "auto", "not_used", "not_used"]  # fmt: skip
+        return [
+            f"{ctx.env.ha_bin}/send_arp",
+            *opts,
+            "-i",
+            str(cfg[ARP_INTERVAL]),
+            "-r",
+            str(count),
+            "-p",
+            _pidfile(ctx, want.ip) + ".send_arp",
+            want.nic,
+            ip,
+            "auto",
+            "not_used",
+            "not_used",
+        ]
     if sender == "iputils_arping":
         return ["arping", *opts, "-U", "-c", str(count), "-I", want.nic, ip]
     if sender == "libnet_arping":
@@ -721,8 +873,14 @@ def announce(cfg: Config, ctx: Context, want: Want, *, refresh: bool = False) ->
             ) from err
         ctx.log.error("Could not send gratuitous arps: %s", err)
         return
-    ctx.log.log("debug" if refresh else "info", "sent %d unsolicited %s for %s on %s",
-                count, "ARPs" if kind == "arp" else "NAs", want.ip.text, want.nic)  # fmt: skip
+    ctx.log.log(
+        "debug" if refresh else "info",
+        "sent %d unsolicited %s for %s on %s",
+        count,
+        "ARPs" if kind == "arp" else "NAs",
+        want.ip.text,
+        want.nic,
+    )
 
 
 def stop_announcer(ctx: Context, ip: IPAddr) -> None:
@@ -745,22 +903,27 @@ def _in_namespace(cfg: Config, ctx: Context) -> OCF | None:
     ns = cfg.get(NETWORK_NAMESPACE)
     if not ns:
         return None
-    env = {k: v for k, v in ctx.env.environ.items()
-           if k.startswith(("OCF_", "HA_")) and k != "OCF_RESKEY_network_namespace"}  # fmt: skip
+    env = {
+        k: v
+        for k, v in ctx.env.environ.items()
+        if k.startswith(("OCF_", "HA_")) and k != "OCF_RESKEY_network_namespace"
+    }
     result = ctx.runner.run(
-        ["ip", "netns", "exec", ns, sys.executable, "-IS", ctx.argv0, ctx.action],
-        ok=None, env=env)  # fmt: skip
+        ["ip", "netns", "exec", ns, sys.executable, "-IS", ctx.argv0, ctx.action], ok=None, env=env
+    )
     if result.stdout:
         sys.stdout.write(result.stdout)
     for line in result.stderr.splitlines():
         prefix = ctx.env.exit_reason_prefix
         if line.startswith(prefix):
-            raise OCFError(line[len(prefix):],
-                           rc=OCF(result.returncode) if OCF.is_valid(result.returncode)
-                           else OCF.ERR_GENERIC)  # fmt: skip
+            raise OCFError(
+                line[len(prefix) :],
+                rc=OCF(result.returncode) if OCF.is_valid(result.returncode) else OCF.ERR_GENERIC,
+            )
     if not OCF.is_valid(result.returncode):
-        raise GenericError(f"ip netns exec {ns}: returned {result.returncode}: "
-                           f"{result.stderr.strip()[:200]}")  # fmt: skip
+        raise GenericError(
+            f"ip netns exec {ns}: returned {result.returncode}: {result.stderr.strip()[:200]}"
+        )
     return OCF(result.returncode)
 
 
@@ -777,8 +940,9 @@ def _remove_conflicting_loopback(ctx: Context, ip: IPAddr) -> None:
             finally:
                 os.close(fd)
             os.rename(tmp, path)
-            ctx.runner.run(["ip", "-f", "inet", "addr", "delete", f"{ip.text}/32",
-                            "dev", line.ifname])  # fmt: skip
+            ctx.runner.run(
+                ["ip", "-f", "inet", "addr", "delete", f"{ip.text}/32", "dev", line.ifname]
+            )
             ctx.runner.run(["ip", "route", "delete", ip.text, "dev", line.ifname], ok=None)
 
 
@@ -794,8 +958,18 @@ def _restore_loopback(ctx: Context, ip: IPAddr) -> None:
         os.close(fd)
     if len(words) >= 1 and words[0].startswith("lo"):
         ctx.log.info("Restoring loopback IP Address %s/32 on %s.", ip.text, words[0])
-        argv = ["ip", "-f", "inet", "addr", "add", f"{ip.text}/32", "brd",
-                "255.255.255.255", "dev", words[0]]  # fmt: skip
+        argv = [
+            "ip",
+            "-f",
+            "inet",
+            "addr",
+            "add",
+            f"{ip.text}/32",
+            "brd",
+            "255.255.255.255",
+            "dev",
+            words[0],
+        ]
         if len(words) > 1 and words[1] != words[0]:
             argv += ["label", words[1]]
         ctx.runner.run(argv, ok=None)
@@ -814,12 +988,14 @@ def _wait_dad(ctx: Context, want: Want) -> None:
     end = time.monotonic() + min(10.0, max(ctx.deadline.remaining() - 1.0, 0.5))
     delay = 0.02
     while True:
-        lines = [a for a in parse_addr_lines(ctx.runner.run(argv).stdout)
-                 if a.address == want.ip.text]  # fmt: skip
+        lines = [
+            a for a in parse_addr_lines(ctx.runner.run(argv).stdout) if a.address == want.ip.text
+        ]
         flags = lines[0].flags if lines else frozenset()
         if "dadfailed" in flags:
-            ctx.runner.run(["ip", "-f", "inet6", "addr", "del", want.cidr, "dev", want.nic],
-                           ok=None)  # fmt: skip
+            ctx.runner.run(
+                ["ip", "-f", "inet6", "addr", "del", want.cidr, "dev", want.nic], ok=None
+            )
             raise GenericError(
                 f"IPv6 address collision {want.ip.text} [DAD]: another host on "
                 f"{want.nic} already uses it; the address was removed again"
@@ -848,14 +1024,16 @@ def start(cfg: Config, ctx: Context) -> OCF:
         if cfg[CHECK_DUPLICATE]:
             _check_duplicate_v4(cfg, ctx, want)
         if cfg[RUN_ARPING]:
-            result = ctx.runner.run(["arping", "-q", "-c", "2", "-w", "3", "-D", "-I",
-                                     want.nic, ip.text], ok=None)  # fmt: skip
+            result = ctx.runner.run(
+                ["arping", "-q", "-c", "2", "-w", "3", "-D", "-I", want.nic, ip.text], ok=None
+            )
             if result.returncode == 1:
                 raise GenericError(f"IPv4 address collision {ip.text} [DAD] (arping)")
     if ip.version == 6 and cfg[LVS_IPV6_ADDRLABEL]:
         value = str(cfg[LVS_IPV6_ADDRLABEL_VALUE])
-        result = ctx.runner.run(["ip", "addrlabel", "add", "prefix", ip.text, "label", value],
-                                ok=None)  # fmt: skip
+        result = ctx.runner.run(
+            ["ip", "addrlabel", "add", "prefix", ip.text, "label", value], ok=None
+        )
         if result.returncode != 0:
             ctx.log.warning("ip addrlabel add prefix %s label %s failed", ip.text, value)
     ctx.log.info("Adding %s address %s to device %s", ip.family, want.cidr, want.nic)
@@ -910,8 +1088,18 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     if cfg[FLUSH_ROUTES]:
         ctx.runner.run(["ip", "route", "flush", "cache"], ok=None)
     if ip.version == 6 and cfg[LVS_IPV6_ADDRLABEL]:
-        ctx.runner.run(["ip", "addrlabel", "del", "prefix", ip.text, "label",
-                        str(cfg[LVS_IPV6_ADDRLABEL_VALUE])], ok=None)  # fmt: skip
+        ctx.runner.run(
+            [
+                "ip",
+                "addrlabel",
+                "del",
+                "prefix",
+                ip.text,
+                "label",
+                str(cfg[LVS_IPV6_ADDRLABEL_VALUE]),
+            ],
+            ok=None,
+        )
     if cfg[LVS_SUPPORT]:
         _restore_loopback(ctx, ip)
     return OCF.SUCCESS
@@ -934,8 +1122,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
         if not ctx.is_probe:
             elsewhere = [a.ifname for a in served_on(want, addrs)]
             if elsewhere:
-                ctx.log.warning("%s is on %s, not on %s", want.cidr,
-                                ",".join(elsewhere), want.nic)  # fmt: skip
+                ctx.log.warning("%s is on %s, not on %s", want.cidr, ",".join(elsewhere), want.nic)
         return OCF.NOT_RUNNING
     if cfg[ARP_COUNT_REFRESH] > 0:
         announce(cfg, ctx, want, refresh=True)

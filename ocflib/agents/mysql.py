@@ -350,11 +350,19 @@ def remove_stale_pid_file(ctx: Context, pid_file: PidFile, uids: set[int], why: 
     if not pid_file.plain:
         ctx.log.warning("pid file %s ignored and left alone: %s", pid_file.path, why)
     elif pid_file.uid not in uids | {0}:
-        ctx.log.warning("pid file %s belongs to uid %d, not to root or the server's user: "
-                        "ignored and left alone", pid_file.path, pid_file.uid)  # fmt: skip
+        ctx.log.warning(
+            "pid file %s belongs to uid %d, not to root or the server's user: "
+            "ignored and left alone",
+            pid_file.path,
+            pid_file.uid,
+        )
     elif p is not None and not p.zombie and not replaced:
-        ctx.log.warning("pid file %s names a process that is not this server (%s): "
-                        "not signalled, file left alone", pid_file.path, why)  # fmt: skip
+        ctx.log.warning(
+            "pid file %s names a process that is not this server (%s): "
+            "not signalled, file left alone",
+            pid_file.path,
+            why,
+        )
     else:
         try:
             os.unlink(pid_file.path)
@@ -362,8 +370,7 @@ def remove_stale_pid_file(ctx: Context, pid_file: PidFile, uids: set[int], why: 
         except FileNotFoundError:
             pass
         except OSError as err:
-            ctx.log.warning("cannot remove the stale pid file %s: %s", pid_file.path,
-                            err.strerror)  # fmt: skip
+            ctx.log.warning("cannot remove the stale pid file %s: %s", pid_file.path, err.strerror)
 
 
 def ping(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> str:
@@ -400,8 +407,11 @@ def prepare(cfg: Config, ctx: Context) -> None:
     uid, gid = account.pw_uid, _gid(cfg)
     log = cfg[LOG]
     # Directories the server writes to: created for it (owned by user) when missing.
-    for directory in (os.path.dirname(log), os.path.dirname(cfg[PID]),
-                      os.path.dirname(cfg[SOCKET])):  # fmt: skip
+    for directory in (
+        os.path.dirname(log),
+        os.path.dirname(cfg[PID]),
+        os.path.dirname(cfg[SOCKET]),
+    ):
         if not os.path.isdir(directory):
             ctx.log.info("Creating directory: %s", directory)
             os.makedirs(directory, mode=0o755)
@@ -582,8 +592,9 @@ def stop_server(cfg: Config, ctx: Context) -> None:
     if server is not None:
         proc.send_signal(server, proc.SIGTERM)
         if not proc.wait_gone([server], max(ctx.deadline.remaining() - 2.0, 1.0), step=0.05):
-            ctx.log.warning("MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL",
-                            server.pid)  # fmt: skip
+            ctx.log.warning(
+                "MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL", server.pid
+            )
             if launcher is not None:
                 _kill_session(launcher)  # mysqld_safe would restart a killed mysqld
             proc.send_signal(server, proc.SIGKILL)
@@ -677,8 +688,10 @@ def check_peer(cfg: Config, pid: int, uid: int) -> str | None:
     if p is None:
         return f"cannot tell which process listens on {cfg[SOCKET]}; no password sent"
     if p.program not in SERVER_PROGRAMS or not {p.uid, p.euid} & server_uids(cfg):
-        return (f"{cfg[SOCKET]} is served by {p.program}[{p.pid}] of uid {p.euid}, not by a "
-                f"MySQL server of {cfg[USER]}; no password sent")  # fmt: skip
+        return (
+            f"{cfg[SOCKET]} is served by {p.program}[{p.pid}] of uid {p.euid}, not by a "
+            f"MySQL server of {cfg[USER]}; no password sent"
+        )
     return None
 
 
@@ -697,8 +710,9 @@ def guarded_connection(mod: Any, verify_peer: Any) -> Any:
                 import socket
                 import struct
 
-                creds = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                              struct.calcsize("3i"))  # fmt: skip
+                creds = self._sock.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+                )
                 pid, uid, _gid = struct.unpack("3i", creds)
                 problem = verify_peer(pid, uid)
                 if problem:
@@ -982,8 +996,12 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
             set_reader(cfg, ctx, 0)
             applied = relay_applied(status)
             set_score(ctx, max_lag if applied else 1)
-            ctx.log.info("replication source unreachable; %s", "everything received is applied"
-                         if applied else "the relay log is still being applied")  # fmt: skip
+            ctx.log.info(
+                "replication source unreachable; %s",
+                "everything received is applied"
+                if applied
+                else "the relay log is still being applied",
+            )
             return OCF.SUCCESS
         if int(lag) > max_lag:
             set_reader(cfg, ctx, 0)
@@ -1013,8 +1031,10 @@ def relay_applied(status: dict[str, Any]) -> bool:
         field(status, "Master_Log_File", "Source_Log_File"),
         field(status, "Read_Master_Log_Pos", "Read_Source_Log_Pos"),
     )
-    done = (field(status, "Relay_Master_Log_File", "Relay_Source_Log_File"),
-            field(status, "Exec_Master_Log_Pos", "Exec_Source_Log_Pos"))  # fmt: skip
+    done = (
+        field(status, "Relay_Master_Log_File", "Relay_Source_Log_File"),
+        field(status, "Exec_Master_Log_Pos", "Exec_Source_Log_Pos"),
+    )
     return None not in read and read == done
 
 

@@ -20,17 +20,34 @@ def cib(tmp_path: object) -> str:
     env = {**os.environ, "CIB_file": path}
     with open(path, "w") as f:
         subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
-    subprocess.run(["cibadmin", "--create", "-o", "nodes", "-X", '<node id="1" uname="node1"/>'],
-                   env=env, check=True)  # fmt: skip
-    subprocess.run(["cibadmin", "--create", "-o", "status", "-X",
-                    '<node_state id="1" uname="node1" in_ccm="true" crmd="online" '
-                    'join="member" expected="member"/>'], env=env, check=True)  # fmt: skip
+    subprocess.run(
+        ["cibadmin", "--create", "-o", "nodes", "-X", '<node id="1" uname="node1"/>'],
+        env=env,
+        check=True,
+    )
+    subprocess.run(
+        [
+            "cibadmin",
+            "--create",
+            "-o",
+            "status",
+            "-X",
+            '<node_state id="1" uname="node1" in_ccm="true" crmd="online" '
+            'join="member" expected="member"/>',
+        ],
+        env=env,
+        check=True,
+    )
     return path
 
 
 def test_promotion_score_set_get_delete(cib: str) -> None:
-    environ = {"CIB_file": cib, "OCF_RESOURCE_INSTANCE": "p_drbd",
-               "OCF_RESKEY_crm_feature_set": "3.16.2", "OCF_RESKEY_CRM_meta_on_node": "node1"}  # fmt: skip
+    environ = {
+        "CIB_file": cib,
+        "OCF_RESOURCE_INSTANCE": "p_drbd",
+        "OCF_RESKEY_crm_feature_set": "3.16.2",
+        "OCF_RESKEY_CRM_meta_on_node": "node1",
+    }
     env = OcfEnv("monitor", environ)
     runner = ProcessRunner(environ=environ)
     node = cluster.local_node_name(env, runner)
@@ -47,8 +64,12 @@ def test_promotion_score_set_get_delete(cib: str) -> None:
 
 
 def test_promotion_score_on_the_node_pacemaker_names(cib: str) -> None:
-    environ = {"CIB_file": cib, "OCF_RESOURCE_INSTANCE": "p_db",
-               "OCF_RESKEY_crm_feature_set": "3.16.2", "OCF_RESKEY_CRM_meta_on_node": "node1"}  # fmt: skip
+    environ = {
+        "CIB_file": cib,
+        "OCF_RESOURCE_INSTANCE": "p_db",
+        "OCF_RESKEY_crm_feature_set": "3.16.2",
+        "OCF_RESKEY_CRM_meta_on_node": "node1",
+    }
     env = OcfEnv("monitor", environ)
     runner = ProcessRunner(environ=environ)
     cluster.set_promotion_score(env, runner, 10)
@@ -60,8 +81,11 @@ def test_promotion_score_on_the_node_pacemaker_names(cib: str) -> None:
 
 
 def test_promotion_helpers_run_crm_attribute_promotion(cib: str) -> None:
-    environ = {"CIB_file": cib, "OCF_RESOURCE_INSTANCE": "p_drbd",
-               "OCF_RESKEY_crm_feature_set": "3.16.2"}  # fmt: skip
+    environ = {
+        "CIB_file": cib,
+        "OCF_RESOURCE_INSTANCE": "p_drbd",
+        "OCF_RESKEY_crm_feature_set": "3.16.2",
+    }
     env = OcfEnv("monitor", environ)
     runner = ProcessRunner(environ=environ)
     # Without a running cluster crm_attribute cannot resolve the local node: the

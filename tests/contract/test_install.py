@@ -49,8 +49,13 @@ def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
     agent = os.path.join(installed, "usr/lib/ocf/resource.d/pyha", name)
     with open(os.path.join(ROOT, "metadata", f"{name}.xml")) as f:
         rendered = f.read()
-    result = subprocess.run([PYTHON, "-X", "importtime", "-IS", agent, "meta-data"], env={},
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [PYTHON, "-X", "importtime", "-IS", agent, "meta-data"],
+        env={},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == rendered
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
@@ -59,8 +64,9 @@ def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
     # Without the file (a checkout, a broken install) the agent renders the same text.
     os.rename(f"{installed}/site/ocflib/agents/{name}.xml", f"{installed}/{name}.xml")
     try:
-        again = subprocess.run([agent, "meta-data"], env={}, capture_output=True, text=True,
-                               check=False)  # fmt: skip
+        again = subprocess.run(
+            [agent, "meta-data"], env={}, capture_output=True, text=True, check=False
+        )
     finally:
         os.rename(f"{installed}/{name}.xml", f"{installed}/site/ocflib/agents/{name}.xml")
     assert again.returncode == 0 and again.stdout == rendered
@@ -70,12 +76,20 @@ def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
 def test_meta_data_with_stdout_closed_fails_with_a_reason_not_a_traceback(
     installed: str, where: str
 ) -> None:
-    base = (os.path.join(installed, "usr/lib/ocf/resource.d/pyha") if where == "installed"
-            else os.path.join(ROOT, "agents"))  # fmt: skip
+    base = (
+        os.path.join(installed, "usr/lib/ocf/resource.d/pyha")
+        if where == "installed"
+        else os.path.join(ROOT, "agents")
+    )
     # The child's stdout is closed before exec (fd 1 absent: sys.stdout is None).
-    result = subprocess.run([os.path.join(base, "drbd-py"), "meta-data"], env={},
-                            stderr=subprocess.PIPE, text=True, check=False,
-                            preexec_fn=lambda: os.close(1))  # fmt: skip
+    result = subprocess.run(
+        [os.path.join(base, "drbd-py"), "meta-data"],
+        env={},
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
     assert result.returncode == 1
     assert (
         result.stderr == "ocf-exit-reason:cannot write the meta-data output: the stream is closed\n"
@@ -92,10 +106,16 @@ def test_installed_agent_cannot_be_made_to_import_other_code(
         with open(os.path.join(evil, name), "w") as f:
             f.write(f"open({marker!r}, 'w').write('x')\n")
     agent = os.path.join(installed, "usr/lib/ocf/resource.d/pyha/IPaddr2-py")
-    env = {"PYTHONPATH": evil, "PYTHONSTARTUP": f"{evil}/ocflib/__init__.py",
-           "PYTHONHOME": evil, "PYTHONUSERBASE": evil, "HOME": evil}  # fmt: skip
-    result = subprocess.run([agent, "meta-data"], env=env, capture_output=True, text=True,
-                            cwd=evil, check=False)  # fmt: skip
+    env = {
+        "PYTHONPATH": evil,
+        "PYTHONSTARTUP": f"{evil}/ocflib/__init__.py",
+        "PYTHONHOME": evil,
+        "PYTHONUSERBASE": evil,
+        "HOME": evil,
+    }
+    result = subprocess.run(
+        [agent, "meta-data"], env=env, capture_output=True, text=True, cwd=evil, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "<resource-agent" in result.stdout
     assert not os.path.exists(marker)
@@ -119,8 +139,12 @@ def test_crm_resource_validate_against_installed_agents(installed: str) -> None:
         crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=192.0.2.50 --option arp_count=0 || echo "rc=$?"
         crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=fe80::1 || echo "rc=$?"
     """)
-    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     lines = [line for line in result.stdout.splitlines() if line.startswith("rc=")]
@@ -133,33 +157,50 @@ def test_rpm_builds_installs_into_a_scratch_root_and_runs(tmp_path: object) -> N
     need("rpmbuild", "rpm", "unshare", root=True)
     make("rpm", f"RPMBUILD_DIR={tmp_path}/rpmbuild")
     (package,) = glob.glob(f"{tmp_path}/rpmbuild/RPMS/noarch/pyha-*.noarch.rpm")
-    files = subprocess.run(["rpm", "-qlp", package], capture_output=True, text=True,
-                           check=True).stdout.split()  # fmt: skip
+    files = subprocess.run(
+        ["rpm", "-qlp", package], capture_output=True, text=True, check=True
+    ).stdout.split()
     sitelib = next(f[: -len("/ocflib")] for f in files if f.endswith("/ocflib"))
     agents = AGENT_NAMES
-    modules = ("agent", "ocf", "proc", *(f"agents/{m[:-3]}" for m in sorted(
-        os.listdir(os.path.join(ROOT, "ocflib", "agents"))) if m.endswith(".py")))  # fmt: skip
-    for expected in ("/usr/lib/ocf/lib/pyha/ocf.py",
-                     *(f"/usr/lib/ocf/resource.d/pyha/{a}" for a in agents),
-                     *(f"{sitelib}/ocflib/{m}.py" for m in modules)):  # fmt: skip
+    modules = (
+        "agent",
+        "ocf",
+        "proc",
+        *(
+            f"agents/{m[:-3]}"
+            for m in sorted(os.listdir(os.path.join(ROOT, "ocflib", "agents")))
+            if m.endswith(".py")
+        ),
+    )
+    for expected in (
+        "/usr/lib/ocf/lib/pyha/ocf.py",
+        *(f"/usr/lib/ocf/resource.d/pyha/{a}" for a in agents),
+        *(f"{sitelib}/ocflib/{m}.py" for m in modules),
+    ):
         assert expected in files, expected
     assert not [
         f for f in files if "tests" in f.split("/") or f.endswith(".pyc") and "ocflib" not in f
     ]
-    requires = subprocess.run(["rpm", "-qp", "--requires", package], capture_output=True,
-                              text=True, check=True).stdout.split("\n")  # fmt: skip
+    requires = subprocess.run(
+        ["rpm", "-qp", "--requires", package], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     assert {"python3", "python3-psutil", "python3-PyMySQL"} <= set(requires)
     scratch = os.path.join(str(tmp_path), "root")
     os.makedirs(scratch)
-    subprocess.run(["rpm", "--root", scratch, "--nodeps", "-i", package], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["rpm", "--root", scratch, "--nodeps", "-i", package], check=True, capture_output=True
+    )
     agent = f"{scratch}/usr/lib/ocf/resource.d/pyha/IPaddr2-py"
     assert stat.S_IMODE(os.stat(agent).st_mode) == 0o755
     # Run the installed agent from the scratch root: its ocflib directory is the
     # scratch root's, mounted where the agent expects it (private mount namespace).
     assert os.path.isdir(sitelib), f"{sitelib}: the build host's python3 site directory"
     script = f"mount --bind {scratch}{sitelib} {sitelib} && {agent} meta-data"
-    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert '<resource-agent name="IPaddr2-py"' in result.stdout

@@ -16,8 +16,13 @@ RNG = "/usr/share/resource-agents/metadata.rng"
 
 def meta_data(agent: str) -> str:
     """meta-data as ocf-tester gets it: empty environment, no managed programs needed."""
-    result = subprocess.run([os.path.join(AGENTS_DIR, agent), "meta-data"], env={},
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        [os.path.join(AGENTS_DIR, agent), "meta-data"],
+        env={},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stderr == ""
     return result.stdout
 
@@ -35,8 +40,13 @@ def test_committed_metadata_is_current(agent: str) -> None:
 def test_metadata_validates(agent: str, schema: str) -> None:
     need("xmllint", DTD, RNG)
     args = ["--dtdvalid", DTD] if schema == "dtd" else ["--relaxng", RNG]
-    result = subprocess.run(["xmllint", "--noout", *args, "-"], input=meta_data(agent),
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        ["xmllint", "--noout", *args, "-"],
+        input=meta_data(agent),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -48,9 +58,20 @@ def test_metadata_as_nobody_is_fast(agent: str) -> None:
 
     start = time.monotonic()
     result = subprocess.run(
-        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-         os.path.join(AGENTS_DIR, agent), "meta-data"],
-        env={}, capture_output=True, text=True, check=False, cwd="/")  # fmt: skip
+        [
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            os.path.join(AGENTS_DIR, agent),
+            "meta-data",
+        ],
+        env={},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
     assert result.returncode == 0, result.stderr
     assert "<resource-agent" in result.stdout
     assert time.monotonic() - start < 2

@@ -43,13 +43,18 @@ def run(shim_dir: str, tmp: str, *args: str, **env: str) -> subprocess.Completed
     with open(path, "w") as f:
         f.write(AGENT)
     full_env = {"OCF_FUNCTIONS_DIR": shim_dir, "PATH": "/usr/bin:/bin", **env}
-    return subprocess.run(["/usr/bin/python3", path, *args], env=full_env, capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        ["/usr/bin/python3", path, *args], env=full_env, capture_output=True, text=True, check=False
+    )
 
 
 def well_formed(xml: str) -> bool:
-    return subprocess.run(["xmllint", "--noout", "-"], input=xml, capture_output=True, text=True,
-                          check=False).returncode == 0  # fmt: skip
+    return (
+        subprocess.run(
+            ["xmllint", "--noout", "-"], input=xml, capture_output=True, text=True, check=False
+        ).returncode
+        == 0
+    )
 
 
 def test_meta_data_with_markup_characters_stays_well_formed(tmp_path: object) -> None:
@@ -57,9 +62,13 @@ def test_meta_data_with_markup_characters_stays_well_formed(tmp_path: object) ->
     ours = run(SHIM_DIR, str(tmp_path), "meta-data")
     assert ours.returncode == 0 and well_formed(ours.stdout), ours.stdout
     assert "a &lt; b &amp;&amp; c &gt; d" in ours.stdout
-    dtd = subprocess.run(["xmllint", "--noout", "--dtdvalid",
-                          "/usr/share/resource-agents/ra-api-1.dtd", "-"], input=ours.stdout,
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    dtd = subprocess.run(
+        ["xmllint", "--noout", "--dtdvalid", "/usr/share/resource-agents/ra-api-1.dtd", "-"],
+        input=ours.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert dtd.returncode == 0, dtd.stderr
 
 
@@ -79,8 +88,13 @@ def test_required_parameters_and_binding_by_name(tmp_path: object) -> None:
     out = run(SHIM_DIR, str(tmp_path), "start", OCF_RESKEY_state="/s", OCF_RESKEY_count="boom")
     assert out.returncode == 1 and "ocf-exit-reason:it broke" in out.stderr
     assert run(SHIM_DIR, str(tmp_path), "monitor", OCF_RESKEY_state="/s").returncode == 7
-    out = run(SHIM_DIR, str(tmp_path), "monitor", OCF_RESKEY_state="/s",
-              OCF_RESKEY_CRM_meta_interval="10000")  # fmt: skip
+    out = run(
+        SHIM_DIR,
+        str(tmp_path),
+        "monitor",
+        OCF_RESKEY_state="/s",
+        OCF_RESKEY_CRM_meta_interval="10000",
+    )
     assert out.returncode == 0
     assert run(SHIM_DIR, str(tmp_path), "stop", OCF_RESKEY_state="/s").returncode == 3
     assert run(SHIM_DIR, str(tmp_path)).returncode == 3
@@ -100,16 +114,27 @@ def test_helpers(tmp_path: object) -> None:
         ocf.logger.warning("a warning")
         print(ocf.log.name, ocf.OCF_ACTION)
     """)
-    out = subprocess.run(["/usr/bin/python3", "-c", code, SHIM_DIR], capture_output=True, text=True,
-                         env={"OCF_RESKEY_x": "x-value", "PATH": "/usr/bin:/bin",
-                              "__OCF_ACTION": "monitor"}, check=False)  # fmt: skip
+    out = subprocess.run(
+        ["/usr/bin/python3", "-c", code, SHIM_DIR],
+        capture_output=True,
+        text=True,
+        env={"OCF_RESKEY_x": "x-value", "PATH": "/usr/bin:/bin", "__OCF_ACTION": "monitor"},
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout == "-c monitor\n"
-    failing = subprocess.run(["/usr/bin/python3", "-c",
-                              "import sys; sys.path.insert(0, sys.argv[1]); import ocf; "
-                              "print(ocf.have_binary('sh'))", SHIM_DIR],
-                             env={"OCF_TESTER_FAIL_HAVE_BINARY": "1", "PATH": "/usr/bin:/bin"},
-                             capture_output=True, text=True, check=True)  # fmt: skip
+    failing = subprocess.run(
+        [
+            "/usr/bin/python3",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import ocf; print(ocf.have_binary('sh'))",
+            SHIM_DIR,
+        ],
+        env={"OCF_TESTER_FAIL_HAVE_BINARY": "1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert failing.stdout == "False\n"
 
 
@@ -117,10 +142,15 @@ def test_helpers(tmp_path: object) -> None:
 def test_ha_debug_zero_means_off(tmp_path: object, value: str) -> None:
     """The original compares the string "0" with the int 0 and logs debug anyway."""
     logfile = os.path.join(str(tmp_path), "ha.log")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import ocf; "
-            "ocf.logger.debug('debug-line'); ocf.logger.warning('warn-line')")  # fmt: skip
-    subprocess.run(["/usr/bin/python3", "-c", code, SHIM_DIR], check=True,
-                   env={"HA_debug": value, "HA_LOGFILE": logfile})  # fmt: skip
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import ocf; "
+        "ocf.logger.debug('debug-line'); ocf.logger.warning('warn-line')"
+    )
+    subprocess.run(
+        ["/usr/bin/python3", "-c", code, SHIM_DIR],
+        check=True,
+        env={"HA_debug": value, "HA_LOGFILE": logfile},
+    )
     with open(logfile) as f:
         text = f.read()
     assert "warn-line" in text and "debug-line" not in text

@@ -11,26 +11,40 @@ from tests.conftest import AGENTS_DIR, ROOT, need
 from tests.netns import single_host
 
 
-def ocf_tester(name: str, agent: str, params: dict[str, str], netns: str | None = None,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def ocf_tester(
+    name: str,
+    agent: str,
+    params: dict[str, str],
+    netns: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     argv = ["ocf-tester", "-n", name]
     for key, value in params.items():
         argv += ["-o", f"{key}={value}"]
     argv.append(agent)
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False,
-                          env={**os.environ, **(env or {})}, cwd="/tmp")  # fmt: skip
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd="/tmp",
+    )
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
     "params",
-    [{"ip": "192.0.2.50"},
-     {"ip": "2001:db8::50", "nic": "eth0", "cidr_netmask": "64"},
-     {"ip": "192.0.2.51", "nic": "eth0", "cidr_netmask": "24", "iflabel": "vip"}],
+    [
+        {"ip": "192.0.2.50"},
+        {"ip": "2001:db8::50", "nic": "eth0", "cidr_netmask": "64"},
+        {"ip": "192.0.2.51", "nic": "eth0", "cidr_netmask": "24", "iflabel": "vip"},
+    ],
     ids=["ipv4", "ipv6", "ipv4-label"],
-)  # fmt: skip
+)
 def test_ocf_tester_passes_ipaddr2_py(params: dict[str, str]) -> None:
     need("ocf-tester", "ip", root=True)
     with single_host() as ns:
@@ -56,8 +70,13 @@ def test_dummypy_runs_unchanged_on_the_shim() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "passed all tests" in result.stdout
         # ... and it really was our module that ran: ours indents its XML.
-        meta = subprocess.run([dummypy, "meta-data"], env={**os.environ, **env},
-                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+        meta = subprocess.run(
+            [dummypy, "meta-data"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert "\n  <parameters>\n    <parameter" in meta
     finally:
         if os.path.exists(state):
@@ -103,8 +122,12 @@ def test_ocf_tester_passes_mysql_py(tmp_path: object) -> None:
         shutil.chown(base, "mysql", "mysql")
         db = Server(base, "t")
         params = db.params()
-        result = ocf_tester("db", os.path.join(AGENTS_DIR, "mysql-py"), params,
-                            env={"HA_RSCTMP": os.path.join(base, "rsc")})  # fmt: skip
+        result = ocf_tester(
+            "db",
+            os.path.join(AGENTS_DIR, "mysql-py"),
+            params,
+            env={"HA_RSCTMP": os.path.join(base, "rsc")},
+        )
         try:
             assert result.returncode == 0, result.stdout + result.stderr
             assert "passed all tests" in result.stdout

@@ -23,10 +23,23 @@ def test_same_parameters_defaults_and_flags_as_the_reference() -> None:
 
 
 def _dtd_valid(argv: list[str]) -> bool:
-    xml = subprocess.run([*argv, "meta-data"], env={"OCF_ROOT": "/usr/lib/ocf"},
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
-    return subprocess.run(["xmllint", "--noout", "--dtdvalid", DTD, "-"], input=xml,
-                          capture_output=True, text=True, check=False).returncode == 0  # fmt: skip
+    xml = subprocess.run(
+        [*argv, "meta-data"],
+        env={"OCF_ROOT": "/usr/lib/ocf"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return (
+        subprocess.run(
+            ["xmllint", "--noout", "--dtdvalid", DTD, "-"],
+            input=xml,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def test_meta_data_is_dtd_valid_unlike_the_reference() -> None:

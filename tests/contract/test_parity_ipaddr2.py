@@ -12,8 +12,13 @@ REFERENCE = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
 
 
 def params(argv: list[str]) -> dict[str, dict[str, str]]:
-    out = subprocess.run([*argv, "meta-data"], env={"OCF_ROOT": "/usr/lib/ocf"},
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [*argv, "meta-data"],
+        env={"OCF_ROOT": "/usr/lib/ocf"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     root = ET.fromstring(out.split("\n", 2)[2] if out.startswith("<?xml") else out)
     found = {}
     for p in root.iter("parameter"):

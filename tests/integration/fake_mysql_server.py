@@ -24,10 +24,22 @@ def packet(seq: int, payload: bytes) -> bytes:
 
 def greeting() -> bytes:
     salt = b"abcdefgh" + b"ijklmnopqrst"
-    return (b"\x0a" + b"5.5.5-10.11.6-MariaDB\0" + (7).to_bytes(4, "little") + salt[:8] + b"\0"
-            + (CAPS & 0xFFFF).to_bytes(2, "little") + bytes([33]) + b"\x02\x00"
-            + (CAPS >> 16).to_bytes(2, "little") + bytes([21]) + b"\0" * 10 + salt[8:] + b"\0"
-            + b"mysql_native_password\0")  # fmt: skip
+    return (
+        b"\x0a"
+        + b"5.5.5-10.11.6-MariaDB\0"
+        + (7).to_bytes(4, "little")
+        + salt[:8]
+        + b"\0"
+        + (CAPS & 0xFFFF).to_bytes(2, "little")
+        + bytes([33])
+        + b"\x02\x00"
+        + (CAPS >> 16).to_bytes(2, "little")
+        + bytes([21])
+        + b"\0" * 10
+        + salt[8:]
+        + b"\0"
+        + b"mysql_native_password\0"
+    )
 
 
 def read_packet(conn: socket.socket) -> bytes:

@@ -31,8 +31,14 @@ def main() -> None:
         if kind == b"\x08\x06" and len(frame) >= 42:
             arp = frame[14:42]
             mac = ":".join(f"{b:02x}" for b in arp[8:14])
-            print("arp", int.from_bytes(arp[6:8], "big"), mac, socket.inet_ntoa(arp[14:18]),
-                  socket.inet_ntoa(arp[24:28]), flush=True)  # fmt: skip
+            print(
+                "arp",
+                int.from_bytes(arp[6:8], "big"),
+                mac,
+                socket.inet_ntoa(arp[14:18]),
+                socket.inet_ntoa(arp[24:28]),
+                flush=True,
+            )
         elif kind == b"\x86\xdd" and len(frame) >= 78 and frame[20] == 58 and frame[54] == 136:
             mac = ":".join(f"{b:02x}" for b in frame[6:12])
             target = socket.inet_ntop(socket.AF_INET6, frame[62:78])

@@ -43,8 +43,13 @@ EXAMPLES = int(os.environ.get("PYHA_DIFFERENTIAL_EXAMPLES", "100"))
 
 def reference_params(path: str) -> list[tuple[str, str, str | None, bool]]:
     """(name, content type, default, required) of every parameter the reference declares."""
-    out = subprocess.run([path, "meta-data"], env={"OCF_ROOT": OCF_ROOT, "PATH": os.defpath},
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [path, "meta-data"],
+        env={"OCF_ROOT": OCF_ROOT, "PATH": os.defpath},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     params = []
     for p in ET.fromstring(out).iter("parameter"):
         content = p.find("content")
@@ -54,8 +59,25 @@ def reference_params(path: str) -> list[tuple[str, str, str | None, bool]]:
     return params
 
 
-BOOLEANS = ["true", "false", "yes", "no", "1", "0", "on", "off", "True", "FALSE", "Yes", "y",
-            "n", " true", "true ", "", "maybe"]  # fmt: skip
+BOOLEANS = [
+    "true",
+    "false",
+    "yes",
+    "no",
+    "1",
+    "0",
+    "on",
+    "off",
+    "True",
+    "FALSE",
+    "Yes",
+    "y",
+    "n",
+    " true",
+    "true ",
+    "",
+    "maybe",
+]
 INTEGERS = ["0", "1", "-1", "5", "200", " 5", "5 ", "5s", "", "abc", "99999", "3.5"]
 
 # Values that matter for each agent's parameters (drawn besides the generic ones).
@@ -170,8 +192,12 @@ SPECIFIC: dict[str, dict[str, list[str]]] = {
         "require_drbd_module_version_lt": ["10.0.0", "8.4.0"],
     },
 }
-REQUIRED_ALWAYS = {"IPaddr2-py": {"ip"}, "Filesystem-py": {"device", "directory", "fstype"},
-                   "drbd-py": {"drbd_resource"}, "mysql-py": set()}  # fmt: skip
+REQUIRED_ALWAYS = {
+    "IPaddr2-py": {"ip"},
+    "Filesystem-py": {"device", "directory", "fstype"},
+    "drbd-py": {"drbd_resource"},
+    "mysql-py": set(),
+}
 
 
 def variants(kind: str, default: str | None) -> list[str]:
@@ -207,10 +233,15 @@ def param_sets(agent: str) -> st.SearchStrategy[dict[str, str]]:
 
 
 def environment(agent: str, params: Mapping[str, str]) -> dict[str, str]:
-    env = {"OCF_ROOT": OCF_ROOT, "OCF_RESOURCE_INSTANCE": "r", "OCF_RA_VERSION_MAJOR": "1",
-           "OCF_RA_VERSION_MINOR": "1", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-           "HA_RSCTMP": "/run/resource-agents",
-           "OCF_RESOURCE_TYPE": os.path.basename(REFERENCE[agent])}  # fmt: skip
+    env = {
+        "OCF_ROOT": OCF_ROOT,
+        "OCF_RESOURCE_INSTANCE": "r",
+        "OCF_RA_VERSION_MAJOR": "1",
+        "OCF_RA_VERSION_MINOR": "1",
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "HA_RSCTMP": "/run/resource-agents",
+        "OCF_RESOURCE_TYPE": os.path.basename(REFERENCE[agent]),
+    }
     env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
     return env
 
@@ -221,14 +252,12 @@ def environment(agent: str, params: Mapping[str, str]) -> dict[str, str]:
 # and checks that the difference is exactly that one: where it can, by running an agent
 # again with that one thing changed.
 
-PATHS = {"Filesystem-py": ("directory",),
-         "mysql-py": ("config", "datadir", "log", "pid", "socket")}  # fmt: skip
+PATHS = {"Filesystem-py": ("directory",), "mysql-py": ("config", "datadir", "log", "pid", "socket")}
 INTEGERS_OF = {
-    "IPaddr2-py": ("lvs_ipv6_addrlabel_value", "arp_interval", "arp_count",
-                   "arp_count_refresh"),
+    "IPaddr2-py": ("lvs_ipv6_addrlabel_value", "arp_interval", "arp_count", "arp_count_refresh"),
     "mysql-py": ("max_slave_lag", "replication_port"),
     "drbd-py": ("wfc_timeout",),
-}  # fmt: skip
+}
 
 
 class Rerun:
@@ -239,8 +268,9 @@ class Rerun:
         self.agent = agent
 
     def reference(self, params: Mapping[str, str]) -> int:
-        return self.box.run([REFERENCE[self.agent], "validate-all"],
-                            environment(self.agent, params)).returncode  # fmt: skip
+        return self.box.run(
+            [REFERENCE[self.agent], "validate-all"], environment(self.agent, params)
+        ).returncode
 
     def pyha(self, params: Mapping[str, str], depth: int = 0) -> int:
         env = environment(self.agent, params) | {"OCF_CHECK_LEVEL": str(depth)}
@@ -321,9 +351,12 @@ def compare(box: Sandbox, agent: str, params: dict[str, str]) -> tuple[int, int,
 
 @pytest.mark.parametrize("agent", sorted(REFERENCE))
 def test_validate_all_agrees_with_the_reference(sandbox: Sandbox, agent: str) -> None:
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow,
-                                     HealthCheck.function_scoped_fixture])  # fmt: skip
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(params=param_sets(agent))
     def check(params: dict[str, str]) -> None:
         ref, ours, ref_err, our_err = compare(sandbox, agent, params)
@@ -342,17 +375,25 @@ FIXED_CASES = [
     ("mysql-py", {"binary": "mysqld_safe"}),  # a command name, looked up in PATH
     ("mysql-py", {"additional_parameters": "--x='a b'"}),  # split as the shell agent does
     ("Filesystem-py", {"device": "/dev/loop7", "directory": "/mnt/data", "fstype": ""}),
-    ("Filesystem-py", {"device": "/dev/loop7", "directory": "/mnt/data", "fstype": "ext4",
-                       "force_unmount": "maybe"}),
+    (
+        "Filesystem-py",
+        {
+            "device": "/dev/loop7",
+            "directory": "/mnt/data",
+            "fstype": "ext4",
+            "force_unmount": "maybe",
+        },
+    ),
     ("IPaddr2-py", {"ip": "192.0.2.10", "clusterip_hash": "SOURCEIP"}),
     ("IPaddr2-py", {"ip": "192.0.2.10", "lvs_ipv6_addrlabel": "Yes"}),
     ("IPaddr2-py", {"ip": "192.0.2.10", "nodad": "x"}),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("agent", "params"), FIXED_CASES)
-def test_fixed_cases_agree_with_the_reference(sandbox: Sandbox, agent: str,
-                                              params: dict[str, str]) -> None:  # fmt: skip
+def test_fixed_cases_agree_with_the_reference(
+    sandbox: Sandbox, agent: str, params: dict[str, str]
+) -> None:
     ref, ours, ref_err, our_err = compare(sandbox, agent, params)
     assert ref == ours, f"reference {ref}: {ref_err[-300:]}\npyha {ours}: {our_err[-300:]}"
 

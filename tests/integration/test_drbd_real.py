@@ -31,11 +31,24 @@ def seed_cib() -> str:
         with open(path, "w") as f:
             subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
         for i, name in enumerate(GUESTS, 1):
-            subprocess.run(["cibadmin", "--create", "-o", "nodes", "-X",
-                            f'<node id="{i}" uname="{name}"/>'], env=env, check=True)  # fmt: skip
-            subprocess.run(["cibadmin", "--create", "-o", "status", "-X",
-                            f'<node_state id="{i}" uname="{name}" in_ccm="true" crmd="online" '
-                            'join="member" expected="member"/>'], env=env, check=True)  # fmt: skip
+            subprocess.run(
+                ["cibadmin", "--create", "-o", "nodes", "-X", f'<node id="{i}" uname="{name}"/>'],
+                env=env,
+                check=True,
+            )
+            subprocess.run(
+                [
+                    "cibadmin",
+                    "--create",
+                    "-o",
+                    "status",
+                    "-X",
+                    f'<node_state id="{i}" uname="{name}" in_ccm="true" crmd="online" '
+                    'join="member" expected="member"/>',
+                ],
+                env=env,
+                check=True,
+            )
         with open(path) as f:
             return f.read()
 
@@ -46,14 +59,32 @@ class Pair:
     def __init__(self, lab: UmlLab) -> None:
         self.lab = lab
 
-    def agent(self, guest: str, action: str, *, timeout_ms: int = 20000,
-              interval_ms: int | None = None, meta: dict[str, str] | None = None,
-              **params: str) -> Result:  # fmt: skip
-        env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "p_drbd:0",
-               "OCF_RESKEY_drbd_resource": "r0", "OCF_RESKEY_crm_feature_set": "3.16.2",
-               "CIB_file": CIB, "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms)}  # fmt: skip
-        base = {"on_node": guest, "notify": "true", "clone_max": "2", "promoted_max": "1",
-                "clone_node_max": "1", "promoted_node_max": "1"}  # fmt: skip
+    def agent(
+        self,
+        guest: str,
+        action: str,
+        *,
+        timeout_ms: int = 20000,
+        interval_ms: int | None = None,
+        meta: dict[str, str] | None = None,
+        **params: str,
+    ) -> Result:
+        env = {
+            "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RESOURCE_INSTANCE": "p_drbd:0",
+            "OCF_RESKEY_drbd_resource": "r0",
+            "OCF_RESKEY_crm_feature_set": "3.16.2",
+            "CIB_file": CIB,
+            "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
+        }
+        base = {
+            "on_node": guest,
+            "notify": "true",
+            "clone_max": "2",
+            "promoted_max": "1",
+            "clone_node_max": "1",
+            "promoted_node_max": "1",
+        }
         if interval_ms is not None:
             base["interval"] = str(interval_ms)
         for key, value in {**base, **(meta or {})}.items():
@@ -72,8 +103,11 @@ class Pair:
         return self.lab.run(guest, list(argv), check=check)
 
     def score(self, guest: str) -> str | None:
-        result = self.lab.run(guest, ["crm_attribute", "-N", guest, "-l", "reboot", "-n",
-                                      "master-p_drbd:0", "-G", "-q"], env={"CIB_file": CIB})  # fmt: skip
+        result = self.lab.run(
+            guest,
+            ["crm_attribute", "-N", guest, "-l", "reboot", "-n", "master-p_drbd:0", "-G", "-q"],
+            env={"CIB_file": CIB},
+        )
         return result.stdout.strip() if result.rc == 0 else None
 
     def events(self, guest: str) -> str:
@@ -87,8 +121,13 @@ class Pair:
         """Both down, fresh meta data (Inconsistent), fresh CIB, no cached scores."""
 
         def one(guest: str) -> None:
-            self.sh(guest, "sh", "-c", "rm -f /run/resource-agents/drbd-py.* && "
-                    f"cp /etc/pyha-test/cib.xml {CIB} && drbdadm create-md --force r0")  # fmt: skip
+            self.sh(
+                guest,
+                "sh",
+                "-c",
+                "rm -f /run/resource-agents/drbd-py.* && "
+                f"cp /etc/pyha-test/cib.xml {CIB} && drbdadm create-md --force r0",
+            )
 
         # One after the other: DRBD 8.4 in UML once hung for good (and the guest
         # died) when both sides went down at the same moment, one of them Primary.
@@ -120,8 +159,10 @@ class Pair:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[UmlLab]:
     need("linux.uml", "drbdadm", "cibadmin", "crm_attribute", root=True)
-    files = {"/etc/drbd.d/r0.res": drbd_resource("r0", GUESTS),
-             "/etc/pyha-test/cib.xml": seed_cib()}  # fmt: skip
+    files = {
+        "/etc/drbd.d/r0.res": drbd_resource("r0", GUESTS),
+        "/etc/pyha-test/cib.xml": seed_cib(),
+    }
     with UmlLab(2, files=files) as uml:
         for guest in GUESTS:
             uml.run(guest, ["modprobe", "drbd"], check=True)
@@ -144,14 +185,20 @@ def test_lifecycle_scores_and_data_across_a_switch_of_primary(pair: Pair) -> Non
     assert pair.rc("uml1", "monitor", interval_ms=10000) == 8
     assert pair.monitor("uml2") == 0
     data = "pyha-" + "x" * 100
-    pair.sh("uml1", "sh", "-c", f"printf %s {data} | dd of=/dev/drbd0 oflag=direct,sync "
-            "conv=sync bs=4096 count=1 2>/dev/null")  # fmt: skip
+    pair.sh(
+        "uml1",
+        "sh",
+        "-c",
+        f"printf %s {data} | dd of=/dev/drbd0 oflag=direct,sync "
+        "conv=sync bs=4096 count=1 2>/dev/null",
+    )
     assert pair.rc("uml1", "demote") == 0
     assert pair.rc("uml1", "demote") == 0  # idempotent
     assert pair.rc("uml2", "promote") == 0
     assert pair.monitor("uml2") == 8
-    read = pair.sh("uml2", "dd", "if=/dev/drbd0", "bs=4096", "count=1", "iflag=direct",
-                   "status=none").stdout  # fmt: skip
+    read = pair.sh(
+        "uml2", "dd", "if=/dev/drbd0", "bs=4096", "count=1", "iflag=direct", "status=none"
+    ).stdout
     assert read.rstrip("\0") == data
     assert pair.rc("uml2", "demote") == 0
     assert pair.both(lambda g: pair.rc(g, "stop")) == [0, 0]
@@ -166,8 +213,10 @@ def test_fresh_disks_get_no_score_until_synced(pair: Pair) -> None:
     assert [pair.score(g) for g in GUESTS] == [None, None]  # nothing trustworthy
     out = pair.agent("uml1", "promote", timeout_ms=4000)
     assert out.rc == 1
-    assert "ocf-exit-reason:cannot promote r0: no access to UpToDate data (local disk " \
-           "Inconsistent)" in out.stderr  # fmt: skip
+    assert (
+        "ocf-exit-reason:cannot promote r0: no access to UpToDate data (local disk "
+        "Inconsistent)" in out.stderr
+    )
 
 
 def test_promote_refused_while_the_peer_is_primary(pair: Pair) -> None:
@@ -175,8 +224,10 @@ def test_promote_refused_while_the_peer_is_primary(pair: Pair) -> None:
     assert pair.rc("uml1", "promote") == 0
     out = pair.agent("uml2", "promote", timeout_ms=5000)
     assert out.rc == 1
-    assert ("ocf-exit-reason:cannot promote r0: the peer is Primary; drbdadm primary: "
-            "Multiple primaries not allowed by config (rc 11)") in out.stderr  # fmt: skip
+    assert (
+        "ocf-exit-reason:cannot promote r0: the peer is Primary; drbdadm primary: "
+        "Multiple primaries not allowed by config (rc 11)"
+    ) in out.stderr
     assert "role:Primary" in pair.events("uml1").splitlines()[0]
     assert "role:Secondary" in pair.events("uml2").splitlines()[0]
     assert pair.monitor("uml2") == 0
@@ -198,10 +249,8 @@ def test_outdated_disk_is_never_promoted(pair: Pair) -> None:
     # The Primary, alone, keeps its score; the peer's return resyncs the Outdated disk.
     assert pair.rc("uml1", "monitor", interval_ms=10000) == 8
     assert pair.score("uml1") == "10000"
-    assert pair.rc("uml2", "notify", meta={"notify_type": "pre",
-                                           "notify_operation": "start"}) == 0  # fmt: skip
-    assert pair.rc("uml1", "notify", meta={"notify_type": "pre",
-                                           "notify_operation": "start"}) == 0  # fmt: skip
+    assert pair.rc("uml2", "notify", meta={"notify_type": "pre", "notify_operation": "start"}) == 0
+    assert pair.rc("uml1", "notify", meta={"notify_type": "pre", "notify_operation": "start"}) == 0
     pair.wait_for("uml2", "disk:UpToDate")
     assert pair.monitor("uml2") == 0
     assert pair.score("uml2") == "10000"
@@ -218,9 +267,14 @@ def test_peer_down_standalone_and_return(pair: Pair) -> None:
     assert "connection:StandAlone" in pair.events("uml1")
     assert pair.rc("uml1", "monitor", interval_ms=10000) == 8
     # The peer starts again: the pre-start notification makes the StandAlone side listen.
-    assert pair.rc("uml1", "notify", meta={"notify_type": "pre",
-                                           "notify_operation": "start",
-                                           "notify_start_uname": "uml2"}) == 0  # fmt: skip
+    assert (
+        pair.rc(
+            "uml1",
+            "notify",
+            meta={"notify_type": "pre", "notify_operation": "start", "notify_start_uname": "uml2"},
+        )
+        == 0
+    )
     assert pair.rc("uml2", "start") == 0
     pair.wait_for("uml1", "peer-disk:UpToDate")
     assert pair.monitor("uml2") == 0
@@ -260,15 +314,20 @@ def test_demote_and_stop_name_what_holds_the_device(pair: Pair) -> None:
     pid = holder.stdout.strip()
     out = pair.agent("uml1", "demote", timeout_ms=3000)
     assert out.rc == 1
-    assert (f"ocf-exit-reason:cannot demote r0: device in use: process {pid} (sleep) has "
-            "/dev/drbd0 open; drbdadm secondary:") in out.stderr  # fmt: skip
+    assert (
+        f"ocf-exit-reason:cannot demote r0: device in use: process {pid} (sleep) has "
+        "/dev/drbd0 open; drbdadm secondary:"
+    ) in out.stderr
     pair.sh("uml1", "kill", pid)
-    pair.sh("uml1", "sh", "-c", "mkfs.ext4 -q /dev/drbd0 && mkdir -p /mnt/d && "
-            "mount /dev/drbd0 /mnt/d")  # fmt: skip
+    pair.sh(
+        "uml1", "sh", "-c", "mkfs.ext4 -q /dev/drbd0 && mkdir -p /mnt/d && mount /dev/drbd0 /mnt/d"
+    )
     out = pair.agent("uml1", "stop", timeout_ms=3000)
     assert out.rc == 1
-    assert "ocf-exit-reason:cannot stop DRBD resource r0: device in use: mounted on /mnt/d;" \
-        in out.stderr  # fmt: skip
+    assert (
+        "ocf-exit-reason:cannot stop DRBD resource r0: device in use: mounted on /mnt/d;"
+        in out.stderr
+    )
     pair.sh("uml1", "umount", "/mnt/d")
     assert pair.rc("uml1", "demote") == 0
     assert pair.rc("uml1", "stop") == 0
@@ -277,9 +336,21 @@ def test_demote_and_stop_name_what_holds_the_device(pair: Pair) -> None:
 def test_ocf_tester_passes_in_a_guest(pair: Pair) -> None:
     pair.start_synced()
     assert pair.rc("uml1", "stop") == 0  # ocf-tester starts from a stopped resource
-    result = pair.lab.run("uml1", ["ocf-tester", "-n", "p_drbd", "-o", "drbd_resource=r0",
-                                   "-o", "CRM_meta_notify=true", AGENT],
-                          env={"CIB_file": CIB}, timeout=300)  # fmt: skip
+    result = pair.lab.run(
+        "uml1",
+        [
+            "ocf-tester",
+            "-n",
+            "p_drbd",
+            "-o",
+            "drbd_resource=r0",
+            "-o",
+            "CRM_meta_notify=true",
+            AGENT,
+        ],
+        env={"CIB_file": CIB},
+        timeout=300,
+    )
     assert result.rc == 0, result.stdout + result.stderr
     assert f"{AGENT} passed all tests" in result.stdout
 
@@ -293,8 +364,7 @@ def test_connect_only_after_promote(pair: Pair) -> None:
     out = pair.agent("uml1", "start", connect_only_after_promote="true")
     assert out.rc == 0, out.stderr
     events = pair.events("uml1")
-    assert "connection:StandAlone" in events and "disk:UpToDate" not in events.split(
-        "device", 1)[0]  # fmt: skip
+    assert "connection:StandAlone" in events and "disk:UpToDate" not in events.split("device", 1)[0]
     assert pair.agent("uml1", "promote", connect_only_after_promote="true").rc == 0
     pair.wait_for("uml1", "peer-disk:UpToDate")
     assert pair.rc("uml1", "monitor", interval_ms=10000) == 8

@@ -34,11 +34,21 @@ def disk(ns: MountNamespace) -> Iterator[LoopDevice]:
         ns.close()  # unmount everything before the loop device is detached
 
 
-def agent(ns: MountNamespace, action: str, *, interval: int | str = 0, level: int | str | None = None,
-          timeout_ms: int | str = 20000, **params: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "fs",
-           "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
-           "OCF_RESKEY_CRM_meta_interval": str(interval)}  # fmt: skip
+def agent(
+    ns: MountNamespace,
+    action: str,
+    *,
+    interval: int | str = 0,
+    level: int | str | None = None,
+    timeout_ms: int | str = 20000,
+    **params: str,
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "fs",
+        "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
+        "OCF_RESKEY_CRM_meta_interval": str(interval),
+    }
     if level is not None:
         env["OCF_CHECK_LEVEL"] = str(level)
     env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
@@ -181,8 +191,13 @@ def test_uuid_and_label_devices(ns: MountNamespace) -> None:
             assert ns.mounted(MNT)[0].dev == os.stat(dev.device).st_rdev
             assert agent(ns, "monitor", interval=20000, **p).returncode == 0
             assert agent(ns, "stop", **p).returncode == 0
-        missing = agent(ns, "start", device="UUID=00000000-0000-0000-0000-000000000000",
-                        directory=MNT, fstype="ext4")  # fmt: skip
+        missing = agent(
+            ns,
+            "start",
+            device="UUID=00000000-0000-0000-0000-000000000000",
+            directory=MNT,
+            fstype="ext4",
+        )
         assert missing.returncode == 5 and "no block device carries it" in reason(missing)
         ns.close()
 
@@ -190,11 +205,13 @@ def test_uuid_and_label_devices(ns: MountNamespace) -> None:
 def test_fsck_of_a_dirty_and_of_a_broken_file_system(ns: MountNamespace) -> None:
     need("debugfs", "mkfs.ext2")
     with loop_devices((64, ["mkfs.ext2", "-q", "-F"]), (64, ["mkfs.ext2", "-q", "-F"])) as (
-        dirty, broken,
-    ):  # fmt: skip
+        dirty,
+        broken,
+    ):
         # Mark the file system "not clean": fsck -p repairs it and the mount goes on.
-        subprocess.run(["debugfs", "-w", "-R", "ssv state 0", dirty.device], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["debugfs", "-w", "-R", "ssv state 0", dirty.device], check=True, capture_output=True
+        )
         p = {"device": dirty.device, "directory": MNT, "fstype": "ext2"}
         started = agent(ns, "start", **p)
         assert started.returncode == 0, started.stderr
@@ -238,13 +255,18 @@ def test_something_mounted_under_the_mount_point(ns: MountNamespace, disk: LoopD
 
 
 def test_missing_device_and_unsupported_fstype(ns: MountNamespace) -> None:
-    missing = agent(ns, "start", device="/dev/pyha-no-such-disk", directory=MNT, fstype="ext4",
-                    timeout_ms=4000)  # fmt: skip
+    missing = agent(
+        ns, "start", device="/dev/pyha-no-such-disk", directory=MNT, fstype="ext4", timeout_ms=4000
+    )
     assert missing.returncode == 5 and "Couldn't find device [/dev/pyha-no-such-disk]" in reason(
         missing
     )
-    assert agent(ns, "monitor", device="/dev/pyha-no-such-disk", directory=MNT,
-                 fstype="ext4").returncode == 7  # fmt: skip
+    assert (
+        agent(
+            ns, "monitor", device="/dev/pyha-no-such-disk", directory=MNT, fstype="ext4"
+        ).returncode
+        == 7
+    )
     bogus = agent(ns, "start", device="/dev/null", directory=MNT, fstype="pyhafs")
     assert bogus.returncode == 5 and "Couldn't find filesystem pyhafs" in reason(bogus)
 

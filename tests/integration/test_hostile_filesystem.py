@@ -38,18 +38,60 @@ def env(**params: str) -> dict[str, str]:
     ("action", "params", "rc", "reason"),
     [
         ("start", {"device": "tmpfs; rm -rf /", "directory": "/tmp/m", "fstype": "tmpfs"}, 0, None),
-        ("start", {"device": "x", "directory": "/", "fstype": "tmpfs"}, 6, "directory must not be /"),
+        (
+            "start",
+            {"device": "x", "directory": "/", "fstype": "tmpfs"},
+            6,
+            "directory must not be /",
+        ),
         ("stop", {"device": "/dev/vda", "directory": "/", "fstype": "ext4"}, 0, None),
-        ("start", {"device": "x", "directory": "/tmp/../etc", "fstype": "tmpfs"}, 6, "must not contain '..'"),
-        ("start", {"device": "x", "directory": "/tmp/m", "fstype": "tmpfs$(reboot)"}, 6, "forbidden characters"),
-        ("start", {"device": "x", "directory": "/tmp/m", "fstype": "tmpfs",
-                   "options": "size=1m,exec;reboot"}, 1, "Couldn't mount device"),
-        ("start", {"device": "x", "directory": "/tmp/m", "fstype": "tmpfs",
-                   "statusfile_prefix": "../../etc/"}, 6, "must stay inside the mount point"),
-        ("start", {"device": "x", "directory": "/tmp/m", "fstype": "tmpfs",
-                   "statusfile_prefix": "/etc/passwd"}, 6, "must stay inside the mount point"),
+        (
+            "start",
+            {"device": "x", "directory": "/tmp/../etc", "fstype": "tmpfs"},
+            6,
+            "must not contain '..'",
+        ),
+        (
+            "start",
+            {"device": "x", "directory": "/tmp/m", "fstype": "tmpfs$(reboot)"},
+            6,
+            "forbidden characters",
+        ),
+        (
+            "start",
+            {
+                "device": "x",
+                "directory": "/tmp/m",
+                "fstype": "tmpfs",
+                "options": "size=1m,exec;reboot",
+            },
+            1,
+            "Couldn't mount device",
+        ),
+        (
+            "start",
+            {
+                "device": "x",
+                "directory": "/tmp/m",
+                "fstype": "tmpfs",
+                "statusfile_prefix": "../../etc/",
+            },
+            6,
+            "must stay inside the mount point",
+        ),
+        (
+            "start",
+            {
+                "device": "x",
+                "directory": "/tmp/m",
+                "fstype": "tmpfs",
+                "statusfile_prefix": "/etc/passwd",
+            },
+            6,
+            "must stay inside the mount point",
+        ),
     ],
-)  # fmt: skip
+)
 def test_hostile_parameters_change_nothing(
     action: str, params: dict[str, str], rc: int, reason: str | None
 ) -> None:
@@ -109,15 +151,21 @@ kill -9 $OTHER 2>/dev/null; true
         # the namespace's copy of the mount is unmounted inside it
         ("private", "cd /", "true", ["rc=0", "other-alive"], None),
         # force_unmount=false: the holder is not signalled, and stop does not pretend
-        ("private", "cd /tmp/m", "false", ["rc=1", "still-mounted-for", "other-alive"],
-         "is still mounted in mount namespace"),
+        (
+            "private",
+            "cd /tmp/m",
+            "false",
+            ["rc=1", "still-mounted-for", "other-alive"],
+            "is still mounted in mount namespace",
+        ),
     ],
-)  # fmt: skip
+)
 def test_stop_clears_the_file_system_from_every_mount_namespace(
     propagation: str, inside: str, force: str, expected: list[str], reason: str | None
 ) -> None:
-    script = _ANOTHER_NAMESPACE.format(agent=f"{SRC}/agents/Filesystem-py",
-                                       propagation=propagation, inside=inside, force=force)  # fmt: skip
+    script = _ANOTHER_NAMESPACE.format(
+        agent=f"{SRC}/agents/Filesystem-py", propagation=propagation, inside=inside, force=force
+    )
     result = run_sandboxed(
         ["/bin/sh", "-c", script],
         env(device="pyha", directory="/tmp/m", fstype="tmpfs") | {"PATH": "/usr/bin:/bin"},

@@ -38,23 +38,49 @@ def test_the_sandbox_contains_and_reports_a_destructive_command() -> None:
 @pytest.mark.parametrize(
     ("params", "rc", "reason"),
     [
-        ({"ip": "192.0.2.50; rm -rf /"}, 6, "parameter ip='192.0.2.50; rm -rf /' is not a plain IP address"),
+        (
+            {"ip": "192.0.2.50; rm -rf /"},
+            6,
+            "parameter ip='192.0.2.50; rm -rf /' is not a plain IP address",
+        ),
         ({"ip": "$(touch pwned)"}, 6, "parameter ip='$(touch pwned)' is not a valid IPv4 address"),
         ({"ip": "../../etc/passwd"}, 6, "is not a plain IP address"),
         ({"ip": "::1 ; reboot"}, 6, "is not a valid IPv6 address"),
-        ({"ip": "192.0.2.50", "nic": "../../etc/passwd", "cidr_netmask": "24"}, 6, "forbidden characters"),
+        (
+            {"ip": "192.0.2.50", "nic": "../../etc/passwd", "cidr_netmask": "24"},
+            6,
+            "forbidden characters",
+        ),
         ({"ip": "192.0.2.50", "network_namespace": "../../../etc"}, 6, "forbidden characters"),
         ({"ip": "192.0.2.50", "preferred_lft": "forever; reboot"}, 6, "Invalid preferred_lft"),
         ({"ip": "192.0.2.50", "broadcast": "`reboot`"}, 6, "Invalid broadcast address"),
         ({"ip": "192.0.2.50", "cidr_netmask": "24 dev lo"}, 6, "neither a prefix length"),
         ({"ip": "192.0.2.50", "iflabel": "x;rm -rf /;"}, 6, "forbidden characters"),
         ({"ip": "192.0.2.50", "arp_sender": "send_arp; rm -rf /"}, 6, "must be one of"),
-        ({"ip": "192.0.2.50", "nic": "eth0", "iflabel": "$(id)", "cidr_netmask": "24",
-          "check_duplicate": "false"}, 0, None),
-        ({"ip": "192.0.2.50", "arp_sender": "iputils_arping", "send_arp_opts": "; rm -rf / #",
-          "check_duplicate": "false", "arp_bg": "false"}, 0, None),
+        (
+            {
+                "ip": "192.0.2.50",
+                "nic": "eth0",
+                "iflabel": "$(id)",
+                "cidr_netmask": "24",
+                "check_duplicate": "false",
+            },
+            0,
+            None,
+        ),
+        (
+            {
+                "ip": "192.0.2.50",
+                "arp_sender": "iputils_arping",
+                "send_arp_opts": "; rm -rf / #",
+                "check_duplicate": "false",
+                "arp_bg": "false",
+            },
+            0,
+            None,
+        ),
     ],
-)  # fmt: skip
+)
 def test_hostile_parameters_change_nothing(
     params: dict[str, str], rc: int, reason: str | None
 ) -> None:

@@ -23,18 +23,37 @@ pytestmark = pytest.mark.integration
 # interpreter's start-up set, the runner's select, and for mysql-py's login over the
 # socket socket/struct/hashlib (the scramble) and pwd (the server's user).
 ALLOWED = {
-    "marshal", "posix", "time", "zipimport", "codecs", "abc", "io", "stat", "genericpath",
-    "posixpath", "os", "select", "errno", "pwd", "grp", "socket", "selectors", "struct",
-    "hashlib", "array", "math", "collections.abc", "_collections_abc",
-}  # fmt: skip
+    "marshal",
+    "posix",
+    "time",
+    "zipimport",
+    "codecs",
+    "abc",
+    "io",
+    "stat",
+    "genericpath",
+    "posixpath",
+    "os",
+    "select",
+    "errno",
+    "pwd",
+    "grp",
+    "socket",
+    "selectors",
+    "struct",
+    "hashlib",
+    "array",
+    "math",
+    "collections.abc",
+    "_collections_abc",
+}
 NEVER = {"enum", "typing", "subprocess", "json", "re", "shlex", "signal", "psutil", "pymysql"}
 
 
 def imported(argv: list[str], env: dict[str, str], wrap: list[str] | None = None) -> set[str]:
     """The modules a run of argv imports (python3 -X importtime)."""
     cmd = [*(wrap or []), "/usr/bin/python3", "-X", "importtime", "-IS", *argv]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60,
-                            check=False)  # fmt: skip
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
     names = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -46,14 +65,17 @@ def imported(argv: list[str], env: dict[str, str], wrap: list[str] | None = None
 
 
 def outside_budget(names: set[str]) -> set[str]:
-    return {n for n in names if not n.startswith(("ocflib", "encodings", "_")) and
-            n not in ALLOWED}  # fmt: skip
+    return {n for n in names if not n.startswith(("ocflib", "encodings", "_")) and n not in ALLOWED}
 
 
 def ocf(**params: str) -> dict[str, str]:
-    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "r",
-           "OCF_RESKEY_CRM_meta_interval": "10000", "OCF_RESKEY_CRM_meta_timeout": "20000",
-           "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}  # fmt: skip
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "r",
+        "OCF_RESKEY_CRM_meta_interval": "10000",
+        "OCF_RESKEY_CRM_meta_timeout": "20000",
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+    }
     env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
     return env
 
@@ -66,11 +88,14 @@ def check(names: set[str]) -> None:
 def test_ipaddr2_monitor_of_a_configured_address() -> None:
     need("unshare", "ip", root=True)
     agent = os.path.join(AGENTS_DIR, "IPaddr2-py")
-    setup = ("ip link set lo up && ip link add v0 type veth peer name v1 && "
-             "ip addr add 192.0.2.1/24 dev v0 && ip addr add 192.0.2.50/24 dev v0 && "
-             "ip link set v1 up && ip link set v0 up && exec \"$@\"")  # fmt: skip
-    names = imported([agent, "monitor"], ocf(ip="192.0.2.50"),
-                     wrap=["unshare", "--net", "sh", "-c", setup, "sh"])  # fmt: skip
+    setup = (
+        "ip link set lo up && ip link add v0 type veth peer name v1 && "
+        "ip addr add 192.0.2.1/24 dev v0 && ip addr add 192.0.2.50/24 dev v0 && "
+        'ip link set v1 up && ip link set v0 up && exec "$@"'
+    )
+    names = imported(
+        [agent, "monitor"], ocf(ip="192.0.2.50"), wrap=["unshare", "--net", "sh", "-c", setup, "sh"]
+    )
     assert "ocflib.agents.ipaddr2" in names and "ocflib.run" in names  # it ran ip
     check(names)
 
@@ -81,10 +106,11 @@ def test_filesystem_monitor_of_a_mounted_file_system(tmp_path: object) -> None:
     directory = os.path.join(str(tmp_path), "m")
     os.mkdir(directory)
     setup = f'mount -t tmpfs pyha-budget {directory} && exec "$@"'
-    names = imported([agent, "monitor"],
-                     ocf(device="pyha-budget", directory=directory, fstype="tmpfs"),
-                     wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                           setup, "sh"])  # fmt: skip
+    names = imported(
+        [agent, "monitor"],
+        ocf(device="pyha-budget", directory=directory, fstype="tmpfs"),
+        wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c", setup, "sh"],
+    )
     assert "ocflib.mounts" in names
     check(names)
 
@@ -112,9 +138,15 @@ def test_mysql_monitor_of_a_running_server() -> None:
 def test_drbd_monitor() -> None:
     """No DRBD module on the test machine: the monitor's early path (the real one is
     timed in a UML guest by make bench)."""
-    names = imported([os.path.join(AGENTS_DIR, "drbd-py"), "monitor"],
-                     ocf(drbd_resource="r0", CRM_meta_notify="true", CRM_meta_clone_max="2",
-                         CRM_meta_promotable="true"))  # fmt: skip
+    names = imported(
+        [os.path.join(AGENTS_DIR, "drbd-py"), "monitor"],
+        ocf(
+            drbd_resource="r0",
+            CRM_meta_notify="true",
+            CRM_meta_clone_max="2",
+            CRM_meta_promotable="true",
+        ),
+    )
     assert "ocflib.agents.drbd" in names
     check(names)
 
@@ -149,8 +181,11 @@ def _runtime_imports(path: str, module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ocflib"):
             for alias in node.names:  # `from ocflib import proc` imports a module
                 sub = f"{node.module}.{alias.name}"
-                found.add(sub if os.path.exists(os.path.join(ROOT, *sub.split(".")) + ".py")
-                          else node.module or "")  # fmt: skip
+                found.add(
+                    sub
+                    if os.path.exists(os.path.join(ROOT, *sub.split(".")) + ".py")
+                    else node.module or ""
+                )
         for child in ast.iter_child_nodes(node):
             visit(child)
 

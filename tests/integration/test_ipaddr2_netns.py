@@ -27,11 +27,16 @@ def rsctmp(tmp_path: object) -> str:
     return str(tmp_path)
 
 
-def agent(ns: Netns, action: str, rsctmp: str, interval: int | str = 0,
-          **params: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "vip", "HA_RSCTMP": rsctmp,
-           "OCF_RESKEY_CRM_meta_timeout": "20000",
-           "OCF_RESKEY_CRM_meta_interval": str(interval)}  # fmt: skip
+def agent(
+    ns: Netns, action: str, rsctmp: str, interval: int | str = 0, **params: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "vip",
+        "HA_RSCTMP": rsctmp,
+        "OCF_RESKEY_CRM_meta_timeout": "20000",
+        "OCF_RESKEY_CRM_meta_interval": str(interval),
+    }
     env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
     return ns.run([AGENT, action], env=env)
 
@@ -105,9 +110,13 @@ def test_nic_detection_with_several_addresses_and_routes(rsctmp: str) -> None:
         node.ip("addr", "add", "198.51.100.129/25", "dev", "eth0")
         node.ip("addr", "add", "203.0.113.1/24", "dev", "eth1")
         node.ip("route", "add", "192.0.2.64/26", "dev", "eth1")
-        cases = [("198.51.100.50", "eth0", "24"), ("198.51.100.200", "eth0", "25"),
-                 ("203.0.113.9", "eth1", "24"), ("192.0.2.70", "eth1", "26"),
-                 ("192.0.2.10", "eth0", "24")]  # fmt: skip
+        cases = [
+            ("198.51.100.50", "eth0", "24"),
+            ("198.51.100.200", "eth0", "25"),
+            ("203.0.113.9", "eth1", "24"),
+            ("192.0.2.70", "eth1", "26"),
+            ("192.0.2.10", "eth0", "24"),
+        ]
         for ip, dev, prefix in cases:
             assert agent(node, "start", rsctmp, ip=ip).returncode == 0, ip
             assert f"{ip}/{prefix}" in node.addresses(dev), (ip, node.addresses())
@@ -120,8 +129,13 @@ def test_nic_detection_with_several_addresses_and_routes(rsctmp: str) -> None:
 
 def test_iflabel_and_explicit_broadcast(two: tuple[Netns, Netns], rsctmp: str) -> None:
     node, _ = two
-    p = {"ip": "192.0.2.60", "iflabel": "vip", "broadcast": "192.0.2.127",
-         "cidr_netmask": "25", "nic": "eth0"}  # fmt: skip
+    p = {
+        "ip": "192.0.2.60",
+        "iflabel": "vip",
+        "broadcast": "192.0.2.127",
+        "cidr_netmask": "25",
+        "nic": "eth0",
+    }
     assert agent(node, "start", rsctmp, **p).returncode == 0
     out = node.ip("-o", "-4", "addr", "show", "dev", "eth0").stdout
     assert "inet 192.0.2.60/25 brd 192.0.2.127 scope global eth0:vip" in out
@@ -188,11 +202,14 @@ def test_gratuitous_arp_is_seen_by_a_peer_and_updates_its_cache(
 ) -> None:
     node, peer = two
     # The peer has a stale entry for the VIP (as after a failover).
-    peer.ip("neigh", "add", "192.0.2.100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud",
-            "stale")  # fmt: skip
+    peer.ip(
+        "neigh", "add", "192.0.2.100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "stale"
+    )
     listener = listen(peer, 2.5)
-    assert agent(node, "start", rsctmp, ip="192.0.2.100", arp_count="3",
-                 arp_interval="100").returncode == 0  # fmt: skip
+    assert (
+        agent(node, "start", rsctmp, ip="192.0.2.100", arp_count="3", arp_interval="100").returncode
+        == 0
+    )
     out, _ = listener.communicate(timeout=10)
     announcements = [
         ln for ln in out.splitlines() if ln.startswith("arp 1") and " 192.0.2.100 192.0.2.100" in ln
@@ -243,18 +260,34 @@ def test_stop_kills_the_background_sender(two: tuple[Netns, Netns], rsctmp: str)
 def test_network_namespace_parameter(rsctmp: str) -> None:
     with single_host() as inner:
         # The agent runs outside and enters the namespace by name.
-        env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "vip", "HA_RSCTMP": rsctmp,
-               "OCF_RESKEY_ip": "192.0.2.120", "OCF_RESKEY_network_namespace": inner.name,
-               "OCF_RESKEY_check_duplicate": "false", "OCF_RESKEY_CRM_meta_interval": "10000"}  # fmt: skip
-        unshared = subprocess.run(["unshare", "--net", AGENT, "start"], env=env, capture_output=True,
-                                  text=True, check=False)  # fmt: skip
+        env = {
+            "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RESOURCE_INSTANCE": "vip",
+            "HA_RSCTMP": rsctmp,
+            "OCF_RESKEY_ip": "192.0.2.120",
+            "OCF_RESKEY_network_namespace": inner.name,
+            "OCF_RESKEY_check_duplicate": "false",
+            "OCF_RESKEY_CRM_meta_interval": "10000",
+        }
+        unshared = subprocess.run(
+            ["unshare", "--net", AGENT, "start"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert unshared.returncode == 0, unshared.stderr
         assert "192.0.2.120/24" in inner.addresses("eth0")
         mon = subprocess.run(["unshare", "--net", AGENT, "monitor"], env=env, check=False)
         assert mon.returncode == 0
         env["OCF_RESKEY_network_namespace"] = "pyha-no-such-ns"
-        missing = subprocess.run(["unshare", "--net", AGENT, "start"], env=env, capture_output=True,
-                                 text=True, check=False)  # fmt: skip
+        missing = subprocess.run(
+            ["unshare", "--net", AGENT, "start"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert (
             missing.returncode == 1
             and "ocf-exit-reason:ip netns exec pyha-no-such-ns" in missing.stderr

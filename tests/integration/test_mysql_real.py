@@ -36,9 +36,16 @@ class Server:
         lines += [f"port={port}", "bind-address=127.0.0.1"] if port else ["skip-networking"]
         with open(os.path.join(self.dir, "my.cnf"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        subprocess.run(["mariadb-install-db", "--user=mysql", f"--datadir={self.datadir}",
-                        "--auth-root-authentication-method=normal"],
-                       capture_output=True, check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--user=mysql",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+            ],
+            capture_output=True,
+            check=True,
+        )
 
     @property
     def datadir(self) -> str:
@@ -49,15 +56,26 @@ class Server:
         return os.path.join(self.dir, "run", "m.sock")
 
     def params(self, **extra: str) -> dict[str, str]:
-        return {"binary": "/usr/sbin/mariadbd", "config": os.path.join(self.dir, "my.cnf"),
-                "datadir": self.datadir, "pid": os.path.join(self.dir, "run", "m.pid"),
-                "socket": self.socket, "log": os.path.join(self.dir, "err.log"), **extra}  # fmt: skip
+        return {
+            "binary": "/usr/sbin/mariadbd",
+            "config": os.path.join(self.dir, "my.cnf"),
+            "datadir": self.datadir,
+            "pid": os.path.join(self.dir, "run", "m.pid"),
+            "socket": self.socket,
+            "log": os.path.join(self.dir, "err.log"),
+            **extra,
+        }
 
     def sql(self, statement: str, *, user: str = "root", password: str = "") -> list[Any]:
         import pymysql
 
-        conn = pymysql.connect(unix_socket=self.socket, user=user, password=password,
-                               autocommit=True, connect_timeout=5)  # fmt: skip
+        conn = pymysql.connect(
+            unix_socket=self.socket,
+            user=user,
+            password=password,
+            autocommit=True,
+            connect_timeout=5,
+        )
         try:
             with conn.cursor() as cur:
                 cur.execute(statement)
@@ -79,25 +97,38 @@ def base() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="pyha-mysql-", dir="/var/tmp") as directory:
         shutil.chown(directory, "mysql", "mysql")
         yield directory
-        for pidfile in subprocess.run(["find", directory, "-name", "m.pid"], text=True,
-                                      capture_output=True, check=False).stdout.split():  # fmt: skip
+        for pidfile in subprocess.run(
+            ["find", directory, "-name", "m.pid"], text=True, capture_output=True, check=False
+        ).stdout.split():
             with contextlib.suppress(OSError, ValueError), open(pidfile) as f:
                 os.kill(int(f.read()), signal.SIGKILL)  # a server this test started
 
 
-def agent(action: str, params: dict[str, str], *, interval: int = 0, level: int | None = None,
-          meta: dict[str, str] | None = None, extra_env: dict[str, str] | None = None,
-          rsctmp: str = "/run/resource-agents") -> subprocess.CompletedProcess[str]:  # fmt: skip
-    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "db", "HA_RSCTMP": rsctmp,
-           "OCF_RESKEY_CRM_meta_timeout": "60000",
-           "OCF_RESKEY_CRM_meta_interval": str(interval)}  # fmt: skip
+def agent(
+    action: str,
+    params: dict[str, str],
+    *,
+    interval: int = 0,
+    level: int | None = None,
+    meta: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    rsctmp: str = "/run/resource-agents",
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "db",
+        "HA_RSCTMP": rsctmp,
+        "OCF_RESKEY_CRM_meta_timeout": "60000",
+        "OCF_RESKEY_CRM_meta_interval": str(interval),
+    }
     if level is not None:
         env["OCF_CHECK_LEVEL"] = str(level)
     env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
     env.update({f"OCF_RESKEY_CRM_meta_{k}": v for k, v in (meta or {}).items()})
     env.update(extra_env or {})
-    return subprocess.run([AGENT, action], env=env, capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        [AGENT, action], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def reason(result: subprocess.CompletedProcess[str]) -> str:
@@ -235,9 +266,13 @@ def test_default_parameters_manage_the_distribution_install() -> None:
             mysql -e "SELECT 'via the distro socket'" 2>&1 | tail -1
             {AGENT} stop; echo stop=$?
         """
-        result = subprocess.run(["unshare", "--mount", "--net", "--propagation", "private",
-                                 "sh", "-c", script], capture_output=True, text=True,
-                                timeout=180, check=False)  # fmt: skip
+        result = subprocess.run(
+            ["unshare", "--mount", "--net", "--propagation", "private", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         lines = result.stdout.split()
         for expected in ("probe=7", "start=0", "monitor=0", "stop=0"):
             assert expected in lines, result.stdout + result.stderr
@@ -258,33 +293,81 @@ def pair(base: str) -> Iterator[tuple[Server, Server, str]]:
         subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
     env = {**os.environ, "CIB_file": cib}
     for node_id, name in ((1, "node-a"), (2, "node-b")):
-        subprocess.run(["cibadmin", "--create", "-o", "nodes", "-X",
-                        f'<node id="{node_id}" uname="{name}"/>'], env=env, check=True)  # fmt: skip
-        subprocess.run(["cibadmin", "--create", "-o", "status", "-X",
-                        f'<node_state id="{node_id}" uname="{name}" in_ccm="true" crmd="online" '
-                        'join="member" expected="member"/>'], env=env, check=True)  # fmt: skip
+        subprocess.run(
+            ["cibadmin", "--create", "-o", "nodes", "-X", f'<node id="{node_id}" uname="{name}"/>'],
+            env=env,
+            check=True,
+        )
+        subprocess.run(
+            [
+                "cibadmin",
+                "--create",
+                "-o",
+                "status",
+                "-X",
+                f'<node_state id="{node_id}" uname="{name}" in_ccm="true" crmd="online" '
+                'join="member" expected="member"/>',
+            ],
+            env=env,
+            check=True,
+        )
         # Replicas reach each primary at 127.0.0.1 (the <instance>_mysql_master_IP attribute).
-        subprocess.run(["crm_attribute", "-N", name, "-l", "forever", "-n", "db_mysql_master_IP",
-                        "-v", "127.0.0.1"], env=env, check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "crm_attribute",
+                "-N",
+                name,
+                "-l",
+                "forever",
+                "-n",
+                "db_mysql_master_IP",
+                "-v",
+                "127.0.0.1",
+            ],
+            env=env,
+            check=True,
+        )
     yield a, b, cib
 
 
-def node_run(server: Server, peer: Server, node: str, cib: str, action: str,
-             notify: dict[str, str] | None = None, **params: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def node_run(
+    server: Server,
+    peer: Server,
+    node: str,
+    cib: str,
+    action: str,
+    notify: dict[str, str] | None = None,
+    **params: str,
+) -> subprocess.CompletedProcess[str]:
     """The agent as Pacemaker runs it on node (a promotable clone instance)."""
-    meta = {"promotable": "true", "promoted_max": "1", "clone_max": "2", "notify": "true",
-            "on_node": node, **(notify or {})}  # fmt: skip
+    meta = {
+        "promotable": "true",
+        "promoted_max": "1",
+        "clone_max": "2",
+        "notify": "true",
+        "on_node": node,
+        **(notify or {}),
+    }
     # Each node's replicas connect to the other server's port (one machine here).
     p = server.params(replication_port=str(peer.port), **params)
-    return agent(action, p, interval=10000 if action == "monitor" else 0, meta=meta,
-                 extra_env={"CIB_file": cib, "OCF_RESKEY_crm_feature_set": "3.16.2"},
-                 rsctmp=os.path.join(server.dir, "rsc"))  # fmt: skip
+    return agent(
+        action,
+        p,
+        interval=10000 if action == "monitor" else 0,
+        meta=meta,
+        extra_env={"CIB_file": cib, "OCF_RESKEY_crm_feature_set": "3.16.2"},
+        rsctmp=os.path.join(server.dir, "rsc"),
+    )
 
 
 def attribute(cib: str, node: str, name: str) -> str | None:
-    out = subprocess.run(["crm_attribute", "-N", node, "-l", "reboot", "-n", name, "-G", "-q"],
-                         env={**os.environ, "CIB_file": cib}, capture_output=True, text=True,
-                         check=False)  # fmt: skip
+    out = subprocess.run(
+        ["crm_attribute", "-N", node, "-l", "reboot", "-n", name, "-G", "-q"],
+        env={**os.environ, "CIB_file": cib},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return out.stdout.strip() if out.returncode == 0 else None
 
 
@@ -300,8 +383,13 @@ def wait_replicated(server: Server, statement: str, expected: list[Any]) -> None
 
 
 def post(op: str, promoted: str, **extra: str) -> dict[str, str]:
-    return {"notify_type": "post", "notify_operation": op, f"notify_{op}_uname": promoted,
-            "notify_promoted_uname": promoted if op == "promote" else " ", **extra}  # fmt: skip
+    return {
+        "notify_type": "post",
+        "notify_operation": op,
+        f"notify_{op}_uname": promoted,
+        "notify_promoted_uname": promoted if op == "promote" else " ",
+        **extra,
+    }
 
 
 def test_promote_demote_notify_moves_the_primary_and_the_replica_follows(
@@ -330,8 +418,12 @@ def test_promote_demote_notify_moves_the_primary_and_the_replica_follows(
     # Switchover: demote a, b stops following it, promote b, a follows b.
     assert node_run(a, b, "node-a", cib, "demote").returncode == 0
     assert a.sql("SELECT @@read_only") == [(1,)]
-    assert node_run(b, a, "node-b", cib, "notify", post("demote", "node-a",
-                                                         notify_demote_uname="node-a")).returncode == 0  # fmt: skip
+    assert (
+        node_run(
+            b, a, "node-b", cib, "notify", post("demote", "node-a", notify_demote_uname="node-a")
+        ).returncode
+        == 0
+    )
     assert node_run(b, a, "node-b", cib, "promote").returncode == 0
     for server, peer, node in ((a, b, "node-a"), (b, a, "node-b")):
         assert (

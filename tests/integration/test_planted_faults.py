@@ -61,9 +61,13 @@ t {agent} stop
 )
 def test_a_bogus_pid_file_never_hangs_or_fails_an_action(plant: str, after: str) -> None:
     """A FIFO would block open() forever; a directory made probe and stop fail (1)."""
-    script = ("mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && " + plant + "\n" +
-              _ACTIONS.format(agent=MYSQL) +
-              "stat -c %F /run/mysqld/db.pid | cut -c1")  # fmt: skip
+    script = (
+        "mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && "
+        + plant
+        + "\n"
+        + _ACTIONS.format(agent=MYSQL)
+        + "stat -c %F /run/mysqld/db.pid | cut -c1"
+    )
     result = run_sandboxed(["/bin/sh", "-c", script], mysql_env())
     assert lines(result.stdout) == ["rc=7", "rc=7", "rc=0", after], result.stdout + result.stderr
     assert "ignored and left alone" in result.stderr
@@ -86,8 +90,9 @@ def test_probe_never_deletes_a_file_that_is_not_a_stale_pid_file() -> None:
         "test -e /run/mysqld/db.pid && echo kept || echo removed\n"
     )
     result = run_sandboxed(["/bin/sh", "-c", script], mysql_env())
-    assert lines(result.stdout) == ["rc=7", "precious data", "rc=7", "999999", "rc=7",
-                                    "removed"], result.stdout + result.stderr  # fmt: skip
+    assert lines(result.stdout) == ["rc=7", "precious data", "rc=7", "999999", "rc=7", "removed"], (
+        result.stdout + result.stderr
+    )
     assert "removed the stale pid file /run/mysqld/db.pid (no process 999999" in result.stderr
     assert result.changes == [], result.changes
 
@@ -98,12 +103,16 @@ def test_probe_never_deletes_a_file_that_is_not_a_stale_pid_file() -> None:
         # a process of another user named mysqld: the file is not verifiably stale either
         ("nobody", "", "not signalled, file left alone"),
         # the server's user, but started after the pid file was written: a reused pid
-        ("mysql", "touch -d '1 hour ago' /run/mysqld/db.pid",
-         "removed the stale pid file /run/mysqld/db.pid (process"),
+        (
+            "mysql",
+            "touch -d '1 hour ago' /run/mysqld/db.pid",
+            "removed the stale pid file /run/mysqld/db.pid (process",
+        ),
     ],
-)  # fmt: skip
-def test_stop_never_signals_a_process_it_has_not_identified(runs_as: str, age: str,
-                                                            logged: str) -> None:  # fmt: skip
+)
+def test_stop_never_signals_a_process_it_has_not_identified(
+    runs_as: str, age: str, logged: str
+) -> None:
     """The mysql user writes the pid of another process named mysqld into the pid file:
     the reference's stop kills it; pyha's leaves it alone (and reports not running)."""
     script = (
@@ -136,10 +145,15 @@ pgrep -x mariadbd >/dev/null && echo server-running || echo server-stopped
 def test_mysql_with_a_read_only_rsctmp_starts_and_stops_cleanly() -> None:
     """The launcher's pid file is bookkeeping: start must not fail over it (the reference's
     start succeeds; pyha's returned 1 and left the server running)."""
-    params = {"binary": "/usr/sbin/mariadbd", "config": "/tmp/db/my.cnf",
-              "datadir": "/tmp/db/data", "log": "/tmp/db/err.log"}  # fmt: skip
-    result = run_sandboxed(["/bin/sh", "-c", _READ_ONLY_RSCTMP_MYSQL.format(agent=MYSQL)],
-                           mysql_env(**params))  # fmt: skip
+    params = {
+        "binary": "/usr/sbin/mariadbd",
+        "config": "/tmp/db/my.cnf",
+        "datadir": "/tmp/db/data",
+        "log": "/tmp/db/err.log",
+    }
+    result = run_sandboxed(
+        ["/bin/sh", "-c", _READ_ONLY_RSCTMP_MYSQL.format(agent=MYSQL)], mysql_env(**params)
+    )
     assert lines(result.stdout) == ["rc=0", "rc=0", "rc=0", "server-stopped"], (
         result.stdout + result.stderr
     )
@@ -165,17 +179,30 @@ mount -o remount,bind,ro /run/resource-agents
 
 
 def test_ipaddr2_with_a_read_only_rsctmp_never_fails_stop_or_leaves_an_announcer() -> None:
-    env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "vip",
-           "OCF_RESKEY_CRM_meta_timeout": "20000", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-           "OCF_RESKEY_ip": "192.0.2.50", "OCF_RESKEY_nic": "d0",
-           "OCF_RESKEY_cidr_netmask": "24", "OCF_RESKEY_check_duplicate": "false"}  # fmt: skip
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "vip",
+        "OCF_RESKEY_CRM_meta_timeout": "20000",
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "OCF_RESKEY_ip": "192.0.2.50",
+        "OCF_RESKEY_nic": "d0",
+        "OCF_RESKEY_cidr_netmask": "24",
+        "OCF_RESKEY_check_duplicate": "false",
+    }
     result = run_sandboxed(["/bin/sh", "-c", _READ_ONLY_RSCTMP_IP.format(agent=IPADDR2)], env)
     assert lines(result.stdout) == [
-        "rc=0", "on", "announcing",
-        "rc=0", "off", "quiet",
-        "rc=0", "on", "quiet",
-        "rc=0", "off",
-    ], result.stdout + result.stderr  # fmt: skip
+        "rc=0",
+        "on",
+        "announcing",
+        "rc=0",
+        "off",
+        "quiet",
+        "rc=0",
+        "on",
+        "quiet",
+        "rc=0",
+        "off",
+    ], result.stdout + result.stderr
     assert "announcing in the foreground" in result.stderr
     assert result.changes == [], result.changes
 
@@ -209,8 +236,11 @@ def _thaw(device: str) -> None:
         except OSError:
             continue
         for target in targets:
-            subprocess.run(["nsenter", "-t", name, "-m", "fsfreeze", "-u", target],
-                           capture_output=True, check=False)  # fmt: skip
+            subprocess.run(
+                ["nsenter", "-t", name, "-m", "fsfreeze", "-u", target],
+                capture_output=True,
+                check=False,
+            )
 
 
 def test_a_command_stuck_in_uninterruptible_io_never_outlasts_the_action() -> None:
@@ -226,8 +256,9 @@ def test_a_command_stuck_in_uninterruptible_io_never_outlasts_the_action() -> No
         with open(image, "wb") as f:
             f.truncate(16 << 20)
         subprocess.run(["mkfs.ext4", "-q", image], check=True, capture_output=True)
-        loop = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
+        loop = subprocess.run(
+            ["losetup", "-f", "--show", image], capture_output=True, text=True, check=True
+        ).stdout.strip()
         safety = threading.Timer(20.0, _thaw, [loop])
         try:
             safety.start()
@@ -280,10 +311,12 @@ kill -9 $S $L
 )
 def test_no_password_reaches_a_fake_server_on_the_socket(listener: str, reason: str) -> None:
     """The socket's directory belongs to the mysql user, who can plant a listener there."""
-    script = _FAKE_SERVER.format(listener=listener, agent=MYSQL,
-                                 fake=f"{SRC}/tests/integration/fake_mysql_server.py")  # fmt: skip
-    result = run_sandboxed(["/bin/sh", "-c", script],
-                           mysql_env(test_passwd="s3cr3t-pw", test_user="monitor"))  # fmt: skip
+    script = _FAKE_SERVER.format(
+        listener=listener, agent=MYSQL, fake=f"{SRC}/tests/integration/fake_mysql_server.py"
+    )
+    result = run_sandboxed(
+        ["/bin/sh", "-c", script], mysql_env(test_passwd="s3cr3t-pw", test_user="monitor")
+    )
     assert lines(result.stdout) == ["rc=1", "0"], result.stdout + result.stderr
     assert reason in result.stderr, result.stderr
     assert "s3cr3t-pw" not in result.stderr

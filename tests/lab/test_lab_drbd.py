@@ -21,8 +21,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
-    need("linux.uml", "drbdadm", "corosync", "pacemakerd", "crm", "fence_dummy",
-         "mariadbd", "mariadb-install-db", root=True)  # fmt: skip
+    need(
+        "linux.uml",
+        "drbdadm",
+        "corosync",
+        "pacemakerd",
+        "crm",
+        "fence_dummy",
+        "mariadbd",
+        "mariadb-install-db",
+        root=True,
+    )
     with DrbdStack("pyha") as st:
         lab = st.uml
         st.prepare()
@@ -54,8 +63,10 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         assert [n for n, _ in lab.fenced] == [peer, holder]
         assert lab.sh(survivor, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
         acked = all_acknowledged_present(st, writer)
-        print(f"\nDRBD stack failover: first commit {first_commit:.1f} s after the kill, "
-              f"stack started after {running:.1f} s; {acked} commits all present")  # fmt: skip
+        print(
+            f"\nDRBD stack failover: first commit {first_commit:.1f} s after the kill, "
+            f"stack started after {running:.1f} s; {acked} commits all present"
+        )
 
         # 4. Link cut: the dead node is back; the holder's link goes down and both
         # sides lose each other. The holder's fencing of its peer waits 5 s
@@ -76,8 +87,10 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         lab.wait_for("p_mysql", on=peer, timeout=60, poll=0.5)  # its first monitor done
         assert lab.sh(peer, ["drbdadm", "role", stack.DRBD_RES]).startswith("Primary")
         acked = all_acknowledged_present(st, writer)
-        print(f"link cut: first commit {first - cut:.1f} s after the cut, stack started "
-              f"after {running:.1f} s; {acked} commits all present")  # fmt: skip
+        print(
+            f"link cut: first commit {first - cut:.1f} s after the cut, stack started "
+            f"after {running:.1f} s; {acked} commits all present"
+        )
 
 
 def all_acknowledged_present(st: DrbdStack, writer: Writer) -> int:

@@ -18,18 +18,32 @@ DATA = "/srv/data"
 
 @pytest.fixture
 def stack() -> Iterator[tuple[NamespaceCluster, LoopDevice]]:
-    need("corosync", "pacemakerd", "crm", "fence_dummy", "nsenter", "unshare", "losetup",
-         "mkfs.ext4", root=True)  # fmt: skip
+    need(
+        "corosync",
+        "pacemakerd",
+        "crm",
+        "fence_dummy",
+        "nsenter",
+        "unshare",
+        "losetup",
+        "mkfs.ext4",
+        root=True,
+    )
     with loop_devices((64, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
-        lab.configure("\n".join([
-            *lab.fencing_resources(), "property stonith-enabled=true",
-            "rsc_defaults resource-stickiness=100",
-            f"primitive p_ip ocf:pyha:IPaddr2-py params ip={VIP} cidr_netmask=24 "
-            "op monitor interval=10s",
-            f"primitive p_fs ocf:pyha:Filesystem-py params device={disk.device} "
-            f"directory={DATA} fstype=ext4 op monitor interval=2s",
-            "group g_data p_ip p_fs",
-        ]))  # fmt: skip
+        lab.configure(
+            "\n".join(
+                [
+                    *lab.fencing_resources(),
+                    "property stonith-enabled=true",
+                    "rsc_defaults resource-stickiness=100",
+                    f"primitive p_ip ocf:pyha:IPaddr2-py params ip={VIP} cidr_netmask=24 "
+                    "op monitor interval=10s",
+                    f"primitive p_fs ocf:pyha:Filesystem-py params device={disk.device} "
+                    f"directory={DATA} fstype=ext4 op monitor interval=2s",
+                    "group g_data p_ip p_fs",
+                ]
+            )
+        )
         yield lab, disk
 
 

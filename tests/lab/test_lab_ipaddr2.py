@@ -18,10 +18,28 @@ VIP = "192.0.2.100"
 def cluster() -> Iterator[NamespaceCluster]:
     need("corosync", "pacemakerd", "crm", "fence_dummy", "nsenter", "unshare", root=True)
     with NamespaceCluster(2) as lab:
-        lab.configure("\n".join([*lab.fencing_resources(), "property stonith-enabled=true",
-                                 "rsc_defaults resource-stickiness=100"]))  # fmt: skip
-        lab.crm(lab.nodes[0].name, "configure", "primitive", "vip", "ocf:pyha:IPaddr2-py",
-                "params", f"ip={VIP}", "cidr_netmask=24", "op", "monitor", "interval=10s")  # fmt: skip
+        lab.configure(
+            "\n".join(
+                [
+                    *lab.fencing_resources(),
+                    "property stonith-enabled=true",
+                    "rsc_defaults resource-stickiness=100",
+                ]
+            )
+        )
+        lab.crm(
+            lab.nodes[0].name,
+            "configure",
+            "primitive",
+            "vip",
+            "ocf:pyha:IPaddr2-py",
+            "params",
+            f"ip={VIP}",
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=10s",
+        )
         yield lab
 
 
@@ -70,16 +88,33 @@ def test_monitor_detects_an_address_removed_behind_the_clusters_back(
     cluster: NamespaceCluster,
 ) -> None:
     lab = cluster
-    lab.crm(lab.nodes[0].name, "configure", "primitive", "vip2", "ocf:pyha:IPaddr2-py",
-            "params", "ip=192.0.2.101", "cidr_netmask=24", "op", "monitor", "interval=2s")  # fmt: skip
+    lab.crm(
+        lab.nodes[0].name,
+        "configure",
+        "primitive",
+        "vip2",
+        "ocf:pyha:IPaddr2-py",
+        "params",
+        "ip=192.0.2.101",
+        "cidr_netmask=24",
+        "op",
+        "monitor",
+        "interval=2s",
+    )
     holder = lab.wait_for("vip2")
     lab.run(holder, ["ip", "addr", "del", "192.0.2.101/24", "dev", "eth0"])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         status = lab.status(holder)
-        failures = [] if status is None else [
-            op for op in status.iter("failure") if op.get("op_key", "").startswith("vip2_monitor")
-        ]  # fmt: skip
+        failures = (
+            []
+            if status is None
+            else [
+                op
+                for op in status.iter("failure")
+                if op.get("op_key", "").startswith("vip2_monitor")
+            ]
+        )
         if failures and "192.0.2.101/24" in lab.addresses(holder):
             break
         time.sleep(0.2)

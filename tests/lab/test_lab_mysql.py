@@ -21,17 +21,40 @@ CLIENT = os.path.join(
 
 
 def tools() -> None:
-    need("corosync", "pacemakerd", "crm", "fence_dummy", "nsenter", "unshare", "losetup",
-         "mkfs.ext4", "mariadbd", "mariadb-install-db", root=True)  # fmt: skip
+    need(
+        "corosync",
+        "pacemakerd",
+        "crm",
+        "fence_dummy",
+        "nsenter",
+        "unshare",
+        "losetup",
+        "mkfs.ext4",
+        "mariadbd",
+        "mariadb-install-db",
+        root=True,
+    )
 
 
 def prepare_disk(disk: LoopDevice) -> None:
     """An ext4 file system with an empty datadir owned by mysql (created in a
     private mount namespace: nothing is mounted on the machine itself)."""
-    script = (f"mkdir -p /tmp/d && mount {disk.device} /tmp/d && mkdir /tmp/d/mysql && "
-              "chown mysql:mysql /tmp/d/mysql && umount /tmp/d")  # fmt: skip
-    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                    "mount -t tmpfs x /tmp && " + script], check=True)  # fmt: skip
+    script = (
+        f"mkdir -p /tmp/d && mount {disk.device} /tmp/d && mkdir /tmp/d/mysql && "
+        "chown mysql:mysql /tmp/d/mysql && umount /tmp/d"
+    )
+    subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t tmpfs x /tmp && " + script,
+        ],
+        check=True,
+    )
 
 
 @pytest.fixture
@@ -42,22 +65,34 @@ def group() -> Iterator[NamespaceCluster]:
         config = os.path.join(lab.dir, "my.cnf")
         with open(config, "w") as f:
             f.write("[mysqld]\nbind-address=0.0.0.0\nport=3306\nskip-name-resolve\n")
-        lab.configure("\n".join([
-            *lab.fencing_resources(), "property stonith-enabled=true",
-            "rsc_defaults resource-stickiness=100",
-            f"primitive p_ip ocf:pyha:IPaddr2-py params ip={VIP} cidr_netmask=24 "
-            "op monitor interval=10s",
-            f"primitive p_fs ocf:pyha:Filesystem-py params device={disk.device} "
-            "directory=/srv/data fstype=ext4 op monitor interval=10s",
-            f"primitive p_mysql ocf:pyha:mysql-py params config={config} "
-            "datadir=/srv/data/mysql log=/run/mysqld/error.log enable_creation=true "
-            "op monitor interval=5s op start timeout=120s op stop timeout=120s",
-            "group g_mysql p_ip p_fs p_mysql",
-        ]))  # fmt: skip
+        lab.configure(
+            "\n".join(
+                [
+                    *lab.fencing_resources(),
+                    "property stonith-enabled=true",
+                    "rsc_defaults resource-stickiness=100",
+                    f"primitive p_ip ocf:pyha:IPaddr2-py params ip={VIP} cidr_netmask=24 "
+                    "op monitor interval=10s",
+                    f"primitive p_fs ocf:pyha:Filesystem-py params device={disk.device} "
+                    "directory=/srv/data fstype=ext4 op monitor interval=10s",
+                    f"primitive p_mysql ocf:pyha:mysql-py params config={config} "
+                    "datadir=/srv/data/mysql log=/run/mysqld/error.log enable_creation=true "
+                    "op monitor interval=5s op start timeout=120s op stop timeout=120s",
+                    "group g_mysql p_ip p_fs p_mysql",
+                ]
+            )
+        )
         holder = lab.wait_for("p_mysql", timeout=120)
-        lab.run(holder, ["mariadb", "-e", "CREATE USER app@'%' IDENTIFIED BY 'app-pw'; "
-                         "GRANT ALL ON *.* TO app@'%'; CREATE DATABASE shop; "
-                         "CREATE TABLE shop.orders (id INT PRIMARY KEY) ENGINE=InnoDB"])  # fmt: skip
+        lab.run(
+            holder,
+            [
+                "mariadb",
+                "-e",
+                "CREATE USER app@'%' IDENTIFIED BY 'app-pw'; "
+                "GRANT ALL ON *.* TO app@'%'; CREATE DATABASE shop; "
+                "CREATE TABLE shop.orders (id INT PRIMARY KEY) ENGINE=InnoDB",
+            ],
+        )
         yield lab
 
 
@@ -65,8 +100,11 @@ def test_group_fails_over_with_every_committed_row(group: NamespaceCluster) -> N
     lab = group
     holder = lab.wait_for("p_mysql")
     survivor = next(n for n in lab.live_nodes() if n != holder)
-    writer = subprocess.Popen(["ip", "netns", "exec", lab.client, "/usr/bin/python3", CLIENT,
-                               VIP, "write", "60"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    writer = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client, "/usr/bin/python3", CLIENT, VIP, "write", "60"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout is not None
     first = writer.stdout.readline()  # the first acknowledged commit
     assert first.strip().isdigit()
@@ -76,14 +114,20 @@ def test_group_fails_over_with_every_committed_row(group: NamespaceCluster) -> N
     failover = time.monotonic() - killed
     writer.terminate()
     acknowledged = [int(first)] + [int(x) for x in writer.communicate(timeout=30)[0].split()]
-    check = subprocess.run(["ip", "netns", "exec", lab.client, "/usr/bin/python3", CLIENT, VIP,
-                            "ids"], capture_output=True, text=True, check=True)  # fmt: skip
+    check = subprocess.run(
+        ["ip", "netns", "exec", lab.client, "/usr/bin/python3", CLIENT, VIP, "ids"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     present = {int(x) for x in check.stdout.split()}
     missing = set(acknowledged) - present
     assert not missing, f"{len(missing)} acknowledged commits lost: {sorted(missing)[:10]}"
     assert len(acknowledged) > 10
-    print(f"\nmysql group failover: {failover:.2f} s; {len(acknowledged)} acknowledged commits "
-          "all present")  # fmt: skip
+    print(
+        f"\nmysql group failover: {failover:.2f} s; {len(acknowledged)} acknowledged commits "
+        "all present"
+    )
 
 
 def test_mysqld_killed_behind_the_clusters_back_is_recovered(group: NamespaceCluster) -> None:
@@ -96,7 +140,8 @@ def test_mysqld_killed_behind_the_clusters_back_is_recovered(group: NamespaceClu
     while time.monotonic() < deadline:
         status = lab.status(holder)
         failed = status is not None and any(
-            f.get("op_key", "").startswith("p_mysql_monitor") for f in status.iter("failure"))  # fmt: skip
+            f.get("op_key", "").startswith("p_mysql_monitor") for f in status.iter("failure")
+        )
         if failed and lab.where("p_mysql") == [holder]:
             break
         time.sleep(0.2)
@@ -114,25 +159,38 @@ def replicated() -> Iterator[NamespaceCluster]:
     tools()
     with NamespaceCluster(2, keep=bool(os.environ.get("PYHA_LAB_KEEP"))) as lab:
         for index, node in enumerate(lab.nodes, start=1):
-            lab.run(node.name, ["sh", "-c", (
-                "mkdir -p /srv/mysql && chown mysql:mysql /srv/mysql && "
-                f"printf '[mysqld]\\nserver_id={index}\\nlog_bin=mysql-bin\\nbinlog_format=ROW\\n"
-                "bind-address=0.0.0.0\\nskip-name-resolve\\nslave_net_timeout=5\\n' > /srv/my.cnf && "
-                "printf \"SET sql_log_bin=0;\\n"
-                "CREATE USER IF NOT EXISTS repl@'%%' IDENTIFIED BY 'repl-pw';\\n"
-                "GRANT ALL ON *.* TO repl@'%%';\\n"
-                "CREATE USER IF NOT EXISTS repl@localhost IDENTIFIED BY 'repl-pw';\\n"
-                "GRANT ALL ON *.* TO repl@localhost;\\n\" > /srv/init.sql")])  # fmt: skip
-        lab.configure("\n".join([
-            *lab.fencing_resources(), "property stonith-enabled=true",
-            "rsc_defaults resource-stickiness=100",
-            "primitive p_db ocf:pyha:mysql-py params config=/srv/my.cnf datadir=/srv/mysql "
-            "log=/run/mysqld/error.log enable_creation=true replication_user=repl "
-            "replication_passwd=repl-pw additional_parameters=--init-file=/srv/init.sql "
-            "op monitor interval=5s role=Promoted op monitor interval=6s role=Unpromoted "
-            "op start timeout=120s",
-            "clone ms_db p_db meta promotable=true notify=true promoted-max=1 clone-max=2",
-        ]))  # fmt: skip
+            lab.run(
+                node.name,
+                [
+                    "sh",
+                    "-c",
+                    (
+                        "mkdir -p /srv/mysql && chown mysql:mysql /srv/mysql && "
+                        f"printf '[mysqld]\\nserver_id={index}\\nlog_bin=mysql-bin\\nbinlog_format=ROW\\n"
+                        "bind-address=0.0.0.0\\nskip-name-resolve\\nslave_net_timeout=5\\n' > /srv/my.cnf && "
+                        'printf "SET sql_log_bin=0;\\n'
+                        "CREATE USER IF NOT EXISTS repl@'%%' IDENTIFIED BY 'repl-pw';\\n"
+                        "GRANT ALL ON *.* TO repl@'%%';\\n"
+                        "CREATE USER IF NOT EXISTS repl@localhost IDENTIFIED BY 'repl-pw';\\n"
+                        'GRANT ALL ON *.* TO repl@localhost;\\n" > /srv/init.sql'
+                    ),
+                ],
+            )
+        lab.configure(
+            "\n".join(
+                [
+                    *lab.fencing_resources(),
+                    "property stonith-enabled=true",
+                    "rsc_defaults resource-stickiness=100",
+                    "primitive p_db ocf:pyha:mysql-py params config=/srv/my.cnf datadir=/srv/mysql "
+                    "log=/run/mysqld/error.log enable_creation=true replication_user=repl "
+                    "replication_passwd=repl-pw additional_parameters=--init-file=/srv/init.sql "
+                    "op monitor interval=5s role=Promoted op monitor interval=6s role=Unpromoted "
+                    "op start timeout=120s",
+                    "clone ms_db p_db meta promotable=true notify=true promoted-max=1 clone-max=2",
+                ]
+            )
+        )
         yield lab
 
 
@@ -201,5 +259,7 @@ def test_link_cut_the_peer_fences_the_holder_and_takes_over(group: NamespaceClus
     lab.restore_link(holder)
     missing = set(acked) - ids_present(lab.client, VIP)
     assert not missing, f"{len(missing)} acknowledged commits lost: {sorted(missing)[:10]}"
-    print(f"\nlink cut: commits again {first - cut:.2f} s after the cut; {len(acked)} "
-          "acknowledged commits all present")  # fmt: skip
+    print(
+        f"\nlink cut: commits again {first - cut:.2f} s after the cut; {len(acked)} "
+        "acknowledged commits all present"
+    )

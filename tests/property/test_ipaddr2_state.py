@@ -30,9 +30,15 @@ class KernelModel(FakeRunner):
         super().__init__()
         self.table: set[str] = set()
 
-    def run(self, argv: Sequence[str], *, input: str | None = None,
-            ok: Collection[int] | None = (0,), timeout: float | None = None,
-            env: Mapping[str, str] | None = None) -> Result:  # fmt: skip
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        ok: Collection[int] | None = (0,),
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
         words = list(argv)
         rc, out, err = 0, "", ""
         if words[:6] == ["ip", "-o", "-f", "inet", "addr", "show"]:

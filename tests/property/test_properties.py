@@ -31,10 +31,13 @@ XML_TEXT = st.text(
 @given(short=XML_TEXT, long=XML_TEXT, default=XML_TEXT)
 def test_metadata_round_trips_any_text(short: str, long: str, default: str) -> None:
     agent = Agent(
-        "p", version="1", shortdesc=short, longdesc=long,
+        "p",
+        version="1",
+        shortdesc=short,
+        longdesc=long,
         params=[Param("x", String(), shortdesc=short, longdesc=long, default=default)],
         actions=[Action("start", None, timeout=1)],
-    )  # fmt: skip
+    )
     root = ET.fromstring(agent.metadata().split("\n", 2)[2])
     assert root.findtext("shortdesc") == short
     assert root.findtext("longdesc") == long
@@ -89,8 +92,12 @@ def test_quote_matches_shlex(word: str) -> None:
     assert quote(word) == shlex.quote(word)
 
 
-@given(st.dictionaries(st.sampled_from([p.name for p in ipaddr2.PARAMS] + ["netmask", "junk"]),
-                       st.text(max_size=40)))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.sampled_from([p.name for p in ipaddr2.PARAMS] + ["netmask", "junk"]),
+        st.text(max_size=40),
+    )
+)
 def test_parse_params_never_raises(reskeys: dict[str, str]) -> None:
     cfg, problems = parse_params(ipaddr2.PARAMS, reskeys)
     assert all(p.rc in (OCF.ERR_CONFIGURED, OCF.SUCCESS) and p.message for p in problems)
@@ -112,28 +119,73 @@ class RandomRunner(FakeRunner):
 
     def run(self, argv, *, input=None, ok=(0,), timeout=None, env=None):  # type: ignore[no-untyped-def]
         rc = self.data.draw(st.sampled_from([0, 0, 0, 1, 2, 127]))
-        out = self.data.draw(st.sampled_from([
-            "", "192.0.2.0/24 dev eth0 proto kernel src 192.0.2.1\n",
-            "3: eth0    inet 192.0.2.50/24 brd 192.0.2.255 scope global eth0\\ x\n",
-            "3: eth0    inet6 2001:db8::50/64 scope global tentative dadfailed\\ x\n",
-            "garbage \x00 / // dev", "default via 1.2.3.4 dev\n",
-        ]))  # fmt: skip
+        out = self.data.draw(
+            st.sampled_from(
+                [
+                    "",
+                    "192.0.2.0/24 dev eth0 proto kernel src 192.0.2.1\n",
+                    "3: eth0    inet 192.0.2.50/24 brd 192.0.2.255 scope global eth0\\ x\n",
+                    "3: eth0    inet6 2001:db8::50/64 scope global tentative dadfailed\\ x\n",
+                    "garbage \x00 / // dev",
+                    "default via 1.2.3.4 dev\n",
+                ]
+            )
+        )
         self.expect(argv, out, "err", rc)
         return super().run(argv, input=input, ok=ok, timeout=timeout, env=env)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    action=st.sampled_from(["start", "stop", "monitor", "status", "validate-all", "meta-data",
-                            "notify", "promote", "", "bogus"]),
-    params=st.dictionaries(st.sampled_from(["ip", "nic", "cidr_netmask", "broadcast", "iflabel",
-                                            "arp_count", "nodad", "check_duplicate",
-                                            "unique_clone_address", "preferred_lft"]),
-                           st.sampled_from(["192.0.2.50", "2001:db8::5", "fe80::1", "eth0",
-                                            "24", "64", "+", "x", "", "true", "0", "1"])),
+    action=st.sampled_from(
+        [
+            "start",
+            "stop",
+            "monitor",
+            "status",
+            "validate-all",
+            "meta-data",
+            "notify",
+            "promote",
+            "",
+            "bogus",
+        ]
+    ),
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "ip",
+                "nic",
+                "cidr_netmask",
+                "broadcast",
+                "iflabel",
+                "arp_count",
+                "nodad",
+                "check_duplicate",
+                "unique_clone_address",
+                "preferred_lft",
+            ]
+        ),
+        st.sampled_from(
+            [
+                "192.0.2.50",
+                "2001:db8::5",
+                "fe80::1",
+                "eth0",
+                "24",
+                "64",
+                "+",
+                "x",
+                "",
+                "true",
+                "0",
+                "1",
+            ]
+        ),
+    ),
     interval=st.sampled_from(["0", "10000", None]),
     data=st.data(),
-)  # fmt: skip
+)
 def test_dispatch_always_returns_a_defined_code(
     action: str, params: dict[str, str], interval: str | None, data: st.DataObject
 ) -> None:

@@ -190,16 +190,29 @@ def test_exit_reason_prefix_is_honoured() -> None:
 
 def test_duplicate_action_names_must_share_a_handler() -> None:
     with pytest.raises(ValueError, match="two handlers"):
-        Agent("x", version="1", shortdesc="x", longdesc="x", params=[],
-              actions=[Action("monitor", ok, timeout=1), Action("monitor", boom, timeout=1)])  # fmt: skip
+        Agent(
+            "x",
+            version="1",
+            shortdesc="x",
+            longdesc="x",
+            params=[],
+            actions=[Action("monitor", ok, timeout=1), Action("monitor", boom, timeout=1)],
+        )
 
 
 def test_check_config_may_raise() -> None:
     def raising(cfg: Config, ctx: Context) -> list[Problem]:
         raise ConfigError("nope")
 
-    agent = Agent("x", version="1", shortdesc="x", longdesc="x", params=[NAME],
-                  actions=[Action("start", ok, timeout=1)], check_config=raising)  # fmt: skip
+    agent = Agent(
+        "x",
+        version="1",
+        shortdesc="x",
+        longdesc="x",
+        params=[NAME],
+        actions=[Action("start", ok, timeout=1)],
+        check_config=raising,
+    )
     out = dispatch(agent, "start", ocf_env(name="n"))
     assert out.rc == OCF.ERR_CONFIGURED and out.reason == "nope"
 

@@ -40,8 +40,9 @@ def test_local_node_name(fake: FakeRunner) -> None:
 
 def test_node_attributes(fake: FakeRunner) -> None:
     fake.expect(["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-v", "1"])
-    fake.expect(["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-G", "-q"],
-                stdout="1\n")  # fmt: skip
+    fake.expect(
+        ["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-G", "-q"], stdout="1\n"
+    )
     fake.expect(["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-D"])
     cluster.set_node_attribute(fake, "n1", "readable", "1")
     assert cluster.get_node_attribute(fake, "n1", "readable") == "1"

@@ -20,8 +20,9 @@ def test_probe_is_monitor_with_interval_zero_or_missing() -> None:
 
 
 def test_times_are_milliseconds() -> None:
-    env = OcfEnv("start", {"OCF_RESKEY_CRM_meta_timeout": "20000",
-                           "OCF_RESKEY_CRM_meta_interval": "bogus"})  # fmt: skip
+    env = OcfEnv(
+        "start", {"OCF_RESKEY_CRM_meta_timeout": "20000", "OCF_RESKEY_CRM_meta_interval": "bogus"}
+    )
     assert env.timeout_ms == 20000
     assert env.interval_ms == 0
 
@@ -36,11 +37,17 @@ def test_check_level_from_either_variable_and_fallback_to_lower_level() -> None:
 
 
 def test_clone_and_promotable_meta() -> None:
-    env = OcfEnv("start", {
-        "OCF_RESKEY_CRM_meta_clone": "1", "OCF_RESKEY_CRM_meta_clone_max": "2",
-        "OCF_RESKEY_CRM_meta_master_max": "1", "OCF_RESKEY_CRM_meta_notify": "true",
-        "OCF_RESKEY_CRM_meta_globally_unique": "false", "OCF_RESKEY_ip": "192.0.2.1",
-    })  # fmt: skip
+    env = OcfEnv(
+        "start",
+        {
+            "OCF_RESKEY_CRM_meta_clone": "1",
+            "OCF_RESKEY_CRM_meta_clone_max": "2",
+            "OCF_RESKEY_CRM_meta_master_max": "1",
+            "OCF_RESKEY_CRM_meta_notify": "true",
+            "OCF_RESKEY_CRM_meta_globally_unique": "false",
+            "OCF_RESKEY_ip": "192.0.2.1",
+        },
+    )
     assert env.clone == 1 and env.clone_max == 2 and env.is_clone
     assert env.promoted_max == 1 and env.is_promotable
     assert env.notify_enabled and not env.globally_unique
@@ -50,14 +57,17 @@ def test_clone_and_promotable_meta() -> None:
 
 
 def test_notify_reads_promoted_and_master_names() -> None:
-    env = OcfEnv("notify", {
-        "OCF_RESKEY_CRM_meta_notify_type": "post",
-        "OCF_RESKEY_CRM_meta_notify_operation": "promote",
-        "OCF_RESKEY_CRM_meta_notify_master_uname": "node1 ",
-        "OCF_RESKEY_CRM_meta_notify_promoted_uname": " ",
-        "OCF_RESKEY_CRM_meta_notify_slave_uname": "node2 node3",
-        "OCF_RESKEY_CRM_meta_notify_start_uname": " ",
-    })  # fmt: skip
+    env = OcfEnv(
+        "notify",
+        {
+            "OCF_RESKEY_CRM_meta_notify_type": "post",
+            "OCF_RESKEY_CRM_meta_notify_operation": "promote",
+            "OCF_RESKEY_CRM_meta_notify_master_uname": "node1 ",
+            "OCF_RESKEY_CRM_meta_notify_promoted_uname": " ",
+            "OCF_RESKEY_CRM_meta_notify_slave_uname": "node2 node3",
+            "OCF_RESKEY_CRM_meta_notify_start_uname": " ",
+        },
+    )
     notify = env.notify
     assert notify.key == "post-promote"
     assert notify.unames("promoted") == ("node1",)

@@ -7,10 +7,19 @@ from ocflib.exitcodes import OCF
 
 def test_values_match_pacemaker() -> None:
     expected = {
-        "SUCCESS": 0, "ERR_GENERIC": 1, "ERR_ARGS": 2, "ERR_UNIMPLEMENTED": 3, "ERR_PERM": 4,
-        "ERR_INSTALLED": 5, "ERR_CONFIGURED": 6, "NOT_RUNNING": 7, "RUNNING_PROMOTED": 8,
-        "FAILED_PROMOTED": 9, "DEGRADED": 190, "DEGRADED_PROMOTED": 191,
-    }  # fmt: skip
+        "SUCCESS": 0,
+        "ERR_GENERIC": 1,
+        "ERR_ARGS": 2,
+        "ERR_UNIMPLEMENTED": 3,
+        "ERR_PERM": 4,
+        "ERR_INSTALLED": 5,
+        "ERR_CONFIGURED": 6,
+        "NOT_RUNNING": 7,
+        "RUNNING_PROMOTED": 8,
+        "FAILED_PROMOTED": 9,
+        "DEGRADED": 190,
+        "DEGRADED_PROMOTED": 191,
+    }
     assert {m.name: int(m) for m in OCF.members()} == expected
 
 

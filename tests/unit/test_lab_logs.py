@@ -28,22 +28,29 @@ class FakeLogs(ClusterOps):
 
 
 MYSQL_OK = "pacemaker-controld  [9] (log_executor_event) \tnotice: Result of start operation for "
-FENCED = ("pacemaker-fenced    [8] (finalize_op) \tnotice: Operation 'reboot' targeting n1 by n2 "
-          "for pacemaker-controld.9@n2: OK (complete)")  # fmt: skip
+FENCED = (
+    "pacemaker-fenced    [8] (finalize_op) \tnotice: Operation 'reboot' targeting n1 by n2 "
+    "for pacemaker-controld.9@n2: OK (complete)"
+)
 
 
 def test_offsets_count_from_the_kill_and_skip_earlier_failovers(tmp_path: object) -> None:
     lab = FakeLogs(str(tmp_path))
     kill = time.time() - 30
-    lab.write("n2", "pacemaker", [
-        (kill - 100, FENCED),  # an earlier failover's lines
-        (kill - 90, MYSQL_OK + "p_mysql on n2: ok | rc=0"),
-        (kill + 8.25, FENCED),
-        (kill + 12.5, MYSQL_OK + "p_fs on n2: ok | rc=0"),
-        (kill + 19.75, MYSQL_OK + "p_mysql on n2: ok | rc=0"),
-    ])  # fmt: skip
-    started = lab.wait_logged("n2", r"Result of start operation for p_mysql on {alive}: ok",
-                              kill, timeout=1)  # fmt: skip
+    lab.write(
+        "n2",
+        "pacemaker",
+        [
+            (kill - 100, FENCED),  # an earlier failover's lines
+            (kill - 90, MYSQL_OK + "p_mysql on n2: ok | rc=0"),
+            (kill + 8.25, FENCED),
+            (kill + 12.5, MYSQL_OK + "p_fs on n2: ok | rc=0"),
+            (kill + 19.75, MYSQL_OK + "p_mysql on n2: ok | rc=0"),
+        ],
+    )
+    started = lab.wait_logged(
+        "n2", r"Result of start operation for p_mysql on {alive}: ok", kill, timeout=1
+    )
     assert started == pytest.approx(19.75, abs=0.01)
     ((label, fenced),) = lab.timeline("n2", CLUSTER_TIMELINE[-1:], kill, dead="n1")
     assert label == "fenced (powered off)"
@@ -56,8 +63,13 @@ def test_waiting_for_a_line_that_never_comes_names_the_logs(tmp_path: object) ->
     lab = FakeLogs(str(tmp_path))
     lab.write("n2", "pacemaker", [(time.time() - 100, MYSQL_OK + "p_mysql on n2: ok")])
     with pytest.raises(LabError, match=f"logs in {tmp_path}"):
-        lab.wait_logged("n2", r"Result of start operation for p_mysql on {alive}: ok",
-                        time.time() - 10, timeout=0.3, poll=0.05)  # fmt: skip
+        lab.wait_logged(
+            "n2",
+            r"Result of start operation for p_mysql on {alive}: ok",
+            time.time() - 10,
+            timeout=0.3,
+            poll=0.05,
+        )
 
 
 class FakeStatus(ClusterOps):
@@ -71,16 +83,21 @@ class FakeStatus(ClusterOps):
 
 def test_unhealthy_names_failed_actions_and_resources_not_running() -> None:
     """The soak's check after each rejoin: every resource running, no failed action."""
-    healthy = ('<crm_mon><resources><resource id="p_ip" role="Started" active="true" '
-               'failed="false"/></resources></crm_mon>')  # fmt: skip
+    healthy = (
+        '<crm_mon><resources><resource id="p_ip" role="Started" active="true" '
+        'failed="false"/></resources></crm_mon>'
+    )
     assert FakeStatus(healthy).unhealthy() == []
-    sick = ('<crm_mon><resources>'
-            '<resource id="p_ip" role="Started" active="true" failed="false"/>'
-            '<resource id="p_fs" role="Stopped" active="false" failed="false"/>'
-            '<resource id="p_db" role="Starting" active="true" pending="Starting"/>'
-            '</resources><failures><failure op_key="p_db_start_0" node="n1" '
-            'exitreason="boom"/></failures></crm_mon>')  # fmt: skip
+    sick = (
+        "<crm_mon><resources>"
+        '<resource id="p_ip" role="Started" active="true" failed="false"/>'
+        '<resource id="p_fs" role="Stopped" active="false" failed="false"/>'
+        '<resource id="p_db" role="Starting" active="true" pending="Starting"/>'
+        '</resources><failures><failure op_key="p_db_start_0" node="n1" '
+        'exitreason="boom"/></failures></crm_mon>'
+    )
     assert FakeStatus(sick).unhealthy() == [
-        "failed p_db_start_0 on n1: boom", "p_fs Stopped (not running)",
+        "failed p_db_start_0 on n1: boom",
+        "p_fs Stopped (not running)",
         "p_db: Starting pending",
-    ]  # fmt: skip
+    ]

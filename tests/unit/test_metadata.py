@@ -14,9 +14,7 @@ def _agent(longdesc: str = "long") -> Agent:
         shortdesc="Demo <agent> & friends",
         longdesc=longdesc,
         params=[
-            Param(
-                "name", String(), shortdesc="a < b & c", required=True, unique=True, default=""
-            ),  # fmt: skip
+            Param("name", String(), shortdesc="a < b & c", required=True, unique=True, default=""),
             Param("count", Integer(min=1, max=9), shortdesc="count", default="3"),
             Param("flag", Boolean(), shortdesc="flag", default="false"),
             Param("mode", Select("fast", "safe"), shortdesc="mode", default="safe"),

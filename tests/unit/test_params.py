@@ -29,8 +29,13 @@ def test_strict_boolean_rejects_unknown_words() -> None:
 def test_integer_bounds_and_syntax() -> None:
     kind = Integer(min=1, max=10)
     assert kind.parse(" 7 ") == 7
-    for bad, message in (("0", "at least 1"), ("11", "at most 10"), ("1.5", "not an integer"),
-                         ("", "not an integer"), ("٣", "not an integer")):  # fmt: skip
+    for bad, message in (
+        ("0", "at least 1"),
+        ("11", "at most 10"),
+        ("1.5", "not an integer"),
+        ("", "not an integer"),
+        ("٣", "not an integer"),
+    ):
         with pytest.raises(ValueError, match=message):
             kind.parse(bad)
     assert Integer().parse("-3") == -3
@@ -41,9 +46,18 @@ def test_integer_bounds_and_syntax() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ms"),
-    [("30s", 30000), ("1m", 60000), ("500ms", 500), ("20", 20000), ("1.5s", 1500),
-     ("2min", 120000), ("1h", 3600000), ("10 sec", 10000), ("250us", 0)],
-)  # fmt: skip
+    [
+        ("30s", 30000),
+        ("1m", 60000),
+        ("500ms", 500),
+        ("20", 20000),
+        ("1.5s", 1500),
+        ("2min", 120000),
+        ("1h", 3600000),
+        ("10 sec", 10000),
+        ("250us", 0),
+    ],
+)
 def test_time_units(text: str, ms: int) -> None:
     assert Time().parse(text) == ms
 
@@ -119,14 +133,18 @@ def test_values_the_shell_agent_accepts_get_its_meaning_and_a_warning() -> None:
     flag = Param("flag", Boolean(), shortdesc="x", default="true")
     hashing = Param("hash", Select("a", "b", fallback="a"), shortdesc="x", default="a")
     name = Param("name", String(allowed="abc"), shortdesc="x")
-    cfg, problems = parse_params((flag, hashing, name),
-                                 {"flag": "maybe", "hash": "C", "name": "  abc "})  # fmt: skip
+    cfg, problems = parse_params(
+        (flag, hashing, name), {"flag": "maybe", "hash": "C", "name": "  abc "}
+    )
     assert (cfg[flag], cfg[hashing], cfg[name]) == (False, "a", "abc")
     assert [(int(p.rc), p.message) for p in problems] == [
-        (0, "parameter flag='maybe' is not a boolean; taken as false, as the shell agents' "
-            "ocf_is_true does (use true or false)"),
+        (
+            0,
+            "parameter flag='maybe' is not a boolean; taken as false, as the shell agents' "
+            "ocf_is_true does (use true or false)",
+        ),
         (0, "parameter hash='C' is not one of 'a', 'b'; 'a' is used, as the shell agent does"),
-    ]  # fmt: skip
+    ]
     strict = Param("strict", Boolean(strict=True), shortdesc="x")
     _, problems = parse_params((strict,), {"strict": "maybe"})
     assert [int(p.rc) for p in problems] == [6]
@@ -142,12 +160,22 @@ def test_secrets_keep_their_white_space() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value", "warned"),
-    [("true", True, False), ("yes", True, False), ("ON", True, False), ("1", True, False),
-     ("ja", True, False), ("false", False, False), ("No", False, False), ("off", False, False),
-     ("Yes", False, True), ("y", False, True), ("On", False, True), ("bogus", False, True)],
-)  # fmt: skip
-def test_booleans_mean_what_ocf_is_true_makes_of_them(text: str, value: bool,
-                                                      warned: bool) -> None:  # fmt: skip
+    [
+        ("true", True, False),
+        ("yes", True, False),
+        ("ON", True, False),
+        ("1", True, False),
+        ("ja", True, False),
+        ("false", False, False),
+        ("No", False, False),
+        ("off", False, False),
+        ("Yes", False, True),
+        ("y", False, True),
+        ("On", False, True),
+        ("bogus", False, True),
+    ],
+)
+def test_booleans_mean_what_ocf_is_true_makes_of_them(text: str, value: bool, warned: bool) -> None:
     from ocflib.params import Boolean, Param, parse_params
 
     flag = Param("flag", Boolean(), shortdesc="x")

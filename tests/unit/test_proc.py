@@ -52,8 +52,9 @@ def test_a_fifo_at_the_pid_path_is_never_opened(tmp_path: object) -> None:
         (b"", None, "does not hold a process id"),
     ],
 )
-def test_pid_file_content(tmp_path: object, content: bytes, pid: int | None,
-                          problem: str | None) -> None:  # fmt: skip
+def test_pid_file_content(
+    tmp_path: object, content: bytes, pid: int | None, problem: str | None
+) -> None:
     path = os.path.join(str(tmp_path), "x.pid")
     with open(path, "wb") as f:
         f.write(content)
@@ -101,8 +102,9 @@ def test_identify_checks_program_owner_and_start_time(tmp_path: object, sleeper:
 def test_send_signal_never_hits_a_process_that_replaced_it(sleeper: int) -> None:
     p = proc.process(sleeper)
     assert p is not None
-    impostor = proc.Process(p.pid, p.name, p.state, p.ppid, p.pgid, p.sid, p.start_ticks + 1,
-                            p.uid, p.euid, p.exe)  # fmt: skip
+    impostor = proc.Process(
+        p.pid, p.name, p.state, p.ppid, p.pgid, p.sid, p.start_ticks + 1, p.uid, p.euid, p.exe
+    )
     assert not proc.send_signal(impostor, 15)
     assert os.waitpid(sleeper, os.WNOHANG) == (0, 0), "the wrong process was signalled"
     assert proc.send_signal(p, 15)
@@ -129,8 +131,9 @@ def test_our_pidfile_only_names_the_process_that_wrote_it(tmp_path: object, slee
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 15
 
 
-def test_stop_pidfile_process_in_a_read_only_directory_still_stops(tmp_path: object,
-                                                                   sleeper: int) -> None:  # fmt: skip
+def test_stop_pidfile_process_in_a_read_only_directory_still_stops(
+    tmp_path: object, sleeper: int
+) -> None:
     """A bookkeeping file that cannot be removed is logged, never an error."""
     path = os.path.join(str(tmp_path), "x.pid")
     write_pidfile(path, sleeper)

@@ -42,8 +42,13 @@ def test_stdin_is_closed_unless_input_given() -> None:
 
 
 def test_environment_is_reset_and_keeps_no_instance_parameters() -> None:
-    environ = {"OCF_RESKEY_password": "s3cret", "OCF_RESOURCE_INSTANCE": "r1",
-               "PATH": "/evil", "LD_PRELOAD": "/evil.so", "HA_LOGFILE": "/x"}  # fmt: skip
+    environ = {
+        "OCF_RESKEY_password": "s3cret",
+        "OCF_RESOURCE_INSTANCE": "r1",
+        "PATH": "/evil",
+        "LD_PRELOAD": "/evil.so",
+        "HA_LOGFILE": "/x",
+    }
     out = ProcessRunner(environ=environ).run(["env"]).stdout
     lines = set(out.splitlines())
     assert "PATH=/usr/sbin:/usr/bin:/sbin:/bin" in lines

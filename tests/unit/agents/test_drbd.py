@@ -58,8 +58,9 @@ exists device name:r0 volume:0 minor:0 disk:UpToDate
 exists peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 replication:Established peer-disk:UpToDate resync-suspended:no
 exists -
 """
-BOTH_SECONDARY = SECONDARY_SYNCED.replace("connection:Connected role:Primary",
-                                          "connection:Connected role:Secondary")  # fmt: skip
+BOTH_SECONDARY = SECONDARY_SYNCED.replace(
+    "connection:Connected role:Primary", "connection:Connected role:Secondary"
+)
 PRIMARY_PEER_DOWN = """\
 exists resource name:r0 role:Primary suspended:no write-ordering:flush
 exists connection name:r0 peer-node-id:0 conn-name:peer connection:Connecting role:Unknown congested:no
@@ -113,8 +114,9 @@ exists peer-device name:r0 peer-node-id:2 conn-name:gamma volume:0 replication:E
 exists peer-device name:r0 peer-node-id:2 conn-name:gamma volume:1 replication:Established peer-disk:Diskless peer-client:yes
 exists -
 """
-V9_NO_QUORUM = V9_THREE.replace("minor:1 disk:UpToDate client:no quorum:yes",
-                                "minor:1 disk:UpToDate client:no quorum:no")  # fmt: skip
+V9_NO_QUORUM = V9_THREE.replace(
+    "minor:1 disk:UpToDate client:no quorum:yes", "minor:1 disk:UpToDate client:no quorum:no"
+)
 V9_CLIENT = """\
 exists resource name:r0 role:Secondary suspended:no
 exists connection name:r0 peer-node-id:0 conn-name:alpha connection:Connected role:Secondary
@@ -125,8 +127,8 @@ exists peer-device name:r0 peer-node-id:1 conn-name:beta volume:0 replication:Of
 exists -
 """
 V9_CLIENT_ALL = V9_CLIENT.replace(
-    "connection:Connecting role:Unknown", "connection:Connected role:Secondary").replace(
-    "replication:Off peer-disk:DUnknown", "replication:Established peer-disk:UpToDate")  # fmt: skip
+    "connection:Connecting role:Unknown", "connection:Connected role:Secondary"
+).replace("replication:Off peer-disk:DUnknown", "replication:Established peer-disk:UpToDate")
 V9_CLIENT_NONE = V9_CLIENT.replace("peer-disk:UpToDate", "peer-disk:Outdated")
 V9_PARTIAL_PEER = V9_THREE.replace(
     "peer-node-id:1 conn-name:beta volume:1 replication:Established peer-disk:UpToDate",
@@ -142,26 +144,26 @@ V9_UNCONFIGURED_OTHER = "exists resource name:other role:Primary suspended:no\ne
     ("text", "score"),
     [
         (DOWN, None),
-        (CONNECTED_INCONSISTENT, None),   # nothing trustworthy anywhere: delete
-        (SYNC_SOURCE_PRIMARY, 10000),     # Primary with UpToDate data
-        (SYNC_TARGET, 10),                # only the peer is UpToDate
+        (CONNECTED_INCONSISTENT, None),  # nothing trustworthy anywhere: delete
+        (SYNC_SOURCE_PRIMARY, 10000),  # Primary with UpToDate data
+        (SYNC_TARGET, 10),  # only the peer is UpToDate
         (PRIMARY_SYNCED, 10000),
-        (SECONDARY_SYNCED, 10000),        # UpToDate with the peer known
+        (SECONDARY_SYNCED, 10000),  # UpToDate with the peer known
         (PRIMARY_PEER_DOWN, 10000),
-        (SECONDARY_PEER_DOWN, 1000),      # UpToDate, peer unknown
+        (SECONDARY_PEER_DOWN, 1000),  # UpToDate, peer unknown
         (STANDALONE_PRIMARY, 10000),
-        (OUTDATED, None),                 # never promote Outdated data
-        (DISKLESS, 10),                   # a detached disk, peer UpToDate
-        (CONSISTENT_ALONE, 0),            # consistent only: v1 (0 deletes)
-        (ATTACHING, model.KEEP),          # transitional: leave the score alone
+        (OUTDATED, None),  # never promote Outdated data
+        (DISKLESS, 10),  # a detached disk, peer UpToDate
+        (CONSISTENT_ALONE, 0),  # consistent only: v1 (0 deletes)
+        (ATTACHING, model.KEEP),  # transitional: leave the score alone
         (V9_THREE, 10000),
-        (V9_NO_QUORUM, None),             # no quorum: delete
-        (V9_CLIENT, 999),                 # diskless client, some peer UpToDate: v3-1
-        (V9_CLIENT_ALL, 9999),            # diskless client, all peers UpToDate: v4-1
+        (V9_NO_QUORUM, None),  # no quorum: delete
+        (V9_CLIENT, 999),  # diskless client, some peer UpToDate: v3-1
+        (V9_CLIENT_ALL, 9999),  # diskless client, all peers UpToDate: v4-1
         (V9_CLIENT_NONE, None),
-        (V9_UNCONFIGURED_OTHER, None),    # another resource's lines are ignored
+        (V9_UNCONFIGURED_OTHER, None),  # another resource's lines are ignored
     ],
-)  # fmt: skip
+)
 def test_score_ladder(text: str, score: object) -> None:
     state = model.parse_events2(text, "r0")
     assert model.promotion_score(state, model.Ladder()) == score
@@ -186,17 +188,23 @@ def test_state_flags_of_recorded_outputs() -> None:
 
 def test_data_access_of_a_primary() -> None:
     assert model.parse_events2(PRIMARY_PEER_DOWN, "r0").data_accessible
-    assert model.parse_events2(SYNC_TARGET.replace("role:Secondary", "role:Primary", 1),
-                               "r0").data_accessible  # fmt: skip
+    assert model.parse_events2(
+        SYNC_TARGET.replace("role:Secondary", "role:Primary", 1), "r0"
+    ).data_accessible
     assert not model.parse_events2(PRIMARY_DISKLESS_ALONE, "r0").data_accessible
     assert not model.parse_events2(V9_NO_QUORUM, "r0").data_accessible
 
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("0 10 1000 10000", True), ("1 1 1 1", True), ("0 10 1000", False),
-     ("0 10 x 10000", False), ("10 0 1000 10000", False)],
-)  # fmt: skip
+    [
+        ("0 10 1000 10000", True),
+        ("1 1 1 1", True),
+        ("0 10 1000", False),
+        ("0 10 x 10000", False),
+        ("10 0 1000 10000", False),
+    ],
+)
 def test_ladder_parsing(text: str, ok: bool) -> None:
     if ok:
         assert model.Ladder.parse(text).best == int(text.rsplit(maxsplit=1)[-1])
@@ -209,8 +217,10 @@ def test_versions_and_locate() -> None:
     assert model.parse_version("8.4.11") == (8, 4, 11)
     assert model.parse_version("9.2") is None
     assert model.parse_version("9.x.1") is None
-    text = ("resource p_drbd is running on: n1 Promoted\nresource p_drbd is running on: n2\n"
-            "resource p_drbd is running on: n3 Master\n")  # fmt: skip
+    text = (
+        "resource p_drbd is running on: n1 Promoted\nresource p_drbd is running on: n2\n"
+        "resource p_drbd is running on: n3 Master\n"
+    )
     assert drbd.parse_locate(text) == ["n1", "n3"]
     assert drbd.parse_locate("resource p_drbd is NOT running\n") == []
 
@@ -238,10 +248,19 @@ def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def env(tmp: Any, interval: int | None = None, meta: Any = None, **params: str) -> dict[str, str]:
-    full_meta = {"clone_max": "2", "promoted_max": "1", "notify": "true", "on_node": "n1",
-                 **(meta or {})}  # fmt: skip
-    e = ocf_env(interval_ms=interval, meta=full_meta, instance="p_drbd:0",
-                params={"drbd_resource": "r0", "drbdconf": "/etc/hostname", **params})  # fmt: skip
+    full_meta = {
+        "clone_max": "2",
+        "promoted_max": "1",
+        "notify": "true",
+        "on_node": "n1",
+        **(meta or {}),
+    }
+    e = ocf_env(
+        interval_ms=interval,
+        meta=full_meta,
+        instance="p_drbd:0",
+        params={"drbd_resource": "r0", "drbdconf": "/etc/hostname", **params},
+    )
     e["HA_RSCTMP"] = str(tmp)
     e["OCF_RESKEY_crm_feature_set"] = "3.16.2"
     return e
@@ -251,12 +270,16 @@ def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
     return dispatch(AGENT, action, e, fake)
 
 
-def test_probe_without_the_module_is_not_running(fake: FakeRunner, tmp_path: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_probe_without_the_module_is_not_running(
+    fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(drbd, "PROC_DRBD", "/nonexistent/drbd")
     for _ in range(2):
-        fake.expect(["modinfo", "-F", "version", "drbd"], stderr="modinfo: ERROR: Module drbd "
-                    "not found.", returncode=1)  # fmt: skip
+        fake.expect(
+            ["modinfo", "-F", "version", "drbd"],
+            stderr="modinfo: ERROR: Module drbd not found.",
+            returncode=1,
+        )
     assert run("monitor", fake, env(tmp_path, interval=0)).rc == 7
     out = run("start", fake, env(tmp_path))
     assert (out.rc, out.reason) == (5, "DRBD kernel module not available")
@@ -276,21 +299,62 @@ def test_module_not_loaded_but_installed_monitor_says_stopped(
 @pytest.mark.parametrize(
     ("params", "meta", "rc", "reason"),
     [
-        ({"drbd_resource": "r0;reboot"}, {}, 6, "parameter drbd_resource='r0;reboot' contains forbidden characters ';'"),
-        ({"require_drbd_module_version_ge": "8.4"}, {}, 6, "parameter require_drbd_module_version_ge='8.4' is not x.y.z"),
-        ({"require_drbd_module_version_ge": "9.0.0"}, {}, 5, "DRBD module version 8.4.11 is not within [9.0.0, 10.0.0)"),
-        ({}, {"notify": "false"}, 6, "the clone needs notify=true (or set ignore_missing_notifications=true)"),
+        (
+            {"drbd_resource": "r0;reboot"},
+            {},
+            6,
+            "parameter drbd_resource='r0;reboot' contains forbidden characters ';'",
+        ),
+        (
+            {"require_drbd_module_version_ge": "8.4"},
+            {},
+            6,
+            "parameter require_drbd_module_version_ge='8.4' is not x.y.z",
+        ),
+        (
+            {"require_drbd_module_version_ge": "9.0.0"},
+            {},
+            5,
+            "DRBD module version 8.4.11 is not within [9.0.0, 10.0.0)",
+        ),
+        (
+            {},
+            {"notify": "false"},
+            6,
+            "the clone needs notify=true (or set ignore_missing_notifications=true)",
+        ),
         ({}, {"clone_max": "3"}, 6, "clone-max must be at most 2 (is 3) with DRBD 8"),
         ({}, {"promoted_max": "3"}, 6, "promoted-max must be 1 or 2 (is 3)"),
         ({}, {"clone_node_max": "2"}, 6, "clone-node-max must be 1 (is 2)"),
-        ({}, {"promoted_node_max": "2", "promoted_max": None}, 6, "promoted-node-max must be 1 (is 2)"),
-        ({"drbdconf": "/nonexistent.conf"}, {}, 5, "cannot read the DRBD configuration /nonexistent.conf"),
-        ({"drbd_resource": "-x"}, {}, 6, "parameter drbd_resource='-x' must not begin with '-' (drbdadm would read it as an option)"),
-        ({"drbdconf": "-c"}, {}, 6, "parameter drbdconf='-c' must not begin with '-' (drbdadm would read it as an option)"),
+        (
+            {},
+            {"promoted_node_max": "2", "promoted_max": None},
+            6,
+            "promoted-node-max must be 1 (is 2)",
+        ),
+        (
+            {"drbdconf": "/nonexistent.conf"},
+            {},
+            5,
+            "cannot read the DRBD configuration /nonexistent.conf",
+        ),
+        (
+            {"drbd_resource": "-x"},
+            {},
+            6,
+            "parameter drbd_resource='-x' must not begin with '-' (drbdadm would read it as an option)",
+        ),
+        (
+            {"drbdconf": "-c"},
+            {},
+            6,
+            "parameter drbdconf='-c' must not begin with '-' (drbdadm would read it as an option)",
+        ),
     ],
-)  # fmt: skip
-def test_validation_rows(fake: FakeRunner, tmp_path: Any, proc_drbd: str, params: Any,
-                         meta: Any, rc: int, reason: str) -> None:  # fmt: skip
+)
+def test_validation_rows(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str, params: Any, meta: Any, rc: int, reason: str
+) -> None:
     e = env(tmp_path, meta={k: v for k, v in meta.items() if v is not None}, **params)
     if meta.get("promoted_max", "") is None:
         del e["OCF_RESKEY_CRM_meta_promoted_max"]
@@ -310,18 +374,24 @@ def test_notify_not_needed_with_ignore_missing_notifications(
     assert run("demote", fake, e).rc == 0
 
 
-def test_unknown_resource_is_5_but_7_for_a_probe(fake: FakeRunner, tmp_path: Any,
-                                                 proc_drbd: str) -> None:  # fmt: skip
+def test_unknown_resource_is_5_but_7_for_a_probe(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     fake.expect(EVENTS, DOWN)
     assert run("monitor", fake, env(tmp_path, interval=0)).rc == 7
     fake.expect(EVENTS, DOWN)
-    fake.expect([*ADM, "sh-dev", "r0"], stderr="'r0' not defined in your config (for this "
-                "host).\n", returncode=1)  # fmt: skip
+    fake.expect(
+        [*ADM, "sh-dev", "r0"],
+        stderr="'r0' not defined in your config (for this host).\n",
+        returncode=1,
+    )
     fake.expect([*ATTR, "-D"])
     out = run("monitor", fake, env(tmp_path, interval=20000))
     assert out.rc == 5
-    assert out.reason == ("DRBD resource r0 is not defined in /etc/hostname for this host "
-                          "('r0' not defined in your config (for this host).)")  # fmt: skip
+    assert out.reason == (
+        "DRBD resource r0 is not defined in /etc/hostname for this host "
+        "('r0' not defined in your config (for this host).)"
+    )
 
 
 def test_monitor_codes_and_score_written_only_on_change(
@@ -363,14 +433,15 @@ def test_score_cache_expires_and_failures_do_not_fail_monitor(
     assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
 
 
-def test_failed_primary_is_9_with_a_reason(fake: FakeRunner, tmp_path: Any,
-                                           proc_drbd: str) -> None:  # fmt: skip
+def test_failed_primary_is_9_with_a_reason(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
     fake.expect(EVENTS, PRIMARY_DISKLESS_ALONE)
     fake.expect([*ATTR, "-D"])
     out = run("monitor", fake, env(tmp_path, interval=10000))
     assert out.rc == 9
-    assert out.reason == ("r0 is Primary without access to good data: local disk Diskless "
-                          "and no connected peer with UpToDate data")  # fmt: skip
+    assert out.reason == (
+        "r0 is Primary without access to good data: local disk Diskless "
+        "and no connected peer with UpToDate data"
+    )
 
 
 def test_start_brings_up_waits_for_the_peer_and_scores(
@@ -424,18 +495,25 @@ def test_start_fails_after_two_attempts_with_drbdadm_words(
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, DOWN)
     fake.expect([*ADM, "check-resize", "r0"])
-    fake.expect([*ADM, "adjust", "r0"], stderr="0: Failure: (114) Lower device is already "
-                "claimed. This usually means it is mounted.\n", returncode=10)  # fmt: skip
+    fake.expect(
+        [*ADM, "adjust", "r0"],
+        stderr="0: Failure: (114) Lower device is already "
+        "claimed. This usually means it is mounted.\n",
+        returncode=10,
+    )
     fake.expect(EVENTS, DOWN)
     out = run("start", fake, env(tmp_path))
     assert out.rc == 1
-    assert out.reason == ("cannot bring up DRBD resource r0: drbdadm returned 10: 0: Failure: "
-                          "(114) Lower device is already claimed. This usually means it is "
-                          "mounted.")  # fmt: skip
+    assert out.reason == (
+        "cannot bring up DRBD resource r0: drbdadm returned 10: 0: Failure: "
+        "(114) Lower device is already claimed. This usually means it is "
+        "mounted."
+    )
 
 
-def test_start_of_a_primary_demotes_it_first(fake: FakeRunner, tmp_path: Any,
-                                             proc_drbd: str) -> None:  # fmt: skip
+def test_start_of_a_primary_demotes_it_first(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"])
@@ -444,8 +522,9 @@ def test_start_of_a_primary_demotes_it_first(fake: FakeRunner, tmp_path: Any,
     assert run("start", fake, env(tmp_path, wfc_timeout="")).rc == 0
 
 
-def test_two_primaries_need_allow_two_primaries(fake: FakeRunner, tmp_path: Any,
-                                                proc_drbd: str) -> None:  # fmt: skip
+def test_two_primaries_need_allow_two_primaries(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect([*ADM, "dump", "r0"], "resource r0 {\n  net { protocol C; }\n}\n")
     out = run("start", fake, env(tmp_path, meta={"promoted_max": "2"}))
@@ -465,8 +544,7 @@ def test_stop_demotes_then_downs_and_deletes_the_score(
     assert run("stop", fake, env(tmp_path)).rc == 0
 
 
-def test_stop_falls_back_to_drbdsetup_down(fake: FakeRunner, tmp_path: Any,
-                                           proc_drbd: str) -> None:  # fmt: skip
+def test_stop_falls_back_to_drbdsetup_down(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect([*ADM, "down", "r0"], stderr="drbd.conf: No such file\n", returncode=10)
     fake.expect(["drbdsetup", "down", "r0"])
@@ -475,10 +553,14 @@ def test_stop_falls_back_to_drbdsetup_down(fake: FakeRunner, tmp_path: Any,
     assert run("stop", fake, env(tmp_path)).rc == 0
 
 
-def test_stop_never_fails_on_configuration_problems(fake: FakeRunner, tmp_path: Any,
-                                                    proc_drbd: str) -> None:  # fmt: skip
-    e = env(tmp_path, meta={"clone_max": "5", "notify": "false"},
-            require_drbd_module_version_ge="99.0.0")  # fmt: skip
+def test_stop_never_fails_on_configuration_problems(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
+    e = env(
+        tmp_path,
+        meta={"clone_max": "5", "notify": "false"},
+        require_drbd_module_version_ge="99.0.0",
+    )
     fake.expect(EVENTS, DOWN)
     fake.expect([*ATTR, "-D"])
     assert run("stop", fake, e).rc == 0
@@ -486,20 +568,28 @@ def test_stop_never_fails_on_configuration_problems(fake: FakeRunner, tmp_path: 
 
 
 def test_stop_and_demote_name_what_holds_the_device(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, no_wait: None,
+    fake: FakeRunner,
+    tmp_path: Any,
+    proc_drbd: str,
+    no_wait: None,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    monkeypatch.setattr(model, "device_holders",
-                        lambda minors: ["mounted on /var/lib/mysql", "process 42 (mysqld)"])  # fmt: skip
-    busy = ("0: State change failed: (-12) Device is held open by someone\n"
-            "Command 'drbdsetup-84 secondary 0' terminated with exit code 11\n")  # fmt: skip
+) -> None:
+    monkeypatch.setattr(
+        model, "device_holders", lambda minors: ["mounted on /var/lib/mysql", "process 42 (mysqld)"]
+    )
+    busy = (
+        "0: State change failed: (-12) Device is held open by someone\n"
+        "Command 'drbdsetup-84 secondary 0' terminated with exit code 11\n"
+    )
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"], stderr=busy, returncode=11)
     out = run("demote", fake, env(tmp_path))
     assert out.rc == 1
-    assert out.reason == ("cannot demote r0: device in use: mounted on /var/lib/mysql, process "
-                          "42 (mysqld); drbdadm secondary: Device is held open by someone "
-                          "(rc 11)")  # fmt: skip
+    assert out.reason == (
+        "cannot demote r0: device in use: mounted on /var/lib/mysql, process "
+        "42 (mysqld); drbdadm secondary: Device is held open by someone "
+        "(rc 11)"
+    )
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"], stderr=busy, returncode=11)
     out = run("stop", fake, env(tmp_path))
@@ -531,24 +621,35 @@ def test_promote_refused_on_outdated_data_stops_at_once(
     fake: FakeRunner, tmp_path: Any, proc_drbd: str, no_wait: None
 ) -> None:
     fake.expect(EVENTS, OUTDATED)
-    fake.expect([*ADM, "primary", "r0"], stderr="0: State change failed: (-2) Need access to "
-                "UpToDate data\nCommand 'drbdsetup-84 primary 0' terminated with exit code 17\n",
-                returncode=17)  # fmt: skip
+    fake.expect(
+        [*ADM, "primary", "r0"],
+        stderr="0: State change failed: (-2) Need access to "
+        "UpToDate data\nCommand 'drbdsetup-84 primary 0' terminated with exit code 17\n",
+        returncode=17,
+    )
     out = run("promote", fake, env(tmp_path))
-    assert (out.rc, out.reason) == (1, "cannot promote r0: no access to UpToDate data (local "
-                                       "disk Outdated)")  # fmt: skip
+    assert (out.rc, out.reason) == (
+        1,
+        "cannot promote r0: no access to UpToDate data (local disk Outdated)",
+    )
 
 
 def test_promote_while_the_peer_is_primary_retries_then_says_so(
     fake: FakeRunner, tmp_path: Any, proc_drbd: str, no_wait: None
 ) -> None:
     fake.expect(EVENTS, SECONDARY_SYNCED)
-    fake.expect([*ADM, "primary", "r0"], stderr="0: State change failed: (-1) Multiple "
-                "primaries not allowed by config\n", returncode=11)  # fmt: skip
+    fake.expect(
+        [*ADM, "primary", "r0"],
+        stderr="0: State change failed: (-1) Multiple primaries not allowed by config\n",
+        returncode=11,
+    )
     fake.expect(EVENTS, SECONDARY_SYNCED)
     out = run("promote", fake, env(tmp_path))
-    assert (out.rc, out.reason) == (1, "cannot promote r0: the peer is Primary; drbdadm primary: "
-                                       "Multiple primaries not allowed by config (rc 11)")  # fmt: skip
+    assert (out.rc, out.reason) == (
+        1,
+        "cannot promote r0: the peer is Primary; drbdadm primary: "
+        "Multiple primaries not allowed by config (rc 11)",
+    )
 
 
 def test_promote_fails_early_on_a_primary_unknown_to_pacemaker(
@@ -561,8 +662,10 @@ def test_promote_fails_early_on_a_primary_unknown_to_pacemaker(
     fake.expect(EVENTS, SECONDARY_SYNCED)
     fake.expect([*ADM, "primary", "r0"], stderr=refused, returncode=11)
     fake.expect(EVENTS, SECONDARY_SYNCED)
-    fake.expect(["crm_resource", "--resource", "p_drbd", "--locate"],
-                "resource p_drbd is running on: n1\nresource p_drbd is running on: n2\n")  # fmt: skip
+    fake.expect(
+        ["crm_resource", "--resource", "p_drbd", "--locate"],
+        "resource p_drbd is running on: n1\nresource p_drbd is running on: n2\n",
+    )
     out = run("promote", fake, env(tmp_path, fail_promote_early_if_peer_primary="true"))
     assert out.rc == 1
     assert out.reason.endswith("(unknown to Pacemaker; giving up early)")
@@ -576,14 +679,22 @@ def test_promote_of_a_stopped_resource(fake: FakeRunner, tmp_path: Any, proc_drb
 
 @pytest.mark.parametrize(
     ("mode", "locate", "score"),
-    [("true", None, None), ("unexpected", "", None),
-     ("unexpected", "resource p_drbd is running on: n2 Promoted\n", 10000),
-     ("false", None, 10000), ("bogus", None, 10000)],
-)  # fmt: skip
+    [
+        ("true", None, None),
+        ("unexpected", "", None),
+        ("unexpected", "resource p_drbd is running on: n2 Promoted\n", 10000),
+        ("false", None, 10000),
+        ("bogus", None, 10000),
+    ],
+)
 def test_remove_master_score_if_peer_primary(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, mode: str, locate: str | None,
+    fake: FakeRunner,
+    tmp_path: Any,
+    proc_drbd: str,
+    mode: str,
+    locate: str | None,
     score: int | None,
-) -> None:  # fmt: skip
+) -> None:
     fake.expect(EVENTS, SECONDARY_SYNCED)
     if locate is not None:
         fake.expect(["crm_resource", "--resource", "p_drbd", "--locate"], locate)
@@ -628,13 +739,15 @@ def test_stop_outdates_a_secondary_when_a_primary_runs_elsewhere(
     assert run("stop", fake, env(tmp_path, meta=meta, stop_outdates_secondary="true")).rc == 0
 
 
-def test_unfence_when_everything_is_up_to_date(fake: FakeRunner, tmp_path: Any,
-                                               proc_drbd: str) -> None:  # fmt: skip
+def test_unfence_when_everything_is_up_to_date(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ATTR, "-v", "10000"])
     fake.expect([*ADM, "unfence-peer", "r0"])
-    assert run("monitor", fake, env(tmp_path, interval=10000,
-                                    unfence_if_all_uptodate="yes")).rc == 8  # fmt: skip
+    assert (
+        run("monitor", fake, env(tmp_path, interval=10000, unfence_if_all_uptodate="yes")).rc == 8
+    )
 
 
 def test_reload_and_status(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
@@ -649,8 +762,9 @@ def test_reload_and_status(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> N
     assert run("status", fake, env(tmp_path)).rc == 8
 
 
-def test_invalid_adjust_master_score_uses_the_default(fake: FakeRunner, tmp_path: Any,
-                                                      proc_drbd: str) -> None:  # fmt: skip
+def test_invalid_adjust_master_score_uses_the_default(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     fake.expect(EVENTS, SECONDARY_PEER_DOWN)
     fake.expect([*ATTR, "-v", "1000"])
     out = run("monitor", fake, env(tmp_path, interval=0, adjust_master_score="5 4 3"))
@@ -661,8 +775,9 @@ def test_invalid_adjust_master_score_uses_the_default(fake: FakeRunner, tmp_path
     assert run("monitor", fake, env(tmp_path, interval=0, adjust_master_score="1 5 7 9")).rc == 0
 
 
-def test_score_cache_is_never_a_followed_symlink(fake: FakeRunner, tmp_path: Any,
-                                                 proc_drbd: str) -> None:  # fmt: skip
+def test_score_cache_is_never_a_followed_symlink(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     victim = os.path.join(str(tmp_path), "victim")
     with open(victim, "w") as f:
         f.write("precious\n")
@@ -705,8 +820,9 @@ def test_drbd9_primary_without_quorum_is_a_failed_primary(
     assert (out.rc, out.reason) == (9, "r0 is Primary without access to good data: quorum lost")
 
 
-def test_promoted_names_are_read_under_both_names(fake: FakeRunner, tmp_path: Any,
-                                                  proc_drbd: str) -> None:  # fmt: skip
+def test_promoted_names_are_read_under_both_names(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     # Pacemaker >= 2.1 sends notify_promoted_* beside the deprecated notify_master_*.
     meta = {"notify_promoted_uname": "n2", "notify_stop_uname": "n1"}
     fake.expect(EVENTS, BOTH_SECONDARY)
@@ -719,8 +835,9 @@ def test_promoted_names_are_read_under_both_names(fake: FakeRunner, tmp_path: An
 
 
 @pytest.mark.parametrize("key", ["pre-promote", "pre-demote", "pre-stop"])
-def test_pre_notifications_other_than_start_run_nothing(fake: FakeRunner, tmp_path: Any,
-                                                        proc_drbd: str, key: str) -> None:  # fmt: skip
+def test_pre_notifications_other_than_start_run_nothing(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str, key: str
+) -> None:
     kind, operation = key.split("-")
     meta = {"notify_type": kind, "notify_operation": operation}
     out = run("notify", fake, env(tmp_path, meta=meta))
@@ -728,8 +845,9 @@ def test_pre_notifications_other_than_start_run_nothing(fake: FakeRunner, tmp_pa
     assert fake.done == []
 
 
-def test_post_notifications_defer_lowering_but_never_deleting(fake: FakeRunner, tmp_path: Any,
-                                                              proc_drbd: str) -> None:  # fmt: skip
+def test_post_notifications_defer_lowering_but_never_deleting(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+) -> None:
     post = {"notify_type": "post", "notify_operation": "demote"}
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect([*ATTR, "-v", "10000"])
@@ -777,11 +895,20 @@ def test_stop_near_its_deadline_reports_the_holders_not_a_timeout(
     monkeypatch.setattr(drbd, "nap", leave_half_a_second)
     monkeypatch.setattr(model, "device_holders", lambda minors: ["mounted on /mnt/d"])
     fake.expect(EVENTS, BOTH_SECONDARY)
-    fake.expect([*ADM, "down", "r0"], stderr="0: State change failed: (-12) Device is held "
-                "open by someone\n", returncode=11)  # fmt: skip
-    fake.expect(["drbdsetup", "down", "r0"], stderr="0: State change failed: (-12) Device is "
-                "held open by someone\n", returncode=11)  # fmt: skip
+    fake.expect(
+        [*ADM, "down", "r0"],
+        stderr="0: State change failed: (-12) Device is held open by someone\n",
+        returncode=11,
+    )
+    fake.expect(
+        ["drbdsetup", "down", "r0"],
+        stderr="0: State change failed: (-12) Device is held open by someone\n",
+        returncode=11,
+    )
     out = run("stop", fake, env(tmp_path))
-    assert (out.rc, out.reason) == (1, "cannot stop DRBD resource r0: device in use: mounted "
-                                       "on /mnt/d; drbdsetup down: Device is held open by "
-                                       "someone (rc 11)")  # fmt: skip
+    assert (out.rc, out.reason) == (
+        1,
+        "cannot stop DRBD resource r0: device in use: mounted "
+        "on /mnt/d; drbdsetup down: Device is held open by "
+        "someone (rc 11)",
+    )

@@ -81,9 +81,15 @@ def holder(pid: int, name: str, how: list[str]) -> Holder:
     return Holder(Process(pid, name, "S", 1, pid, pid, 1, 0, 0, ""), how, "own")
 
 
-def env(world: World, interval: int | None = None, level: int | None = None,
-        timeout_ms: int = 20000, meta: dict[str, str] | None = None,
-        params: dict[str, str] | None = None, **more: str) -> dict[str, str]:  # fmt: skip
+def env(
+    world: World,
+    interval: int | None = None,
+    level: int | None = None,
+    timeout_ms: int = 20000,
+    meta: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    **more: str,
+) -> dict[str, str]:
     values = {"device": DEV, "directory": world.dir, "fstype": "ext4", **(params or {}), **more}
     e = ocf_env(interval_ms=interval, timeout_ms=timeout_ms, meta=meta, params=values)
     if level is not None:
@@ -99,8 +105,10 @@ def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
 
 
 def test_start_mounts_after_creating_the_mount_point(fake: FakeRunner, world: World) -> None:
-    fake.expect(["mount", "-t", "ext4", "-o", "noatime", "--", DEV, world.dir],
-                effect=lambda: world.mount(DEV, world.dir))  # fmt: skip
+    fake.expect(
+        ["mount", "-t", "ext4", "-o", "noatime", "--", DEV, world.dir],
+        effect=lambda: world.mount(DEV, world.dir),
+    )
     out = run("start", fake, env(world, options="noatime"))
     assert (out.rc, out.reasons) == (0, [])
     assert os.path.isdir(world.dir)
@@ -179,12 +187,17 @@ def test_invalid_run_fsck_warns_and_means_auto(fake: FakeRunner, world: World) -
 
 
 def test_start_mount_failure_and_a_mount_that_does_not_show(fake: FakeRunner, world: World) -> None:
-    fake.expect(["mount", "-t", "ext4", "--", DEV, world.dir], returncode=32,
-                stderr="mount: wrong fs type, bad option, bad superblock")  # fmt: skip
+    fake.expect(
+        ["mount", "-t", "ext4", "--", DEV, world.dir],
+        returncode=32,
+        stderr="mount: wrong fs type, bad option, bad superblock",
+    )
     out = run("start", fake, env(world))
     assert out.rc == 1
-    assert out.reason == (f"Couldn't mount device [{DEV}] as {world.dir}: mount returned 32: "
-                          "mount: wrong fs type, bad option, bad superblock")  # fmt: skip
+    assert out.reason == (
+        f"Couldn't mount device [{DEV}] as {world.dir}: mount returned 32: "
+        "mount: wrong fs type, bad option, bad superblock"
+    )
     fake.expect(["mount", "-t", "ext4", "--", DEV, world.dir])
     out = run("start", fake, env(world))
     assert out.rc == 1 and out.reason.endswith("the mount table does not show it")
@@ -222,14 +235,29 @@ def test_clone_safety(fake: FakeRunner, world: World) -> None:
     ("params", "reason"),
     [
         ({"device": ""}, "required parameter device is not set"),
-        ({"directory": "/"}, "directory must not be / (the root file system is never mounted or unmounted by a cluster)"),
-        ({"directory": "relative/dir"}, "parameter directory='relative/dir' must be an absolute path"),
-        ({"statusfile_prefix": "../../etc/"}, "statusfile_prefix [../../etc/] must stay inside the mount point (relative, no '..')"),
+        (
+            {"directory": "/"},
+            "directory must not be / (the root file system is never mounted or unmounted by a cluster)",
+        ),
+        (
+            {"directory": "relative/dir"},
+            "parameter directory='relative/dir' must be an absolute path",
+        ),
+        (
+            {"statusfile_prefix": "../../etc/"},
+            "statusfile_prefix [../../etc/] must stay inside the mount point (relative, no '..')",
+        ),
         ({"signal_delay": "soon"}, "signal_delay [soon] must be a number of seconds (0-60)"),
-        ({"kill_signals": "TERM,BOGUS"}, "parameter kill_signals='TERM,BOGUS' has an unknown signal 'BOGUS'"),
-        ({"options": "ro noatime"}, "parameter options='ro noatime' contains forbidden characters ' '"),
+        (
+            {"kill_signals": "TERM,BOGUS"},
+            "parameter kill_signals='TERM,BOGUS' has an unknown signal 'BOGUS'",
+        ),
+        (
+            {"options": "ro noatime"},
+            "parameter options='ro noatime' contains forbidden characters ' '",
+        ),
     ],
-)  # fmt: skip
+)
 def test_configuration_errors(
     fake: FakeRunner, world: World, params: dict[str, str], reason: str
 ) -> None:
@@ -297,8 +325,10 @@ def test_status_file_name_per_clone_and_node() -> None:
     from ocflib.env import OcfEnv
     from ocflib.params import parse_params
 
-    cfg, _ = parse_params(filesystem.PARAMS, {"device": DEV, "directory": "/m", "fstype": "ext4",
-                                              "statusfile_prefix": "a/b/st-"})  # fmt: skip
+    cfg, _ = parse_params(
+        filesystem.PARAMS,
+        {"device": DEV, "directory": "/m", "fstype": "ext4", "statusfile_prefix": "a/b/st-"},
+    )
     from ocflib.log import Log
     from ocflib.run import Deadline
 

@@ -127,8 +127,9 @@ def test_start_without_duplicate_check_and_foreground_announcement(
     fake.expect(ROUTE4_CMD, stdout=ROUTE4)
     fake.expect(ADD4)
     fake.expect(LINK_UP)
-    out = run("start", fake, env(ip="192.0.2.50", check_duplicate="no", arp_bg="false",
-                                 arp_count="2"))  # fmt: skip
+    out = run(
+        "start", fake, env(ip="192.0.2.50", check_duplicate="no", arp_bg="false", arp_count="2")
+    )
     assert out.rc == 0 and net.probes == []
     assert net.sent == [("arp", "eth0", "192.0.2.50", 2)]
 
@@ -136,8 +137,9 @@ def test_start_without_duplicate_check_and_foreground_announcement(
 def test_start_run_arping_collision(fake: FakeRunner, net: Net) -> None:
     addrs(fake, BASE4)
     fake.expect(ROUTE4_CMD, stdout=ROUTE4)
-    fake.expect(["arping", "-q", "-c", "2", "-w", "3", "-D", "-I", "eth0", "192.0.2.50"],
-                returncode=1)  # fmt: skip
+    fake.expect(
+        ["arping", "-q", "-c", "2", "-w", "3", "-D", "-I", "eth0", "192.0.2.50"], returncode=1
+    )
     out = run("start", fake, env(ip="192.0.2.50", run_arping="true", check_duplicate="false"))
     assert out.rc == 1 and out.reason == "IPv4 address collision 192.0.2.50 [DAD] (arping)"
 
@@ -179,11 +181,36 @@ def test_start_as_non_root_is_perm(fake: FakeRunner, net: Net) -> None:
 
 def test_start_nic_label_netmask_alias_and_given_broadcast(fake: FakeRunner, net: Net) -> None:
     addrs(fake, BASE4)
-    fake.expect(["ip", "-f", "inet", "addr", "add", "192.0.2.50/25", "brd", "+", "dev", "eth1",
-                 "noprefixroute", "label", "eth1:vip"])  # fmt: skip
+    fake.expect(
+        [
+            "ip",
+            "-f",
+            "inet",
+            "addr",
+            "add",
+            "192.0.2.50/25",
+            "brd",
+            "+",
+            "dev",
+            "eth1",
+            "noprefixroute",
+            "label",
+            "eth1:vip",
+        ]
+    )
     fake.expect(["ip", "link", "set", "eth1", "up"])
-    out = run("start", fake, env(ip="192.0.2.50", nic="eth1:vip", netmask="255.255.255.128",
-                                 broadcast="+", noprefixroute="1", check_duplicate="0"))  # fmt: skip
+    out = run(
+        "start",
+        fake,
+        env(
+            ip="192.0.2.50",
+            nic="eth1:vip",
+            netmask="255.255.255.128",
+            broadcast="+",
+            noprefixroute="1",
+            check_duplicate="0",
+        ),
+    )
     assert out.rc == 0
     assert out.logged("warning") == [
         "Please convert dotted quad netmask 255.255.255.128 to CIDR notation 25!"
@@ -193,11 +220,15 @@ def test_start_nic_label_netmask_alias_and_given_broadcast(fake: FakeRunner, net
 def test_route_choice_is_longest_prefix_then_first(fake: FakeRunner, net: Net) -> None:
     """resource-agents #2001: several matching routes must not fail."""
     addrs(fake, BASE4)
-    fake.expect(ROUTE4_CMD, stdout=(
-        "192.0.2.0/24 dev eth0 proto kernel src 192.0.2.1\n"
-        "192.0.2.0/26 dev eth1 proto kernel src 192.0.2.10\n"
-        "192.0.2.0/26 dev eth0 proto kernel src 192.0.2.11\n"
-        "default dev eth0\n"))  # fmt: skip
+    fake.expect(
+        ROUTE4_CMD,
+        stdout=(
+            "192.0.2.0/24 dev eth0 proto kernel src 192.0.2.1\n"
+            "192.0.2.0/26 dev eth1 proto kernel src 192.0.2.10\n"
+            "192.0.2.0/26 dev eth0 proto kernel src 192.0.2.11\n"
+            "default dev eth0\n"
+        ),
+    )
     fake.expect(["ip", "-f", "inet", "addr", "add", "192.0.2.50/26", "dev", "eth1"])
     fake.expect(["ip", "link", "set", "eth1", "up"])
     assert run("start", fake, env(ip="192.0.2.50", check_duplicate="false")).rc == 0
@@ -206,9 +237,23 @@ def test_route_choice_is_longest_prefix_then_first(fake: FakeRunner, net: Net) -
 def test_loopback_address_uses_the_local_table(fake: FakeRunner, net: Net) -> None:
     addrs(fake, "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever")
     fake.expect(["ip", "-o", "-f", "inet", "route", "list", "match", "127.0.0.2", "scope", "link"])
-    fake.expect(["ip", "-o", "-f", "inet", "route", "list", "match", "127.0.0.2", "table",
-                 "local", "scope", "host"],
-                stdout="local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1\n")  # fmt: skip
+    fake.expect(
+        [
+            "ip",
+            "-o",
+            "-f",
+            "inet",
+            "route",
+            "list",
+            "match",
+            "127.0.0.2",
+            "table",
+            "local",
+            "scope",
+            "host",
+        ],
+        stdout="local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1\n",
+    )
     fake.expect(["ip", "-f", "inet", "addr", "add", "127.0.0.2/8", "dev", "lo"])
     fake.expect(["ip", "link", "set", "lo", "up"])
     assert run("start", fake, env(ip="127.0.0.2")).rc == 0
@@ -217,8 +262,20 @@ def test_loopback_address_uses_the_local_table(fake: FakeRunner, net: Net) -> No
 
 def test_start_ipv6_waits_for_dad_then_sends_na(fake: FakeRunner, net: Net) -> None:
     addrs(fake, "3: eth0    inet6 fe80::1/64 scope link", family="inet6")
-    fake.expect(["ip", "-f", "inet6", "addr", "add", "2001:db8::50/64", "dev", "eth0",
-                 "preferred_lft", "forever"])  # fmt: skip
+    fake.expect(
+        [
+            "ip",
+            "-f",
+            "inet6",
+            "addr",
+            "add",
+            "2001:db8::50/64",
+            "dev",
+            "eth0",
+            "preferred_lft",
+            "forever",
+        ]
+    )
     fake.expect(LINK_UP)
     show = ["ip", "-o", "-f", "inet6", "addr", "show", "dev", "eth0", "to", "2001:db8::50/64"]
     fake.expect(
@@ -232,11 +289,25 @@ def test_start_ipv6_waits_for_dad_then_sends_na(fake: FakeRunner, net: Net) -> N
 
 def test_start_ipv6_dadfailed_rolls_back(fake: FakeRunner, net: Net) -> None:
     addrs(fake, family="inet6")
-    fake.expect(["ip", "-f", "inet6", "addr", "add", "2001:db8::50/64", "dev", "eth0",
-                 "preferred_lft", "forever"])  # fmt: skip
+    fake.expect(
+        [
+            "ip",
+            "-f",
+            "inet6",
+            "addr",
+            "add",
+            "2001:db8::50/64",
+            "dev",
+            "eth0",
+            "preferred_lft",
+            "forever",
+        ]
+    )
     fake.expect(LINK_UP)
-    fake.expect(["ip", "-o", "-f", "inet6", "addr", "show", "dev", "eth0", "to", "2001:db8::50/64"],
-                stdout="3: eth0    inet6 2001:db8::50/64 scope global tentative dadfailed \\ x")  # fmt: skip
+    fake.expect(
+        ["ip", "-o", "-f", "inet6", "addr", "show", "dev", "eth0", "to", "2001:db8::50/64"],
+        stdout="3: eth0    inet6 2001:db8::50/64 scope global tentative dadfailed \\ x",
+    )
     fake.expect(["ip", "-f", "inet6", "addr", "del", "2001:db8::50/64", "dev", "eth0"])
     out = run("start", fake, env(ip="2001:db8::50", nic="eth0", cidr_netmask="64"))
     assert out.rc == 1 and out.reason.startswith("IPv6 address collision 2001:db8::50 [DAD]")
@@ -246,12 +317,36 @@ def test_start_ipv6_dadfailed_rolls_back(fake: FakeRunner, net: Net) -> None:
 def test_start_ipv6_nodad_addrlabel_and_lifetime(fake: FakeRunner, net: Net) -> None:
     addrs(fake, family="inet6")
     fake.expect(["ip", "addrlabel", "add", "prefix", "2001:db8::50", "label", "7"])
-    fake.expect(["ip", "-f", "inet6", "addr", "add", "2001:db8::50/64", "dev", "eth0", "nodad",
-                 "preferred_lft", "0"])  # fmt: skip
+    fake.expect(
+        [
+            "ip",
+            "-f",
+            "inet6",
+            "addr",
+            "add",
+            "2001:db8::50/64",
+            "dev",
+            "eth0",
+            "nodad",
+            "preferred_lft",
+            "0",
+        ]
+    )
     fake.expect(LINK_UP)
-    out = run("start", fake, env(ip="2001:db8::50", nic="eth0", cidr_netmask="64", nodad="yes",
-                                 preferred_lft="0", lvs_ipv6_addrlabel="true",
-                                 lvs_ipv6_addrlabel_value="7", arp_bg="true"))  # fmt: skip
+    out = run(
+        "start",
+        fake,
+        env(
+            ip="2001:db8::50",
+            nic="eth0",
+            cidr_netmask="64",
+            nodad="yes",
+            preferred_lft="0",
+            lvs_ipv6_addrlabel="true",
+            lvs_ipv6_addrlabel_value="7",
+            arp_bg="true",
+        ),
+    )
     assert out.rc == 0 and net.background == [("eth0", "2001:db8::50", None, ("na", 5, 200))]
 
 
@@ -260,8 +355,16 @@ def test_external_arp_sender_runs_in_background_with_opts(fake: FakeRunner, net:
     fake.expect(ROUTE4_CMD, stdout=ROUTE4)
     fake.expect(ADD4)
     fake.expect(LINK_UP)
-    out = run("start", fake, env(ip="192.0.2.50", arp_sender="iputils_arping",
-                                 send_arp_opts="-w 1; rm -rf /", check_duplicate="false"))  # fmt: skip
+    out = run(
+        "start",
+        fake,
+        env(
+            ip="192.0.2.50",
+            arp_sender="iputils_arping",
+            send_arp_opts="-w 1; rm -rf /",
+            check_duplicate="false",
+        ),
+    )
     assert out.rc == 0
     argv = ("arping", "-w", "1;", "rm", "-rf", "/", "-U", "-c", "5", "-I", "eth0", "192.0.2.50")
     assert net.background == [("eth0", "192.0.2.50", argv, None)]  # argv words, never a shell
@@ -314,8 +417,9 @@ def test_monitor_running_and_stopped(fake: FakeRunner, net: Net) -> None:
 def test_monitor_after_the_nic_vanished_is_1_probe_is_7(fake: FakeRunner, net: Net) -> None:
     """PR #334: a vanished NIC is a failure to recover from (1), not a fatal 6."""
     addrs(fake)
-    fake.expect(["ip", "-o", "-f", "inet", "route", "list", "match", "192.0.2.50/24", "scope",
-                 "link"])  # fmt: skip
+    fake.expect(
+        ["ip", "-o", "-f", "inet", "route", "list", "match", "192.0.2.50/24", "scope", "link"]
+    )
     out = run("monitor", fake, env(10000, ip="192.0.2.50", cidr_netmask="24"))
     assert out.rc == OCF.ERR_GENERIC
     assert out.reason.startswith("Unable to find nic or netmask for 192.0.2.50")
@@ -369,21 +473,37 @@ def test_status_prints_state(fake: FakeRunner, net: Net) -> None:
         ({"broadcast": "nope"}, {}, "Invalid broadcast address [nope]"),
         ({"lvs_ipv6_addrlabel": "true"}, {}, "IPv4 does not support lvs_ipv6_addrlabel"),
         ({"ip": "2001:db8::5", "lvs_support": "true"}, {}, "The IPv6 does not support lvs_support"),
-        ({"iflabel": "abcdefghijk", "nic": "eth0"}, {},
-         "Interface label [eth0:abcdefghijk] exceeds maximum character limit of 15"),
-        ({"preferred_lft": "soon"}, {}, "Invalid preferred_lft [soon]: use a number of seconds or 'forever'"),
-        ({"unique_clone_address": "true"}, {"clone_max": "2", "clone": "0"},
-         "unique_clone_address makes sense only with meta globally_unique set"),
-        ({"lvs_support": "true"}, {"clone_max": "2", "globally_unique": "true"},
-         "LVS and load sharing do not go together well; CLUSTERIP (a clone without "
-         "unique_clone_address) is not supported: it needs the ipt_CLUSTERIP kernel module, "
-         "removed from Linux in 2023; set unique_clone_address=true with globally-unique=true, "
-         "or do not clone"),
-        ({"arp_sender": "carrier_pigeon"}, {},
-         "parameter arp_sender='carrier_pigeon' must be one of 'send_arp', 'ipoibarping', "
-         "'iputils_arping', 'libnet_arping'"),
+        (
+            {"iflabel": "abcdefghijk", "nic": "eth0"},
+            {},
+            "Interface label [eth0:abcdefghijk] exceeds maximum character limit of 15",
+        ),
+        (
+            {"preferred_lft": "soon"},
+            {},
+            "Invalid preferred_lft [soon]: use a number of seconds or 'forever'",
+        ),
+        (
+            {"unique_clone_address": "true"},
+            {"clone_max": "2", "clone": "0"},
+            "unique_clone_address makes sense only with meta globally_unique set",
+        ),
+        (
+            {"lvs_support": "true"},
+            {"clone_max": "2", "globally_unique": "true"},
+            "LVS and load sharing do not go together well; CLUSTERIP (a clone without "
+            "unique_clone_address) is not supported: it needs the ipt_CLUSTERIP kernel module, "
+            "removed from Linux in 2023; set unique_clone_address=true with globally-unique=true, "
+            "or do not clone",
+        ),
+        (
+            {"arp_sender": "carrier_pigeon"},
+            {},
+            "parameter arp_sender='carrier_pigeon' must be one of 'send_arp', 'ipoibarping', "
+            "'iputils_arping', 'libnet_arping'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_configuration_errors_are_6_on_start_and_validate(
     fake: FakeRunner, net: Net, params: dict[str, str], meta: dict[str, str], reason: str
 ) -> None:
@@ -400,10 +520,16 @@ def test_configuration_errors_are_6_on_start_and_validate(
 
 def test_unique_clone_address_adds_the_clone_number(fake: FakeRunner, net: Net) -> None:
     addrs(fake, BASE4, VIP4.replace("192.0.2.50", "192.0.2.52"))
-    fake.expect(["ip", "-o", "-f", "inet", "route", "list", "match", "192.0.2.52", "scope", "link"],
-                stdout=ROUTE4)  # fmt: skip
-    e = ocf_env(interval_ms=10000, ip="192.0.2.50", unique_clone_address="true",
-                meta={"clone": "2", "clone_max": "3", "globally_unique": "true"})  # fmt: skip
+    fake.expect(
+        ["ip", "-o", "-f", "inet", "route", "list", "match", "192.0.2.52", "scope", "link"],
+        stdout=ROUTE4,
+    )
+    e = ocf_env(
+        interval_ms=10000,
+        ip="192.0.2.50",
+        unique_clone_address="true",
+        meta={"clone": "2", "clone_max": "3", "globally_unique": "true"},
+    )
     assert dispatch(AGENT, "monitor", e, fake).rc == 0
 
 
@@ -427,9 +553,11 @@ def test_unknown_action(fake: FakeRunner, net: Net) -> None:
 def test_network_namespace_reexecs_the_action_inside(fake: FakeRunner, net: Net) -> None:
     import sys
 
-    fake.expect(["ip", "netns", "exec", "blue", sys.executable, "-IS", os.path.realpath("agent"),
-                 "start"],
-                stderr="ocf-exit-reason:Failed to add 192.0.2.50: boom\n", returncode=1)  # fmt: skip
+    fake.expect(
+        ["ip", "netns", "exec", "blue", sys.executable, "-IS", os.path.realpath("agent"), "start"],
+        stderr="ocf-exit-reason:Failed to add 192.0.2.50: boom\n",
+        returncode=1,
+    )
     out = run("start", fake, env(ip="192.0.2.50", network_namespace="blue"))
     assert (out.rc, out.reason) == (1, "Failed to add 192.0.2.50: boom")
 
@@ -452,7 +580,21 @@ def test_lvs_support_moves_the_loopback_address_and_restores_it(
     addrs(fake, BASE4, VIP4)
     fake.expect(ROUTE4_CMD, stdout=ROUTE4)
     fake.expect(DEL4)
-    fake.expect(["ip", "-f", "inet", "addr", "add", "192.0.2.50/32", "brd", "255.255.255.255",
-                 "dev", "lo", "label", "lo:vip"])  # fmt: skip
+    fake.expect(
+        [
+            "ip",
+            "-f",
+            "inet",
+            "addr",
+            "add",
+            "192.0.2.50/32",
+            "brd",
+            "255.255.255.255",
+            "dev",
+            "lo",
+            "label",
+            "lo:vip",
+        ]
+    )
     assert run("stop", fake, e).rc == 0
     assert not saved.exists()

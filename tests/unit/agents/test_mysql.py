@@ -23,11 +23,18 @@ PROMOTABLE = {"promotable": "true", "clone_max": "2", "on_node": "n1", "notify":
 ATTR = ["crm_attribute", "--promotion", "-N", "n1"]
 
 
-def env(tmp: str, interval: int | str | None = None, meta: Any = None,
-        **params: str) -> dict[str, str]:  # fmt: skip
-    base = {"binary": "/bin/true", "config": "/etc/hostname", "datadir": tmp,
-            "pid": os.path.join(tmp, "m.pid"), "socket": os.path.join(tmp, "m.sock"),
-            "log": os.path.join(tmp, "err.log"), **params}  # fmt: skip
+def env(
+    tmp: str, interval: int | str | None = None, meta: Any = None, **params: str
+) -> dict[str, str]:
+    base = {
+        "binary": "/bin/true",
+        "config": "/etc/hostname",
+        "datadir": tmp,
+        "pid": os.path.join(tmp, "m.pid"),
+        "socket": os.path.join(tmp, "m.sock"),
+        "log": os.path.join(tmp, "err.log"),
+        **params,
+    }
     e = ocf_env(interval_ms=None if interval is None else int(interval), meta=meta, params=base)
     e["HA_RSCTMP"] = tmp
     e["OCF_RESKEY_crm_feature_set"] = "3.16.2"
@@ -47,8 +54,10 @@ def test_probe_and_stop_on_a_node_without_mysql(fake: FakeRunner, tmp_path: Any)
     assert run("stop", fake, e).rc == 0
     out = run("start", fake, e)
     assert out.rc == 5
-    assert out.reason == ("Setup problem: couldn't find command: /nonexistent/mysqld_safe; "
-                          "Config /nonexistent.cnf doesn't exist")  # fmt: skip
+    assert out.reason == (
+        "Setup problem: couldn't find command: /nonexistent/mysqld_safe; "
+        "Config /nonexistent.cnf doesn't exist"
+    )
 
 
 def test_validate_all_checks_the_node_at_depth_10(fake: FakeRunner, tmp_path: Any) -> None:
@@ -57,20 +66,25 @@ def test_validate_all_checks_the_node_at_depth_10(fake: FakeRunner, tmp_path: An
     e["OCF_CHECK_LEVEL"] = "10"
     out = run("validate-all", fake, e)
     assert out.rc == 5
-    assert out.reason == ("Datadir /nonexistent-datadir doesn't exist; User pyha-nobody doesn't "
-                          "exist; Group pyha-none doesn't exist")  # fmt: skip
+    assert out.reason == (
+        "Datadir /nonexistent-datadir doesn't exist; User pyha-nobody doesn't "
+        "exist; Group pyha-none doesn't exist"
+    )
 
 
 @pytest.mark.parametrize(
     ("params", "reason"),
     [
-        ({"test_table": "mysql.user; DROP TABLE x"}, "parameter test_table='mysql.user; DROP TABLE x' contains forbidden characters ' ', ';'"),
+        (
+            {"test_table": "mysql.user; DROP TABLE x"},
+            "parameter test_table='mysql.user; DROP TABLE x' contains forbidden characters ' ', ';'",
+        ),
         ({"test_table": "a.b.c"}, "test_table [a.b.c] must be table or database.table"),
         ({"replication_port": "99999"}, "parameter replication_port='99999' must be at most 65535"),
         ({"max_slave_lag": "-1"}, "parameter max_slave_lag='-1' must be at least 0"),
         ({"user": "mysql;id"}, "parameter user='mysql;id' contains forbidden characters ';'"),
     ],
-)  # fmt: skip
+)
 def test_configuration_errors(
     fake: FakeRunner, tmp_path: Any, params: dict[str, str], reason: str
 ) -> None:
@@ -85,15 +99,18 @@ def test_stale_pid_file_is_removed_and_not_running(fake: FakeRunner, tmp_path: A
     me = os.path.basename(os.readlink("/proc/self/exe"))
     assert out.rc == 7
     assert pidfile.exists(), "a file naming a live process is not verifiably stale"
-    assert out.logged("warning") == [f"pid file {pidfile} names a process that is not this "
-                                     f"server (process {os.getpid()} is {me}, not mariadbd "
-                                     "or mysqld or mysqld-debug): not signalled, file left alone"]  # fmt: skip
+    assert out.logged("warning") == [
+        f"pid file {pidfile} names a process that is not this "
+        f"server (process {os.getpid()} is {me}, not mariadbd "
+        "or mysqld or mysqld-debug): not signalled, file left alone"
+    ]
     pidfile.write_text("999999999\n")
     out = run("stop", fake, env(str(tmp_path)))
     assert out.rc == 0
     assert not pidfile.exists()
-    assert out.logged("info") == [f"removed the stale pid file {pidfile} (no process 999999999 "
-                                  f"(from {pidfile}) runs)"]  # fmt: skip
+    assert out.logged("info") == [
+        f"removed the stale pid file {pidfile} (no process 999999999 (from {pidfile}) runs)"
+    ]
 
 
 def test_unknown_action(fake: FakeRunner, tmp_path: Any) -> None:
@@ -101,8 +118,9 @@ def test_unknown_action(fake: FakeRunner, tmp_path: Any) -> None:
 
 
 def test_secrets_never_reach_argv_or_logs(tmp_path: Any) -> None:
-    e = env(str(tmp_path), test_passwd="s3cr3t-t", replication_passwd="s3cr3t-r",
-            binary="/nonexistent")  # fmt: skip
+    e = env(
+        str(tmp_path), test_passwd="s3cr3t-t", replication_passwd="s3cr3t-r", binary="/nonexistent"
+    )
     out = run("start", FakeRunner(), e)
     assert out.rc == 5
     assert all("s3cr3t" not in msg for _, msg in out.records)
@@ -128,11 +146,23 @@ def test_server_command_line(tmp_path: Any) -> None:
     e["OCF_RESKEY_CRM_meta_promotable"] = "true"
     cfg, ctx = _cfg_ctx(e)
     assert mysql.server_argv(cfg, ctx) == [
-        "runuser", "-u", "mysql", "-g", "mysql", "--", "/bin/true",
-        "--defaults-file=/etc/hostname", f"--pid-file={tmp_path}/m.pid",
-        f"--socket={tmp_path}/m.sock", f"--datadir={tmp_path}", f"--log-error={tmp_path}/err.log",
-        "--innodb-buffer-pool-size=64M", "--x='a;b'", "$(id)", "--skip-slave-start",
-    ]  # fmt: skip
+        "runuser",
+        "-u",
+        "mysql",
+        "-g",
+        "mysql",
+        "--",
+        "/bin/true",
+        "--defaults-file=/etc/hostname",
+        f"--pid-file={tmp_path}/m.pid",
+        f"--socket={tmp_path}/m.sock",
+        f"--datadir={tmp_path}",
+        f"--log-error={tmp_path}/err.log",
+        "--innodb-buffer-pool-size=64M",
+        "--x='a;b'",
+        "$(id)",
+        "--skip-slave-start",
+    ]
 
 
 # --- statements by version ------------------------------------------------------------------
@@ -148,7 +178,7 @@ def test_server_command_line(tmp_path: Any) -> None:
         ("8.0.36", "REPLICA", "SHOW MASTER STATUS", True),
         ("8.4.3", "REPLICA", "SHOW BINARY LOG STATUS", True),
     ],
-)  # fmt: skip
+)
 def test_dialect(version: str, replica: str, binlog: str, change_source: bool) -> None:
     d = mysql.Dialect(version)
     assert (d.status(), d.start(), d.stop(), d.reset()) == (
@@ -203,10 +233,16 @@ class FakeConn:
 def replica(
     io: str = "Yes", sql: str = "Yes", lag: int | None = 5, sql_errno: int = 0
 ) -> dict[str, Any]:
-    return {"Slave_IO_Running": io, "Slave_SQL_Running": sql, "Seconds_Behind_Master": lag,
-            "Last_IO_Errno": 0, "Last_IO_Error": "", "Last_SQL_Errno": sql_errno,
-            "Last_SQL_Error": "Duplicate entry '7' for key 'PRIMARY'" if sql_errno else "",
-            "Master_Host": "n2"}  # fmt: skip
+    return {
+        "Slave_IO_Running": io,
+        "Slave_SQL_Running": sql,
+        "Seconds_Behind_Master": lag,
+        "Last_IO_Errno": 0,
+        "Last_IO_Error": "",
+        "Last_SQL_Errno": sql_errno,
+        "Last_SQL_Error": "Duplicate entry '7' for key 'PRIMARY'" if sql_errno else "",
+        "Master_Host": "n2",
+    }
 
 
 def fake_server(pid: int) -> Process:
@@ -258,8 +294,10 @@ def test_broken_replica_loses_its_score_and_says_why(
     fake.expect(reader("0"))
     out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE))
     assert out.rc == OCF.DEGRADED
-    assert out.reason == ("replication broken, promotion score removed: Last_SQL_Errno 1062: "
-                          "Duplicate entry '7' for key 'PRIMARY'")  # fmt: skip
+    assert out.reason == (
+        "replication broken, promotion score removed: Last_SQL_Errno 1062: "
+        "Duplicate entry '7' for key 'PRIMARY'"
+    )
     assert "START REPLICA" not in server.executed  # an error: not blindly restarted
 
 
@@ -278,10 +316,15 @@ def test_unreachable_source_keeps_a_caught_up_replica_promotable(
     fake: FakeRunner, server: FakeConn, tmp_path: Any
 ) -> None:
     server.answers["SELECT @@global.read_only"] = [{"r": 1}]
-    caught_up = {**replica(io="Connecting", lag=None), "Last_IO_Errno": 2003,
-                 "Last_IO_Error": "error reconnecting to master", "Master_Log_File": "b.000003",
-                 "Read_Master_Log_Pos": 900, "Relay_Master_Log_File": "b.000003",
-                 "Exec_Master_Log_Pos": 900}  # fmt: skip
+    caught_up = {
+        **replica(io="Connecting", lag=None),
+        "Last_IO_Errno": 2003,
+        "Last_IO_Error": "error reconnecting to master",
+        "Master_Log_File": "b.000003",
+        "Read_Master_Log_Pos": 900,
+        "Relay_Master_Log_File": "b.000003",
+        "Exec_Master_Log_Pos": 900,
+    }
     server.answers["SHOW REPLICA STATUS"] = [caught_up]
     fake.expect(reader("0"))
     fake.expect([*ATTR, "-v", "3600"])
@@ -299,18 +342,34 @@ def test_lag_beyond_max(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> No
     fake.expect([*ATTR, "-v", "0"])
     assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60")).rc == 0
     fake.expect(reader("0"))
-    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60",
-                                   evict_outdated_slaves="yes"))  # fmt: skip
+    out = run(
+        "monitor",
+        fake,
+        env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60", evict_outdated_slaves="yes"),
+    )
     assert out.rc == OCF.ERR_INSTALLED
 
 
 def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
     server.answers["SHOW BINLOG STATUS"] = [{"File": "mysql-bin.000007", "Position": 1234}]
     server.answers["SHOW REPLICA STATUS"] = [replica()]
-    fake.expect(["crm_attribute", "-N", "n1", "-l", "forever", "-n", "test_mysql_master_IP", "-G",
-                 "-q"], returncode=6)  # fmt: skip
-    fake.expect(["crm_attribute", "--type", "crm_config", "--name", "test_REPL_INFO", "-s",
-                 "mysql_replication", "-v", "n1|mysql-bin.000007|1234"])  # fmt: skip
+    fake.expect(
+        ["crm_attribute", "-N", "n1", "-l", "forever", "-n", "test_mysql_master_IP", "-G", "-q"],
+        returncode=6,
+    )
+    fake.expect(
+        [
+            "crm_attribute",
+            "--type",
+            "crm_config",
+            "--name",
+            "test_REPL_INFO",
+            "-s",
+            "mysql_replication",
+            "-v",
+            "n1|mysql-bin.000007|1234",
+        ]
+    )
     fake.expect([*ATTR, "-v", "3601"])
     fake.expect(reader("1"))
     assert run("promote", fake, env(str(tmp_path), meta=PROMOTABLE)).rc == 0
@@ -321,7 +380,7 @@ def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -
         {"ID": 10, "USER": "app", "COMMAND": "Query"},
         {"ID": 11, "USER": "system user", "COMMAND": "Slave_SQL"},
         {"ID": 12, "USER": "repl", "COMMAND": "Binlog Dump GTID"},
-    ]  # fmt: skip
+    ]
     fake.expect([*ATTR, "-v", "1"])
     fake.expect(reader("0"))
     assert run("demote", fake, env(str(tmp_path), meta=PROMOTABLE)).rc == 0
@@ -336,8 +395,12 @@ def test_notify_never_fails(
         raise GenericError("cannot log in")
 
     monkeypatch.setattr(mysql, "connect", broken)
-    meta = {**PROMOTABLE, "notify_type": "post", "notify_operation": "promote",
-            "notify_promote_uname": "n2"}  # fmt: skip
+    meta = {
+        **PROMOTABLE,
+        "notify_type": "post",
+        "notify_operation": "promote",
+        "notify_promote_uname": "n2",
+    }
     out = run("notify", fake, env(str(tmp_path), meta=meta))
     assert out.rc == 0 and out.reasons == ["cannot log in"]
 
@@ -346,7 +409,8 @@ def test_stop_when_the_server_exits_just_before_the_signal(
     fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server gone between reading its pid and signalling it is stopped, not an error."""
-    monkeypatch.setattr(mysql, "server_process",
-                        lambda cfg, ctx, clean=True: fake_server(999999999))  # fmt: skip
+    monkeypatch.setattr(
+        mysql, "server_process", lambda cfg, ctx, clean=True: fake_server(999999999)
+    )
     out = run("stop", fake, env(str(tmp_path)))
     assert (out.rc, out.reasons) == (0, [])
