@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-__all__ = ["Log", "configure", "logger"]
+__all__ = ["Log", "configure"]
 
 _LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR", "crit": "CRIT"}
 # syslog priorities: LOG_CRIT=2, LOG_ERR=3, LOG_WARNING=4, LOG_INFO=6, LOG_DEBUG=7
@@ -197,6 +197,3 @@ def configure(environ: Mapping[str, str], script: str, instance: str) -> Log:
         debug=debug,
         datefmt=datefmt,
     )
-
-
-logger = Log()

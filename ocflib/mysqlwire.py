@@ -36,11 +36,6 @@ class PingResult:
         self.message = message
         self.server = server
 
-    @property
-    def alive(self) -> bool:
-        """The server accepted the connection and spoke the protocol."""
-        return True
-
     def __repr__(self) -> str:
         return f"PingResult({self.state!r}, {self.code}, {self.message!r})"
 

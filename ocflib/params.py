@@ -13,7 +13,7 @@ from ocflib.exitcodes import OCF
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from typing import Callable, Generic, TypeVar
+    from typing import Generic, TypeVar
 
     from ocflib.ipaddr import IPAddr
 
@@ -451,7 +451,3 @@ def parse_params(
             except ValueError as err:
                 problems.append(Problem(f"default of {param.name} {err} (a bug in the agent)"))
     return Config(values, raw), problems
-
-
-if TYPE_CHECKING:
-    Validator = Callable[[Config], list[Problem]]

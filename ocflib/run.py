@@ -55,11 +55,6 @@ class Result:
         self.stdout = stdout
         self.stderr = stderr
 
-    @property
-    def ok(self) -> bool:
-        """True when the command exited 0."""
-        return self.returncode == 0
-
     def __repr__(self) -> str:
         return f"Result({quote_argv(self.argv)!r}, rc={self.returncode})"
 

@@ -25,13 +25,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ocflib.drbd import State
+    from ocflib.drbdstate import State
     from ocflib.run import Result
 
 VERSION = "1.0"
 PROC_DRBD = "/proc/drbd"
 # drbd.ocf's charset for resource names and the config path.
-NAME_CHARS = "-%+./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+DRBD_NAME_CHARS = "-%+./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 SCORE_CACHE_S = 60.0  # a recurring monitor re-writes an unchanged score this often
 ROUND_S = 1.0  # what a loop keeps back for one more look at the state and its reason
 
@@ -39,7 +39,7 @@ ROUND_S = 1.0  # what a loop keeps back for one more look at the state and its r
 
 RESOURCE = Param(
     "drbd_resource",
-    String(allowed=NAME_CHARS),
+    String(allowed=DRBD_NAME_CHARS),
     required=True,
     unique=True,
     shortdesc="drbd resource name",
@@ -47,7 +47,7 @@ RESOURCE = Param(
 )
 DRBDCONF = Param(
     "drbdconf",
-    String(allowed=NAME_CHARS),
+    String(allowed=DRBD_NAME_CHARS),
     default="/etc/drbd.conf",
     shortdesc="Path to drbd.conf",
     longdesc="Full path of the DRBD configuration file (drbdadm -c).",
@@ -166,7 +166,7 @@ NEEDS_NOTIFY = ("start", "promote", "demote", "notify", "reload")
 
 def check_config(cfg: Config, ctx: Context) -> list[Problem]:
     """The configuration itself: version bounds' format, notify (rc 6)."""
-    from ocflib.drbd import parse_version
+    from ocflib.drbdstate import parse_version
 
     problems = []
     for param in (VERSION_GE, VERSION_LT):
@@ -191,7 +191,7 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     """This node: tools, module, its version, clone limits, config file."""
     if ctx.action == "stop":
         return []  # stop copes with all of it (and must not fail for it)
-    from ocflib.drbd import parse_version
+    from ocflib.drbdstate import parse_version
 
     problems = []
     for tool in ("drbdadm", "drbdsetup"):
@@ -245,7 +245,7 @@ def clone_limits(ctx: Context, v9: bool) -> list[Problem]:
 
 def kernel_version(ctx: Context) -> tuple[int, int, int] | None:
     """The DRBD module's version: loaded (/proc/drbd), else what modinfo finds."""
-    from ocflib.drbd import module_version, parse_version
+    from ocflib.drbdstate import module_version, parse_version
 
     version = module_version(PROC_DRBD)
     if version is not None:
@@ -264,7 +264,7 @@ def drbdadm(cfg: Config, *args: str) -> list[str]:
 
 
 def read_state(cfg: Config, ctx: Context) -> State:
-    from ocflib.drbd import parse_events2
+    from ocflib.drbdstate import parse_events2
 
     result = ctx.runner.run(["drbdsetup", "events2", "--now", cfg[RESOURCE]], timeout=30)
     return parse_events2(result.stdout, cfg[RESOURCE])
@@ -275,7 +275,7 @@ def check_defined(cfg: Config, ctx: Context) -> str:
     removing the score) when this host has no such resource."""
     result = ctx.runner.run(drbdadm(cfg, "sh-dev", cfg[RESOURCE]), ok=None, timeout=30)
     if result.returncode != 0:
-        set_score(cfg, ctx, None, force=True)
+        set_drbd_score(cfg, ctx, None, force=True)
         detail = result.stderr.strip().splitlines()
         raise NotInstalledError(
             f"DRBD resource {cfg[RESOURCE]} is not defined in {cfg[DRBDCONF]} for this host"
@@ -314,7 +314,7 @@ def nap(ctx: Context, seconds: float) -> None:
 
 
 def holders_text(state: State) -> str:
-    from ocflib.drbd import device_holders
+    from ocflib.drbdstate import device_holders
 
     holders = device_holders(state.minors)
     return ("device in use: " + ", ".join(holders) + "; ") if holders else ""
@@ -341,7 +341,7 @@ def two_primaries_allowed(cfg: Config, ctx: Context) -> None:
 
 
 def ladder(cfg: Config, ctx: Context) -> object:
-    from ocflib.drbd import Ladder
+    from ocflib.drbdstate import Ladder
 
     try:
         return Ladder.parse(cfg[ADJUST_SCORE])
@@ -375,7 +375,7 @@ def parse_locate(text: str) -> list[str]:
 
 def score_for(cfg: Config, ctx: Context, state: State) -> object:
     """The score to set (int), None to delete, or KEEP."""
-    from ocflib.drbd import promotion_score
+    from ocflib.drbdstate import promotion_score
     from ocflib.env import parse_bool
 
     score = promotion_score(state, ladder(cfg, ctx))  # type: ignore[arg-type]
@@ -416,7 +416,7 @@ def _write_cache(ctx: Context, text: str) -> None:
         ctx.log.debug("cannot cache the promotion score: %s", err)
 
 
-def set_score(
+def set_drbd_score(
     cfg: Config, ctx: Context, score: object, *, force: bool = False, defer_lowering: bool = False
 ) -> None:
     """Make the node's promotion score `score` (int; None or <= 0 deletes it;
@@ -424,7 +424,7 @@ def set_score(
     than SCORE_CACHE_S) is not written again. defer_lowering: a positive
     score lowered to another positive one is left for the next monitor."""
     from ocflib import cluster
-    from ocflib.drbd import KEEP
+    from ocflib.drbdstate import KEEP
 
     if score is KEEP:
         return
@@ -463,7 +463,7 @@ def set_score(
 def update_score(
     cfg: Config, ctx: Context, state: State, *, force: bool = False, defer_lowering: bool = False
 ) -> None:
-    set_score(cfg, ctx, score_for(cfg, ctx, state), force=force, defer_lowering=defer_lowering)
+    set_drbd_score(cfg, ctx, score_for(cfg, ctx, state), force=force, defer_lowering=defer_lowering)
     if (
         cfg[UNFENCE]
         and state.primary
@@ -500,14 +500,14 @@ def maybe_outdate_self(cfg: Config, ctx: Context, state: State) -> None:
         return
     ctx.log.info("%s is Primary: outdating the local data of %s", primary, cfg[RESOURCE])
     ctx.runner.run(drbdadm(cfg, "outdate", cfg[RESOURCE]), ok=None, timeout=30)
-    set_score(cfg, ctx, None, force=True)
+    set_drbd_score(cfg, ctx, None, force=True)
 
 
 # --- 5. Actions -------------------------------------------------------------------------
 
 
 def load_module(cfg: Config, ctx: Context) -> None:
-    from ocflib.drbd import module_version
+    from ocflib.drbdstate import module_version
 
     if module_version(PROC_DRBD) is not None:
         return
@@ -580,13 +580,13 @@ def wait_connected(cfg: Config, ctx: Context, seconds: float, state: State) -> S
 
 
 def stop(cfg: Config, ctx: Context) -> OCF:
-    from ocflib.drbd import module_version
+    from ocflib.drbdstate import module_version
 
     if cfg.get(RESOURCE) is None:
         return OCF.SUCCESS
     res = cfg[RESOURCE]
     if module_version(PROC_DRBD) is None:
-        set_score(cfg, ctx, None, force=True)
+        set_drbd_score(cfg, ctx, None, force=True)
         return OCF.SUCCESS
     if ctx.runner.which("drbdsetup") is None:
         raise NotInstalledError("drbdsetup is not installed: cannot stop DRBD")
@@ -606,7 +606,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
                 raise GenericError(f"cannot stop DRBD resource {res}: {last}")
         state = read_state(cfg, ctx)
     maybe_outdate_self(cfg, ctx, state)
-    set_score(cfg, ctx, None, force=True)
+    set_drbd_score(cfg, ctx, None, force=True)
     return OCF.SUCCESS
 
 
@@ -681,7 +681,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
     if not state.configured:
         if not ctx.is_probe:
             check_defined(cfg, ctx)
-            set_score(cfg, ctx, None)
+            set_drbd_score(cfg, ctx, None)
         return OCF.NOT_RUNNING
     update_score(cfg, ctx, state, force=ctx.is_probe)
     if not state.primary:

@@ -466,7 +466,7 @@ def _loop_backing(m: Mount) -> str | None:
         return None
 
 
-class State:
+class MountPointState:
     """What the mount table says about our mount point."""
 
     __slots__ = ("ours", "foreign", "below", "mounts")
@@ -486,12 +486,12 @@ class State:
         return max(stack, key=lambda m: m.mount_id) if stack else None
 
 
-def examine(ctx: Context, t: Target, mounts: list[Mount] | None = None) -> State:
+def examine(ctx: Context, t: Target, mounts: list[Mount] | None = None) -> MountPointState:
     mounts = read_mounts() if mounts is None else mounts
     at = mounts_at(mounts, t.directory)
     ours = [m for m in at if is_ours(ctx, t, m, mounts)]
     foreign = [m for m in at if m not in ours]
-    return State(ours, foreign, mounts_below(mounts, t.directory), mounts)
+    return MountPointState(ours, foreign, mounts_below(mounts, t.directory), mounts)
 
 
 def describe(m: Mount) -> str:

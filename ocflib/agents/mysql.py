@@ -830,7 +830,7 @@ def _base_instance(ctx: Context) -> str:
     return ctx.env.instance.split(":", 1)[0]
 
 
-def set_score(ctx: Context, score: int | None) -> None:
+def set_mysql_score(ctx: Context, score: int | None) -> None:
     from ocflib import cluster
 
     if not ctx.env.is_promotable:
@@ -896,7 +896,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
                 unset_master(cfg, ctx, conn)
         finally:
             conn.close()
-        set_score(ctx, 1)
+        set_mysql_score(ctx, 1)
     if cfg.get(TEST_PASSWD):  # as the reference: a full check when credentials are given
         select_test_table(cfg, ctx)
     return OCF.SUCCESS
@@ -911,7 +911,7 @@ def _node(ctx: Context) -> str:
 def stop(cfg: Config, ctx: Context) -> OCF:
     if ctx.env.is_promotable:
         try:
-            set_score(ctx, None)
+            set_mysql_score(ctx, None)
             set_reader(cfg, ctx, 0)
         except OCFError as err:
             ctx.log.warning("stop: %s", err.reason)
@@ -937,7 +937,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
     server = server_process(cfg, ctx)
     if server is None:
         if ctx.env.is_promotable and not ctx.is_probe:
-            set_score(ctx, None)
+            set_mysql_score(ctx, None)
         return OCF.NOT_RUNNING
     try:
         ping(cfg, ctx)
@@ -950,7 +950,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
             select_test_table(cfg, ctx)
         except OCFError:
             if ctx.env.is_promotable:
-                set_score(ctx, None)
+                set_mysql_score(ctx, None)
             raise
     if not ctx.env.is_promotable:
         return OCF.SUCCESS
@@ -965,7 +965,7 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
     conn = connect(cfg, ctx, timeout=3.0)
     try:
         if not read_only(conn):
-            set_score(ctx, 2)
+            set_mysql_score(ctx, 2)
             return OCF.RUNNING_PROMOTED
         d = dialect(conn)
         try:
@@ -975,7 +975,7 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
             ctx.log.warning("replica status unavailable (%s): score unchanged", _sql_error(err))
             return OCF.SUCCESS
         if status is None:
-            set_score(ctx, 1)
+            set_mysql_score(ctx, 1)
             return OCF.SUCCESS
         problem = replica_problem(status)
         if problem is not None:
@@ -983,7 +983,7 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
                 field(status, "Last_SQL_Errno") or 0
             ):
                 query(conn, d.start())  # stopped without an error: restart it, as the reference
-            set_score(ctx, None)
+            set_mysql_score(ctx, None)
             set_reader(cfg, ctx, 0)
             raise OCFError(
                 f"replication broken, promotion score removed: {problem}", rc=OCF.DEGRADED
@@ -995,7 +995,7 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
             # replica is the one to promote if it applied everything it received.
             set_reader(cfg, ctx, 0)
             applied = relay_applied(status)
-            set_score(ctx, max_lag if applied else 1)
+            set_mysql_score(ctx, max_lag if applied else 1)
             ctx.log.info(
                 "replication source unreachable; %s",
                 "everything received is applied"
@@ -1010,9 +1010,9 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
                     f"replica lags {lag} s, more than max_slave_lag={max_lag}: evicted",
                     rc=OCF.ERR_INSTALLED,
                 )
-            set_score(ctx, 0)
+            set_mysql_score(ctx, 0)
             return OCF.SUCCESS
-        set_score(ctx, max(0, max_lag - int(lag)))
+        set_mysql_score(ctx, max(0, max_lag - int(lag)))
         set_reader(cfg, ctx, 1)
         return OCF.SUCCESS
     finally:
@@ -1076,7 +1076,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
         query(conn, "SET GLOBAL read_only = OFF")
     finally:
         conn.close()
-    set_score(ctx, cfg[MAX_LAG] + 1)
+    set_mysql_score(ctx, cfg[MAX_LAG] + 1)
     set_reader(cfg, ctx, 1)
     return OCF.SUCCESS
 
@@ -1104,7 +1104,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
                 pass  # it ended by itself
     finally:
         conn.close()
-    set_score(ctx, 1)
+    set_mysql_score(ctx, 1)
     set_reader(cfg, ctx, 0)
     return OCF.SUCCESS
 

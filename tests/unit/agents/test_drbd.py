@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ocflib import drbd as model
+from ocflib import drbdstate as model
 from ocflib.agents import drbd
 from ocflib.testing import FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
