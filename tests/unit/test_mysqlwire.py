@@ -48,8 +48,9 @@ def read(conn: socket.socket) -> bytes:
     return data
 
 
-def converse(tmp_path: Any, script: Callable[[socket.socket, list[bytes]], None],
-             password: str = "secret") -> tuple[PingResult, list[bytes]]:  # fmt: skip
+def converse(
+    tmp_path: Any, script: Callable[[socket.socket, list[bytes]], None]
+) -> tuple[PingResult, list[bytes]]:
     path = os.path.join(str(tmp_path), "s")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -64,7 +65,7 @@ def converse(tmp_path: Any, script: Callable[[socket.socket, list[bytes]], None]
     thread = threading.Thread(target=serve)
     thread.start()
     try:
-        result = ping(path, "monitor", password, 2.0)
+        result = ping(path, "monitor", "secret", 2.0)
     finally:
         thread.join(5)
         server.close()
@@ -89,10 +90,12 @@ def error(code: int, message: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     ("answer", "state", "code"),
-    [(error(1045, b"Access denied"), "denied", 1045),
-     (error(1698, b"Access denied (socket)"), "denied", 1698),
-     (error(1129, b"Host blocked"), "error", 1129)],
-)  # fmt: skip
+    [
+        (error(1045, b"Access denied"), "denied", 1045),
+        (error(1698, b"Access denied (socket)"), "denied", 1698),
+        (error(1129, b"Host blocked"), "error", 1129),
+    ],
+)
 def test_answers_to_the_login(tmp_path: Any, answer: bytes, state: str, code: int) -> None:
     def script(conn: socket.socket, got: list[bytes]) -> None:
         conn.sendall(packet(0, GREETING))
@@ -113,13 +116,19 @@ def test_too_many_connections_is_busy_not_dead(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize(
     ("plugin", "reply", "state"),
-    [(b"mysql_native_password\0" + b"ABCDEFGHIJKLMNOPQRST\0",
-      bytes.fromhex("28441590674285e7d03cae7af237504797f70e91"), "ok"),
-     (b"unix_socket\0", b"", "ok"),
-     (b"mysql_clear_password\0", None, "denied")],
-)  # fmt: skip
-def test_authentication_switch(tmp_path: Any, plugin: bytes, reply: bytes | None,
-                               state: str) -> None:  # fmt: skip
+    [
+        (
+            b"mysql_native_password\0" + b"ABCDEFGHIJKLMNOPQRST\0",
+            bytes.fromhex("28441590674285e7d03cae7af237504797f70e91"),
+            "ok",
+        ),
+        (b"unix_socket\0", b"", "ok"),
+        (b"mysql_clear_password\0", None, "denied"),
+    ],
+)
+def test_authentication_switch(
+    tmp_path: Any, plugin: bytes, reply: bytes | None, state: str
+) -> None:
     """The scramble is redone with the new salt; unix_socket needs nothing; anything
     else (a plugin that would want the password in cleartext) is never answered."""
 
