@@ -1,0 +1,48 @@
+"""Rules for the repository's own files: self-contained knowledge, one formatting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from tests.conftest import ROOT
+
+OUTSIDE = (
+    "REFERENCE.md",
+    "ENVIRONMENT.md",
+    "GALERA.md",
+    "PLATFORMS.md",
+    "STYLE.md",
+    "DRBD.md",
+    "shared/",
+)
+
+
+def tracked(*suffixes: str) -> list[str]:
+    files = subprocess.run(
+        ["git", "-C", ROOT, "ls-files"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    here = [f for f in files if os.path.exists(os.path.join(ROOT, f))]
+    return [f for f in here if f.endswith(suffixes) or f.startswith("agents/")]
+
+
+def read(path: str) -> str:
+    with open(os.path.join(ROOT, path), encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def test_no_file_cites_a_document_outside_the_repository() -> None:
+    found = [
+        (f, name)
+        for f in tracked(".py", ".md", ".in", ".cfg", ".toml", "Makefile", "run", "setup")
+        for name in OUTSIDE
+        if name in read(f) and f != "tests/unit/test_repository.py"
+    ]
+    assert found == []
+
+
+def test_the_formatter_is_not_switched_off_anywhere() -> None:
+    marker = "# fmt: " + "skip"
+    off = "# fmt: " + "off"
+    found = [f for f in tracked(".py") if marker in read(f) or off in read(f)]
+    assert found == []
