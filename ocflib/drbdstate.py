@@ -344,9 +344,8 @@ DRBD_MAJOR = 147
 def device_holders(minors: Iterable[int], *, proc: str = "/proc") -> list[str]:
     """Who keeps /dev/drbdN open: mounts of it and processes with it open,
     as short phrases for an exit reason."""
-    import os
-
     from ocflib.mounts import read_mounts
+    from ocflib.proc import fd_holders, process
 
     wanted = set(minors)
     out: list[str] = []
@@ -356,27 +355,7 @@ def device_holders(minors: Iterable[int], *, proc: str = "/proc") -> list[str]:
                 out.append(f"mounted on {mount.target}")
     except OSError:
         pass
-    paths = {f"/dev/drbd{m}" for m in wanted}
-    try:
-        pids = [p for p in os.listdir(proc) if p.isdigit()]
-    except OSError:
-        pids = []
-    for pid in pids:
-        try:
-            fds = os.listdir(f"{proc}/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"{proc}/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target in paths:
-                try:
-                    with open(f"{proc}/{pid}/comm") as f:
-                        name = f.read().strip()
-                except OSError:
-                    name = "?"
-                out.append(f"process {pid} ({name}) has {target} open")
-                break
+    for pid, target in fd_holders({f"/dev/drbd{m}" for m in wanted}, proc=proc):
+        p = process(pid)
+        out.append(f"process {pid} ({p.name if p else '?'}) has {target} open")
     return out

@@ -473,6 +473,34 @@ def stop_pidfile_process(path: str, wait_s: float = 1.0, log_warning: object = N
     return True
 
 
+# --- the processes that have a file open -------------------------------------------------
+
+
+def fd_holders(links: Collection[str], *, proc: str = PROC) -> list[tuple[int, str]]:
+    """(pid, link) of every process (never this one) with a descriptor whose
+    /proc link reads as one of links: a device path (/dev/drbd0), or a pipe
+    ('pipe:[INODE]'). Links are read, never followed."""
+    wanted = set(links)
+    own = os.getpid()
+    found = []
+    for pid in _pids(proc):
+        if pid == own:
+            continue
+        try:
+            fds = os.listdir(f"{proc}/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"{proc}/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target in wanted:
+                found.append((pid, target))
+                break
+    return found
+
+
 # --- the processes that hold a file system, in every mount namespace ----------------------
 
 

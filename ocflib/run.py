@@ -381,34 +381,17 @@ def _kill_group(pid: int, grace_s: float = 2.0, pipes: Sequence[int] = ()) -> No
 
 
 def _kill_pipe_holders(pipes: Sequence[int]) -> None:
-    for holder in _pipe_holders(pipes) if pipes else []:
+    """SIGKILL the processes with a descriptor on one of these pipes: only the
+    command we started and its descendants can have one."""
+    if not pipes:
+        return
+    from ocflib.proc import fd_holders
+
+    for holder, _link in fd_holders({f"pipe:[{ino}]" for ino in pipes}):
         try:
             os.kill(holder, _SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def _pipe_holders(inodes: Sequence[int]) -> list[int]:
-    """The processes (never this one) with a descriptor on one of these pipes:
-    only the command we started and its descendants can have one."""
-    wanted = {f"pipe:[{ino}]" for ino in inodes}
-    own = os.getpid()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == own:
-            continue
-        try:
-            fds = os.listdir(f"/proc/{name}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{name}/fd/{fd}") in wanted:
-                    found.append(int(name))
-                    break
-            except OSError:
-                continue
-    return found
 
 
 # --- programs that outlive the action ----------------------------------------
