@@ -98,6 +98,37 @@ class Deadline:
         """True once the budget is spent."""
         return self.remaining() <= 0.0
 
+    def wait_until(
+        self,
+        done: Callable[[], object],
+        *,
+        within: float | None = None,
+        keep: float = 0.0,
+        step: float = 0.05,
+        first: float = 0.005,
+    ) -> bool:
+        """Poll done() until it is true: the one bounded wait of the agents.
+
+        Gives up when within seconds have passed (if given), or when only keep
+        seconds of the budget are left (time to act or report afterwards). The
+        pause grows from first to step, so a quick answer is seen quickly.
+        Returns whether done() became true; an exception from done() ends the
+        wait and propagates.
+        """
+        limit = max(self.remaining() - keep, 0.0)
+        if within is not None:
+            limit = min(limit, within)
+        end = time.monotonic() + limit
+        pause = min(first, step)
+        while True:
+            if done():
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, step)
+
     def until_killed(self) -> float:
         """Seconds until Pacemaker's own timeout (the margin included); never negative."""
         return max(self.total_s - self.elapsed(), 0.0)

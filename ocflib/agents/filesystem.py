@@ -532,15 +532,7 @@ def _in_proc_filesystems(fstype: str) -> bool:
 
 def wait_for_device(ctx: Context, path: str) -> bool:
     """A block device node may appear a moment late (udev); wait a little."""
-    import time
-
-    end = time.monotonic() + min(5.0, max(ctx.deadline.remaining() - 1.0, 0.0))
-    while True:
-        if device_number(path) is not None:
-            return True
-        if time.monotonic() >= end:
-            return False
-        time.sleep(0.05)
+    return ctx.deadline.wait_until(lambda: device_number(path) is not None, within=5.0, keep=1.0)
 
 
 def fsck_needed(cfg: Config, fstype: str) -> bool:

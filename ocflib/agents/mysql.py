@@ -1144,17 +1144,16 @@ def unset_master(cfg: Config, ctx: Context, conn: Any) -> None:
         return
     if not stop_replication(cfg, ctx, f"STOP {d.replica} IO_THREAD"):
         return
-    end = time.monotonic() + max(min(ctx.deadline.remaining() - 2.0, 30.0), 0.5)
-    while time.monotonic() < end:
+
+    def relay_log_applied() -> bool:
         status = replica_status(conn, d) or {}
         state = str(field(status, "Slave_SQL_Running_State", "Replica_SQL_Running_State") or "")
-        if (
+        return (
             "read all relay log" in state
             or str(field(status, "Slave_SQL_Running", "Replica_SQL_Running")) != "Yes"
-        ):
-            break
-        time.sleep(0.05)
-    else:
+        )
+
+    if not ctx.deadline.wait_until(relay_log_applied, within=30.0, keep=2.0):
         ctx.log.warning("the relay log was not applied within the time left; resetting anyway")
     if stop_replication(cfg, ctx, d.stop()):
         query(conn, d.reset())

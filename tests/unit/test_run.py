@@ -187,3 +187,27 @@ def test_exit_status_of_a_command_that_closed_its_output_early() -> None:
     """The wait after the output closed must not mistake 'not exited yet' for rc 0."""
     result = ProcessRunner().run(["sh", "-c", "exec >&- 2>&-; sleep 0.3; exit 3"], ok=None)
     assert result.returncode == 3
+
+
+def test_wait_until_polls_quickly_then_gives_up_in_time() -> None:
+    calls = []
+
+    def third_time() -> bool:
+        calls.append(time.monotonic())
+        return len(calls) == 3
+
+    started = time.monotonic()
+    assert Deadline(20.0).wait_until(third_time)
+    assert len(calls) == 3 and time.monotonic() - started < 0.1  # 5, then 10 ms pauses
+    started = time.monotonic()
+    assert not Deadline(20.0).wait_until(lambda: False, within=0.3)
+    assert 0.3 <= time.monotonic() - started < 0.45
+    started = time.monotonic()
+    assert not Deadline(3.0).wait_until(lambda: False, keep=1.8)  # budget 2 s, keep 1.8 s
+    assert 0.2 <= time.monotonic() - started < 0.35
+
+    def broken() -> bool:
+        raise OSError("gone")
+
+    with pytest.raises(OSError):
+        Deadline(20.0).wait_until(broken)
