@@ -47,6 +47,8 @@ __all__ = [
     "Path",
     "Port",
     "Fallback",
+    "Seconds",
+    "Version",
     "Param",
     "Config",
     "Problem",
@@ -205,6 +207,36 @@ class Time(Kind[int]):
         if scale is None:
             raise ValueError(f"has an unknown time unit {unit!r}")
         return int(float(number) * scale + 0.5)
+
+
+class Seconds(Kind[float]):
+    """A number of seconds (fractions allowed), within bounds."""
+
+    def __init__(self, *, min: float = 0.0, max: float | None = None) -> None:
+        self.min = min
+        self.max = max
+
+    def parse(self, text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+        import math
+
+        if math.isnan(value) or value < self.min or (self.max is not None and value > self.max):
+            bounds = f"{self.min:g}-{self.max:g}" if self.max is not None else f">= {self.min:g}"
+            raise ValueError(f"must be a number of seconds ({bounds})")
+        return value
+
+
+class Version(Kind["tuple[int, int, int]"]):
+    """A version number x.y.z, as a tuple that compares correctly."""
+
+    def parse(self, text: str) -> tuple[int, int, int]:
+        parts = text.strip().split(".")
+        if len(parts) != 3 or not all(p.isdigit() and p.isascii() for p in parts):
+            raise ValueError("is not x.y.z")
+        return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 class Select(Kind[str]):

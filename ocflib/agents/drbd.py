@@ -19,13 +19,13 @@ import time
 from ocflib.agent import Action, Agent, Context
 from ocflib.errors import ConfigError, GenericError, NotInstalledError
 from ocflib.exitcodes import OCF
-from ocflib.params import Boolean, Config, Param, Problem, String
+from ocflib.params import Boolean, Config, Fallback, Kind, Param, Problem, String, Version
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ocflib.drbdstate import State
+    from ocflib.drbdstate import Ladder, State
     from ocflib.run import Result
 
 VERSION = "1.0"
@@ -52,9 +52,37 @@ DRBDCONF = Param(
     shortdesc="Path to drbd.conf",
     longdesc="Full path of the DRBD configuration file (drbdadm -c).",
 )
+
+
+class ScoreLadder(Kind["Ladder"]):
+    """Four non-decreasing scores; anything else is the default with a warning, as
+    the reference agent does."""
+
+    def parse(self, text: str) -> Ladder:
+        from ocflib.drbdstate import Ladder
+
+        try:
+            return Ladder.parse(text)
+        except ValueError as err:
+            default = " ".join(map(str, Ladder.DEFAULT))
+            raise Fallback(f"{err}; the default {default} is used", Ladder()) from None
+
+
+class PeerPrimaryMode(Kind[str]):
+    """'unexpected', or a boolean with the reference's meaning: 'true' or 'false'."""
+
+    def parse(self, text: str) -> str:
+        if text.strip() == "unexpected":
+            return "unexpected"
+        try:
+            return "true" if Boolean().parse(text) else "false"
+        except Fallback as err:
+            raise Fallback(str(err), "false") from None
+
+
 ADJUST_SCORE = Param(
     "adjust_master_score",
-    String(max_len=200),
+    ScoreLadder(),
     default="0 10 1000 10000",
     shortdesc="master score adjustments",
     longdesc="Four non-decreasing promotion scores, for: only consistent data here; "
@@ -91,7 +119,7 @@ WFC_TIMEOUT = Param(
 )
 REMOVE_IF_PEER_PRIMARY = Param(
     "remove_master_score_if_peer_primary",
-    String(max_len=20),
+    PeerPrimaryMode(),
     default="false",
     shortdesc="remove master score if we are connected to a primary peer",
     longdesc="true: keep no promotion score while connected to a healthy Primary peer. "
@@ -123,14 +151,14 @@ UNFENCE_ARGS = Param(
 )
 VERSION_GE = Param(
     "require_drbd_module_version_ge",
-    String(max_len=20),
+    Version(),
     default="8.0.0",
     shortdesc="minimum DRBD kernel module version",
     longdesc="The loaded DRBD module must be at least this version (x.y.z).",
 )
 VERSION_LT = Param(
     "require_drbd_module_version_lt",
-    String(max_len=20),
+    Version(),
     default="10.0.0",
     shortdesc="DRBD kernel module version bound (exclusive)",
     longdesc="The loaded DRBD module must be older than this version (x.y.z).",
@@ -165,13 +193,8 @@ NEEDS_NOTIFY = ("start", "promote", "demote", "notify", "reload")
 
 
 def check_config(cfg: Config, ctx: Context) -> list[Problem]:
-    """The configuration itself: version bounds' format, notify (rc 6)."""
-    from ocflib.drbdstate import parse_version
-
+    """The configuration itself: names drbdadm would misread, notify (rc 6)."""
     problems = []
-    for param in (VERSION_GE, VERSION_LT):
-        if parse_version(cfg[param]) is None:
-            problems.append(Problem(f"parameter {param.name}={cfg[param]!r} is not x.y.z"))
     for param in (RESOURCE, DRBDCONF):
         if (cfg.get(param) or "").startswith("-"):
             problems.append(
@@ -191,8 +214,6 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     """This node: tools, module, its version, clone limits, config file."""
     if ctx.action == "stop":
         return []  # stop copes with all of it (and must not fail for it)
-    from ocflib.drbdstate import parse_version
-
     problems = []
     for tool in ("drbdadm", "drbdsetup"):
         if ctx.runner.which(tool) is None:
@@ -202,11 +223,10 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     version = kernel_version(ctx)
     if version is None:
         return [Problem("DRBD kernel module not available", OCF.ERR_INSTALLED)]
-    low = parse_version(cfg[VERSION_GE]) or (0, 0, 0)
-    high = parse_version(cfg[VERSION_LT]) or (99, 0, 0)
+    low, high = cfg[VERSION_GE], cfg[VERSION_LT]
     shown = ".".join(map(str, version))
     if not low <= version < high:
-        bounds = f"[{cfg[VERSION_GE]}, {cfg[VERSION_LT]})"
+        bounds = f"[{'.'.join(map(str, low))}, {'.'.join(map(str, high))})"
         problems.append(
             Problem(f"DRBD module version {shown} is not within {bounds}", OCF.ERR_INSTALLED)
         )
@@ -340,21 +360,6 @@ def two_primaries_allowed(cfg: Config, ctx: Context) -> None:
 # --- 4. Promotion score ---------------------------------------------------------------
 
 
-def ladder(cfg: Config, ctx: Context) -> object:
-    from ocflib.drbdstate import Ladder
-
-    try:
-        return Ladder.parse(cfg[ADJUST_SCORE])
-    except ValueError as err:
-        ctx.log.warning(
-            "adjust_master_score=%r %s; using the default %s",
-            cfg[ADJUST_SCORE],
-            err,
-            " ".join(map(str, Ladder.DEFAULT)),
-        )
-        return Ladder()
-
-
 def pacemaker_primaries(cfg: Config, ctx: Context) -> list[str]:
     """Nodes where Pacemaker has this resource promoted (crm_resource
     --locate prints `Promoted` since Pacemaker 2.1, `Master` before)."""
@@ -376,15 +381,14 @@ def parse_locate(text: str) -> list[str]:
 def score_for(cfg: Config, ctx: Context, state: State) -> object:
     """The score to set (int), None to delete, or KEEP."""
     from ocflib.drbdstate import promotion_score
-    from ocflib.env import parse_bool
 
-    score = promotion_score(state, ladder(cfg, ctx))  # type: ignore[arg-type]
+    score = promotion_score(state, cfg[ADJUST_SCORE])
     if isinstance(score, int) and state.some_peer_primary and not state.primary:
-        mode = cfg[REMOVE_IF_PEER_PRIMARY].strip()
+        mode = cfg[REMOVE_IF_PEER_PRIMARY]
         healthy = any(
             p.role == "Primary" and p.connected and p.all_up_to_date for p in state.peers.values()
         )
-        if healthy and parse_bool(mode) is True:
+        if healthy and mode == "true":
             return None
         if healthy and mode == "unexpected" and not pacemaker_primaries(cfg, ctx):
             ctx.log.warning(

@@ -30,6 +30,8 @@ from ocflib.params import (
     Param,
     Path,
     Problem,
+    Seconds,
+    Select,
     String,
 )
 
@@ -168,7 +170,7 @@ STATUSFILE_PREFIX = Param(
 )
 RUN_FSCK = Param(
     "run_fsck",
-    String(max_len=16),
+    Select("auto", "force", "no", fallback="auto"),
     default="auto",
     shortdesc="run_fsck",
     longdesc='If run_fsck is "auto" fsck runs before mounting only for file systems '
@@ -216,7 +218,7 @@ KILL_SIGNALS = Param(
 )
 SIGNAL_DELAY = Param(
     "signal_delay",
-    String(max_len=16),
+    Seconds(max=60.0),
     default="1",
     shortdesc="seconds between unmount attempts",
     longdesc="How long to wait after signalling before trying to unmount again "
@@ -359,15 +361,6 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
                 f"statusfile_prefix [{prefix}] must stay inside the mount point (relative, no '..')"
             )
         )
-    delay = (cfg.get(SIGNAL_DELAY) or "1").strip()
-    try:
-        if not 0 <= float(delay) <= 60:
-            raise ValueError
-    except ValueError:
-        problems.append(Problem(f"signal_delay [{delay}] must be a number of seconds (0-60)"))
-    run_fsck = cfg.get(RUN_FSCK) or "auto"
-    if run_fsck not in ("auto", "force", "no"):
-        ctx.log.warning("Invalid parameter value for fsck: '%s'; setting to 'auto'", run_fsck)
     return problems
 
 
@@ -536,7 +529,7 @@ def wait_for_device(ctx: Context, path: str) -> bool:
 
 
 def fsck_needed(cfg: Config, fstype: str) -> bool:
-    mode = cfg.get(RUN_FSCK) or "auto"
+    mode = cfg[RUN_FSCK]
     if mode == "force":
         return True
     if mode == "no":
@@ -970,7 +963,7 @@ class Rounds:
         if budget_end is not None:
             self.end = min(self.end, max(budget_end, start_at + 6.0))
         self.half = start_at + (self.end - start_at) / 2
-        self.delay = float((cfg.get(SIGNAL_DELAY) or "1").strip())
+        self.delay = cfg[SIGNAL_DELAY]
         self.mode = cfg[FORCE_UNMOUNT]
         self.seen: list[str] = []
         self.first = True

@@ -181,8 +181,9 @@ def test_invalid_run_fsck_warns_and_means_auto(fake: FakeRunner, world: World) -
     )
     out = run("start", fake, env(world, run_fsck="sometimes"))
     assert out.rc == 0
-    assert "Invalid parameter value for fsck: 'sometimes'; setting to 'auto'" in out.logged(
-        "warning"
+    assert (
+        "parameter run_fsck='sometimes' is not one of 'auto', 'force', 'no'; 'auto' is used, "
+        "as the shell agent does" in out.logged("warning")
     )
 
 
@@ -247,7 +248,8 @@ def test_clone_safety(fake: FakeRunner, world: World) -> None:
             {"statusfile_prefix": "../../etc/"},
             "statusfile_prefix [../../etc/] must stay inside the mount point (relative, no '..')",
         ),
-        ({"signal_delay": "soon"}, "signal_delay [soon] must be a number of seconds (0-60)"),
+        ({"signal_delay": "soon"}, "parameter signal_delay='soon' must be a number of seconds"),
+        ({"signal_delay": "61"}, "parameter signal_delay='61' must be a number of seconds (0-60)"),
         (
             {"kill_signals": "TERM,BOGUS"},
             "parameter kill_signals='TERM,BOGUS' has an unknown signal 'BOGUS'",
