@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ocflib import iproute
 from ocflib.agent import Action, Agent
 from ocflib.agents import ipaddr2
 from ocflib.commandline import quote
@@ -105,9 +106,9 @@ def test_parse_params_never_raises(reskeys: dict[str, str]) -> None:
 
 @given(st.text(max_size=2000))
 def test_ip_output_parsers_never_raise(text: str) -> None:
-    ipaddr2.parse_addr_lines(text)
-    ipaddr2.parse_routes(text)
-    ipaddr2.parse_routes(text, table_local=True)
+    iproute.parse_addr_lines(text)
+    iproute.parse_routes(text)
+    iproute.parse_routes(text, table_local=True)
 
 
 class RandomRunner(FakeRunner):

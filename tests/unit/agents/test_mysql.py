@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ocflib import mysqlrepl
 from ocflib.agents import mysql
 from ocflib.errors import GenericError
 from ocflib.exitcodes import OCF
@@ -180,7 +181,7 @@ def test_server_command_line(tmp_path: Any) -> None:
     ],
 )
 def test_dialect(version: str, replica: str, binlog: str, change_source: bool) -> None:
-    d = mysql.Dialect(version)
+    d = mysqlrepl.Dialect(version)
     assert (d.status(), d.start(), d.stop(), d.reset()) == (
         f"SHOW {replica} STATUS",
         f"START {replica}",
