@@ -14,9 +14,17 @@ from ocflib.params import Config, Param, Problem, parse_params
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from typing import Callable, TextIO
+    from typing import Callable, Protocol, TextIO
 
+    from ocflib.accounts import Account
     from ocflib.run import Deadline, Runner
+
+    class Accounts(Protocol):
+        """Users and groups (ocflib.accounts.SystemAccounts, or a fake in tests)."""
+
+        def user(self, name: str) -> Account | None: ...
+
+        def group(self, name: str) -> int | None: ...
 
     Handler = Callable[[Config, "Context"], OCF]
     Checker = Callable[[Config, "Context"], list[Problem]]
@@ -71,7 +79,7 @@ class Context:
     """What a handler gets besides its Config: the environment, a runner
     bounded by the action's deadline, and the log."""
 
-    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0")
+    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "accounts")
 
     def __init__(
         self,
@@ -81,7 +89,13 @@ class Context:
         log: Log,
         agent: Agent,
         argv0: str = "",
+        accounts: Accounts | None = None,
     ) -> None:
+        if accounts is None:
+            from ocflib.accounts import SystemAccounts
+
+            accounts = SystemAccounts()
+        self.accounts: Accounts = accounts
         self.argv0 = argv0
         self.env = env
         self.runner = runner
@@ -177,6 +191,7 @@ class Agent:
         log: Log | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        accounts: Accounts | None = None,
     ) -> int:
         """Run the action named by argv[1] and return the exit status.
 
@@ -231,7 +246,7 @@ class Agent:
         deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback)
         if runner is None:
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
-        ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]))
+        ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts)
         try:
             rc = self._run(action, ctx)
         except OCFError as error:

@@ -14,7 +14,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
-__all__ = ["FakeRunner", "ocf_env", "Call"]
+    from ocflib.accounts import Account
+
+__all__ = ["FakeRunner", "FakeAccounts", "ocf_env", "Call"]
 
 
 class Call:
@@ -149,3 +151,29 @@ def ocf_env(
     for key, value in {**(params or {}), **more_params}.items():
         env[f"OCF_RESKEY_{key}"] = value
     return env
+
+
+class FakeAccounts:
+    """Users and groups for tests, independent of the machine's: only the names
+    given exist (a name not given is unknown, as on a node without it)."""
+
+    def __init__(
+        self,
+        users: Mapping[str, tuple[int, int]] | None = None,
+        groups: Mapping[str, int] | None = None,
+    ) -> None:
+        from ocflib.accounts import Account
+
+        self.users = {n: Account(n, uid, gid) for n, (uid, gid) in (users or {}).items()}
+        self.groups = dict(groups or {})
+
+    def user(self, name: str) -> Account | None:
+        return self.users.get(name)
+
+    def group(self, name: str) -> int | None:
+        return self.groups.get(name)
+
+
+# The accounts unit tests see unless they say otherwise: root and a mysql service user.
+STANDARD_ACCOUNTS = {"root": (0, 0), "mysql": (27, 27)}
+STANDARD_GROUPS = {"root": 0, "mysql": 27}

@@ -17,7 +17,12 @@ if ROOT not in sys.path:
 
 from ocflib.agent import Agent  # noqa: E402
 from ocflib.log import Log  # noqa: E402
-from ocflib.testing import FakeRunner  # noqa: E402
+from ocflib.testing import (  # noqa: E402
+    STANDARD_ACCOUNTS,
+    STANDARD_GROUPS,
+    FakeAccounts,
+    FakeRunner,
+)
 
 AGENTS_DIR = os.path.join(ROOT, "agents")
 # Every agent, from the one place that defines them: the executables in agents/.
@@ -86,11 +91,17 @@ def dispatch(
     env: Mapping[str, str],
     runner: FakeRunner | None = None,
     argv: Sequence[str] | None = None,
+    accounts: FakeAccounts | None = None,
 ) -> Outcome:
-    """Run agent.dispatch in process with captured streams and log."""
+    """Run agent.dispatch in process with captured streams and log; users and
+    groups are FakeAccounts (root and mysql unless given), never the machine's."""
     out, err = io.StringIO(), io.StringIO()
     log = Log(agent.name, "test", to_stderr=False)
     log.records = []
     args = list(argv) if argv is not None else ["agent"] + ([action] if action else [])
-    rc = agent.dispatch(args, env, runner or FakeRunner(), log=log, stdout=out, stderr=err)
+    if accounts is None:
+        accounts = FakeAccounts(STANDARD_ACCOUNTS, STANDARD_GROUPS)
+    rc = agent.dispatch(
+        args, env, runner or FakeRunner(), log=log, stdout=out, stderr=err, accounts=accounts
+    )
     return Outcome(rc, out.getvalue(), err.getvalue(), log.records)

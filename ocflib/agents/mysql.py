@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from ocflib.accounts import Account
     from ocflib.proc import PidFile, Process
 
 VERSION = "1.0"
@@ -277,9 +278,6 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     """
     if ctx.action in ("stop", "monitor", "status", "notify", "meta-data"):
         return []
-    import grp
-    import pwd
-
     problems = []
     path = binary(cfg, ctx)
     if not os.access(path, os.X_OK) or os.path.isdir(path):
@@ -288,13 +286,9 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
         problems.append(Problem(f"Config {cfg[CONFIG]} doesn't exist", OCF.ERR_INSTALLED))
     if not os.path.isdir(cfg[DATADIR]):
         problems.append(Problem(f"Datadir {cfg[DATADIR]} doesn't exist", OCF.ERR_INSTALLED))
-    try:
-        pwd.getpwnam(cfg[USER])
-    except KeyError:
+    if ctx.accounts.user(cfg[USER]) is None:
         problems.append(Problem(f"User {cfg[USER]} doesn't exist", OCF.ERR_INSTALLED))
-    try:
-        grp.getgrnam(cfg[GROUP])
-    except KeyError:
+    if ctx.accounts.group(cfg[GROUP]) is None:
         problems.append(Problem(f"Group {cfg[GROUP]} doesn't exist", OCF.ERR_INSTALLED))
     return problems
 
@@ -306,14 +300,10 @@ SERVER_PROGRAMS = ("mysqld", "mariadbd", "mysqld-debug")
 LAUNCHERS = ("runuser", "mysqld_safe", "safe_mysqld", "mariadbd-safe")
 
 
-def server_uids(cfg: Config) -> set[int]:
+def server_uids(cfg: Config, ctx: Context) -> set[int]:
     """The uids a server of this resource runs as (user's; none if user is unknown)."""
-    import pwd
-
-    try:
-        return {pwd.getpwnam(cfg[USER]).pw_uid}
-    except KeyError:
-        return set()
+    account = ctx.accounts.user(cfg[USER])
+    return {account.uid} if account is not None else set()
 
 
 def server_process(cfg: Config, ctx: Context, *, clean: bool = True) -> Process | None:
@@ -330,7 +320,7 @@ def server_process(cfg: Config, ctx: Context, *, clean: bool = True) -> Process 
     pid_file = proc.read_pid_file(cfg[PID])
     if pid_file is None:
         return None
-    uids = server_uids(cfg)
+    uids = server_uids(cfg, ctx)
     server, why = proc.identify(pid_file, SERVER_PROGRAMS, uids)
     if server is not None:
         return server
@@ -402,10 +392,11 @@ def _launcher_file(ctx: Context) -> str:
 def prepare(cfg: Config, ctx: Context) -> None:
     """Log file, pid and socket directories, datadir initialisation; everything
     the server writes must be writable by user (else rc 4)."""
-    import pwd
-
-    account = pwd.getpwnam(cfg[USER])
-    uid, gid = account.pw_uid, _gid(cfg)
+    account = ctx.accounts.user(cfg[USER])
+    gid = ctx.accounts.group(cfg[GROUP])
+    if account is None or gid is None:
+        raise NotInstalledError(f"User {cfg[USER]} or group {cfg[GROUP]} doesn't exist")
+    uid = account.uid
     log = cfg[LOG]
     # Directories the server writes to: created for it (owned by user) when missing.
     for directory in (
@@ -435,27 +426,18 @@ def prepare(cfg: Config, ctx: Context) -> None:
             raise PermError(f"Directory {directory} is not writable by {cfg[USER]}")
 
 
-def _gid(cfg: Config) -> int:
-    import grp
-
-    return grp.getgrnam(cfg[GROUP]).gr_gid
-
-
-def _writable(path: str, account: Any, gid: int) -> bool:
+def _writable(path: str, account: Account, gid: int) -> bool:
     """Would user write there? Owner, group or other write bit (no ACLs)."""
-    import grp
     import stat
 
     try:
         st = os.stat(path)
     except OSError:
         return False
-    if account.pw_uid == 0:
+    if account.uid == 0:
         return True
-    groups = {gid, account.pw_gid} | {
-        g.gr_gid for g in grp.getgrall() if account.pw_name in g.gr_mem
-    }
-    if st.st_uid == account.pw_uid:
+    groups = {gid, account.gid} | account.groups
+    if st.st_uid == account.uid:
         return bool(st.st_mode & stat.S_IWUSR)
     if st.st_gid in groups:
         return bool(st.st_mode & stat.S_IWGRP)
@@ -671,7 +653,7 @@ def connect(cfg: Config, ctx: Context, *, admin: bool = True, timeout: float | N
     if cfg[REPL_SSL]:
         kwargs["ssl"] = {"check_hostname": False}
     try:
-        return guarded_connection(mod, lambda pid, uid: check_peer(cfg, pid, uid))(**kwargs)
+        return guarded_connection(mod, lambda pid, uid: check_peer(cfg, ctx, pid, uid))(**kwargs)
     except mod.MySQLError as err:
         raise GenericError(f"cannot log in to MySQL as {user}: {_sql_error(err)}") from err
 
@@ -679,7 +661,7 @@ def connect(cfg: Config, ctx: Context, *, admin: bool = True, timeout: float | N
 CLEARTEXT_PLUGINS = (b"mysql_clear_password", b"dialog")
 
 
-def check_peer(cfg: Config, pid: int, uid: int) -> str | None:
+def check_peer(cfg: Config, ctx: Context, pid: int, uid: int) -> str | None:
     """Why the process listening on the socket must not get a password, or None:
     it must be a mysqld/mariadbd of user (the socket's directory may belong to
     that user, who could otherwise plant a listener that collects passwords)."""
@@ -688,7 +670,7 @@ def check_peer(cfg: Config, pid: int, uid: int) -> str | None:
     p = proc.process(pid) if pid > 0 else None
     if p is None:
         return f"cannot tell which process listens on {cfg[SOCKET]}; no password sent"
-    if p.program not in SERVER_PROGRAMS or not {p.uid, p.euid} & server_uids(cfg):
+    if p.program not in SERVER_PROGRAMS or not {p.uid, p.euid} & server_uids(cfg, ctx):
         return (
             f"{cfg[SOCKET]} is served by {p.program}[{p.pid}] of uid {p.euid}, not by a "
             f"MySQL server of {cfg[USER]}; no password sent"

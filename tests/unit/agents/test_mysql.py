@@ -19,6 +19,22 @@ from ocflib.proc import Process
 from ocflib.testing import FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
+
+@pytest.fixture(autouse=True)
+def _no_system_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """These tests pass on any machine: the users and groups they see are the fake
+    ones (ocflib.testing.FakeAccounts), never the machine's passwd and group files."""
+    import grp
+    import pwd
+
+    def consulted(*args: object) -> None:
+        raise AssertionError(f"the machine's accounts were consulted: {args}")
+
+    # (tmp_path first: pytest looks the current user up to name it)
+    for module, name in ((pwd, "getpwnam"), (grp, "getgrnam"), (grp, "getgrall")):
+        monkeypatch.setattr(module, name, consulted)
+
+
 AGENT = mysql.AGENT
 PROMOTABLE = {"promotable": "true", "clone_max": "2", "on_node": "n1", "notify": "true"}
 ATTR = ["crm_attribute", "--promotion", "-N", "n1"]
