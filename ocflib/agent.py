@@ -79,7 +79,7 @@ class Context:
     """What a handler gets besides its Config: the environment, a runner
     bounded by the action's deadline, and the log."""
 
-    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "accounts")
+    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "accounts", "out")
 
     def __init__(
         self,
@@ -90,7 +90,10 @@ class Context:
         agent: Agent,
         argv0: str = "",
         accounts: Accounts | None = None,
+        out: TextIO | None = None,
     ) -> None:
+        # where an action prints (status' running/stopped): the dispatcher's stdout
+        self.out: TextIO = sys.stdout if out is None else out
         if accounts is None:
             from ocflib.accounts import SystemAccounts
 
@@ -246,7 +249,7 @@ class Agent:
         deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback)
         if runner is None:
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
-        ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts)
+        ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts, out)
         try:
             rc = self._run(action, ctx)
         except OCFError as error:

@@ -763,7 +763,7 @@ def _in_namespace(cfg: Config, ctx: Context) -> OCF | None:
         ["ip", "netns", "exec", ns, sys.executable, "-IS", ctx.argv0, ctx.action], ok=None, env=env
     )
     if result.stdout:
-        sys.stdout.write(result.stdout)
+        ctx.out.write(result.stdout)
     for line in result.stderr.splitlines():
         prefix = ctx.env.exit_reason_prefix
         if line.startswith(prefix):
@@ -983,7 +983,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
 def status(cfg: Config, ctx: Context) -> OCF:
     """LSB-style status: prints running/stopped."""
     rc = monitor(cfg, ctx)
-    sys.stdout.write("running\n" if rc == OCF.SUCCESS else "stopped\n")
+    ctx.out.write("running\n" if rc == OCF.SUCCESS else "stopped\n")
     return rc
 
 

@@ -456,7 +456,11 @@ def test_status_prints_state(fake: FakeRunner, net: Net) -> None:
     addrs(fake, BASE4)
     fake.expect(ROUTE4_CMD, stdout=ROUTE4)
     out = run("status", fake, env(ip="192.0.2.50"))
-    assert out.rc == 7
+    assert (out.rc, out.stdout) == (7, "stopped\n")
+    addrs(fake, BASE4, VIP4)
+    fake.expect(ROUTE4_CMD, stdout=ROUTE4)
+    out = run("status", fake, env(ip="192.0.2.50"))
+    assert (out.rc, out.stdout) == (0, "running\n")
 
 
 # --- validation ------------------------------------------------------------------
