@@ -22,7 +22,7 @@ __all__ = ["FakeRunner", "FakeAccounts", "ocf_env", "Call"]
 class Call:
     """One expected command and its canned answer."""
 
-    __slots__ = ("argv", "stdout", "stderr", "returncode", "input", "effect")
+    __slots__ = ("argv", "stdout", "stderr", "returncode", "input", "effect", "env", "timeout")
 
     def __init__(
         self,
@@ -33,6 +33,8 @@ class Call:
         *,
         input: str | None = None,
         effect: object = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.argv = tuple(argv)
         self.stdout = stdout
@@ -40,6 +42,8 @@ class Call:
         self.returncode = returncode
         self.input = input
         self.effect = effect
+        self.env = None if env is None else dict(env)
+        self.timeout = timeout
 
 
 class FakeRunner:
@@ -59,10 +63,17 @@ class FakeRunner:
         *,
         input: str | None = None,
         effect: object = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> FakeRunner:
         """Add the next expected command. effect: a callable run before answering,
-        or an exception instance to raise (e.g. CommandTimeout)."""
-        self.expected.append(Call(argv, stdout, stderr, returncode, input=input, effect=effect))
+        or an exception instance to raise (e.g. CommandTimeout). env: the extra
+        environment the command must get (none unless given: strict). timeout:
+        the per-command limit it must ask for (checked when given)."""
+        call = Call(
+            argv, stdout, stderr, returncode, input=input, effect=effect, env=env, timeout=timeout
+        )
+        self.expected.append(call)
         return self
 
     def which(self, program: str) -> str | None:
@@ -98,6 +109,17 @@ class FakeRunner:
             raise AssertionError(
                 f"As {index}. command '{quote_argv(argv)}' expected input "
                 f"{call.input!r} but got {input!r}"
+            )
+        got_env = None if env is None else dict(env)
+        if got_env != call.env:
+            raise AssertionError(
+                f"As {index}. command '{quote_argv(argv)}' expected env {call.env!r} "
+                f"but got {got_env!r}"
+            )
+        if call.timeout is not None and timeout != call.timeout:
+            raise AssertionError(
+                f"As {index}. command '{quote_argv(argv)}' expected timeout "
+                f"{call.timeout!r} but got {timeout!r}"
             )
         self.done.append(call)
         if isinstance(call.effect, BaseException):

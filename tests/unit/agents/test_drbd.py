@@ -744,7 +744,14 @@ def test_unfence_when_everything_is_up_to_date(
 ) -> None:
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ATTR, "-v", "10000"])
-    fake.expect([*ADM, "unfence-peer", "r0"])
+    fake.expect(
+        [*ADM, "unfence-peer", "r0"],
+        env={
+            "OCF_RESKEY_unfence_extra_args": "--quiet --flock-required --flock-timeout 0 "
+            "--unfence-only-if-owner-match"
+        },
+        timeout=30,
+    )  # the handler reads its extra arguments from the environment, as crm-fence-peer does
     assert (
         run("monitor", fake, env(tmp_path, interval=10000, unfence_if_all_uptodate="yes")).rc == 8
     )

@@ -561,6 +561,16 @@ def test_network_namespace_reexecs_the_action_inside(fake: FakeRunner, net: Net)
         ["ip", "netns", "exec", "blue", sys.executable, "-IS", os.path.realpath("agent"), "start"],
         stderr="ocf-exit-reason:Failed to add 192.0.2.50: boom\n",
         returncode=1,
+        # the action's environment goes along, without network_namespace (no loop)
+        env={
+            "OCF_ROOT": "/usr/lib/ocf",
+            "OCF_RESOURCE_INSTANCE": "test",
+            "OCF_RA_VERSION_MAJOR": "1",
+            "OCF_RA_VERSION_MINOR": "1",
+            "OCF_RESKEY_CRM_meta_timeout": "20000",
+            "OCF_RESKEY_ip": "192.0.2.50",
+            "HA_RSCTMP": "/nonexistent",
+        },
     )
     out = run("start", fake, env(ip="192.0.2.50", network_namespace="blue"))
     assert (out.rc, out.reason) == (1, "Failed to add 192.0.2.50: boom")

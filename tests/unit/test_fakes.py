@@ -1,0 +1,37 @@
+"""The strict fakes of ocflib.testing fail on anything unexpected."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocflib.testing import FakeAccounts, FakeRunner
+
+
+def test_fake_runner_checks_argv_order_input_env_and_timeout() -> None:
+    fake = FakeRunner().expect(["a"]).expect(["b"], env={"X": "1"}).expect(["c"], timeout=5)
+    with pytest.raises(AssertionError, match="As 1. command expected 'a' but was 'b'"):
+        fake.run(["b"])
+    fake = FakeRunner().expect(["a"])
+    with pytest.raises(AssertionError, match="expected env None but got"):
+        fake.run(["a"], env={"SECRET": "x"})  # an environment nobody expected
+    fake = FakeRunner().expect(["b"], env={"X": "1"})
+    with pytest.raises(AssertionError, match="expected env"):
+        fake.run(["b"], env={"X": "2"})
+    fake = FakeRunner().expect(["c"], timeout=5)
+    with pytest.raises(AssertionError, match="expected timeout 5 but got 30"):
+        fake.run(["c"], timeout=30)
+    fake = FakeRunner().expect(["d"], input="in")
+    with pytest.raises(AssertionError, match="expected input"):
+        fake.run(["d"], input="other")
+    fake = FakeRunner().expect(["e"])
+    with pytest.raises(AssertionError, match="remaining expected calls"):
+        fake.assert_done()
+    with pytest.raises(AssertionError, match="nothing more was expected"):
+        FakeRunner().run(["f"])
+
+
+def test_fake_accounts_know_only_what_they_are_given() -> None:
+    accounts = FakeAccounts({"mysql": (27, 28)}, {"mysql": 28})
+    user = accounts.user("mysql")
+    assert user is not None and (user.uid, user.gid) == (27, 28)
+    assert accounts.user("root") is None and accounts.group("wheel") is None
