@@ -14,7 +14,7 @@ from ocflib.params import Config, Param, Problem, parse_params
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from typing import Callable, Protocol, TextIO
+    from typing import Any, Callable, Protocol, TextIO
 
     from ocflib.accounts import Account
     from ocflib.run import Deadline, Runner
@@ -25,6 +25,23 @@ if TYPE_CHECKING:
         def user(self, name: str) -> Account | None: ...
 
         def group(self, name: str) -> int | None: ...
+
+    class Sql(Protocol):
+        """SQL connections (ocflib.sqlclient.PyMySql, or a fake in tests)."""
+
+        @property
+        def error(self) -> type[Exception]: ...
+
+        def connect(
+            self,
+            *,
+            unix_socket: str,
+            user: str,
+            password: str,
+            timeout: float,
+            ssl: bool,
+            verify_peer: Callable[[int, int], str | None],
+        ) -> Any: ...
 
     Handler = Callable[[Config, "Context"], OCF]
     Checker = Callable[[Config, "Context"], list[Problem]]
@@ -79,7 +96,7 @@ class Context:
     """What a handler gets besides its Config: the environment, a runner
     bounded by the action's deadline, and the log."""
 
-    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "accounts", "out")
+    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "_accounts", "out", "_sql")
 
     def __init__(
         self,
@@ -91,20 +108,37 @@ class Context:
         argv0: str = "",
         accounts: Accounts | None = None,
         out: TextIO | None = None,
+        sql: Sql | None = None,
     ) -> None:
         # where an action prints (status' running/stopped): the dispatcher's stdout
         self.out: TextIO = sys.stdout if out is None else out
-        if accounts is None:
-            from ocflib.accounts import SystemAccounts
-
-            accounts = SystemAccounts()
-        self.accounts: Accounts = accounts
+        # the system's users and SQL are set up only if an action asks for them
+        self._sql = sql
+        self._accounts = accounts
         self.argv0 = argv0
         self.env = env
         self.runner = runner
         self.deadline = deadline
         self.log = log
         self.agent = agent
+
+    @property
+    def accounts(self) -> Accounts:
+        """Users and groups: the system's, or a fake given to dispatch."""
+        if self._accounts is None:
+            from ocflib.accounts import SystemAccounts
+
+            self._accounts = SystemAccounts()
+        return self._accounts
+
+    @property
+    def sql(self) -> Sql:
+        """SQL connections: pymysql, or a fake given to dispatch."""
+        if self._sql is None:
+            from ocflib.sqlclient import PyMySql
+
+            self._sql = PyMySql()
+        return self._sql
 
     @property
     def action(self) -> str:
@@ -195,6 +229,7 @@ class Agent:
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
         accounts: Accounts | None = None,
+        sql: Sql | None = None,
     ) -> int:
         """Run the action named by argv[1] and return the exit status.
 
@@ -249,7 +284,9 @@ class Agent:
         deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback)
         if runner is None:
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
-        ctx = Context(env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts, out)
+        ctx = Context(
+            env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts, out, sql
+        )
         try:
             rc = self._run(action, ctx)
         except OCFError as error:

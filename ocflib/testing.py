@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from ocflib.accounts import Account
 
-__all__ = ["FakeRunner", "FakeAccounts", "ocf_env", "Call"]
+__all__ = ["FakeRunner", "FakeAccounts", "FakeSql", "ocf_env", "Call"]
 
 
 class Call:
@@ -199,3 +199,122 @@ class FakeAccounts:
 # The accounts unit tests see unless they say otherwise: root and a mysql service user.
 STANDARD_ACCOUNTS = {"root": (0, 0), "mysql": (27, 27)}
 STANDARD_GROUPS = {"root": 0, "mysql": 27}
+
+
+class FakeSqlError(Exception):
+    """What FakeSql raises for a scripted error: args (code, message), as pymysql's."""
+
+
+class _SqlStep:
+    __slots__ = ("kind", "text", "args", "rows", "error")
+
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        args: tuple[object, ...] | None,
+        rows: list[Mapping[str, object]],
+        error: tuple[int, str] | None,
+    ) -> None:
+        self.kind = kind  # connect | query
+        self.text = text  # the user, or the statement
+        self.args = args
+        self.rows = rows
+        self.error = error
+
+    def __str__(self) -> str:
+        return f"connect {self.text}" if self.kind == "connect" else self.text
+
+
+class FakeSql:
+    """A strict SQL server for tests: every connection and statement, in order.
+
+    connection(user) expects a login; statement(sql, rows) a statement and its
+    rows (error=(code, message) to fail it instead). Anything else, another
+    order, or arguments that differ fail the test; assert_done() fails when
+    scripted steps were never reached.
+    """
+
+    error = FakeSqlError
+
+    def __init__(self) -> None:
+        self.steps: list[_SqlStep] = []
+        self.done: list[str] = []
+
+    def connection(self, user: str, *, error: tuple[int, str] | None = None) -> FakeSql:
+        self.steps.append(_SqlStep("connect", user, None, [], error))
+        return self
+
+    def statement(
+        self,
+        sql: str,
+        rows: Sequence[Mapping[str, object]] = (),
+        *,
+        args: Sequence[object] | None = None,
+        error: tuple[int, str] | None = None,
+    ) -> FakeSql:
+        self.steps.append(
+            _SqlStep("query", sql, None if args is None else tuple(args), list(rows), error)
+        )
+        return self
+
+    def _next(self, kind: str, text: str, args: Sequence[object] | None = None) -> _SqlStep:
+        index = len(self.done) + 1
+        got = _SqlStep(kind, text, None if args is None else tuple(args), [], None)
+        if not self.steps:
+            raise AssertionError(f"As {index}. SQL step nothing more was expected but was '{got}'")
+        step = self.steps.pop(0)
+        if (step.kind, step.text, step.args) != (got.kind, got.text, got.args):
+            raise AssertionError(
+                f"As {index}. SQL step expected '{step}' (args {step.args!r}) but was "
+                f"'{got}' (args {got.args!r})"
+            )
+        self.done.append(str(got))
+        if step.error is not None:
+            raise FakeSqlError(*step.error)
+        return step
+
+    def connect(
+        self,
+        *,
+        unix_socket: str,
+        user: str,
+        password: str,
+        timeout: float,
+        ssl: bool,
+        verify_peer: object,
+    ) -> _FakeConnection:
+        self._next("connect", user)
+        return _FakeConnection(self)
+
+    def assert_done(self) -> None:
+        if self.steps:
+            left = "\n".join(f"  {s}" for s in self.steps)
+            raise AssertionError(f"There are remaining expected SQL steps:\n{left}")
+
+
+class _FakeConnection:
+    """One connection of a FakeSql: a cursor that answers from the script."""
+
+    def __init__(self, sql: FakeSql) -> None:
+        self.sql = sql
+        self.rows: list[Mapping[str, object]] = []
+        self.closed = False
+
+    def cursor(self) -> _FakeConnection:
+        return self
+
+    def __enter__(self) -> _FakeConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def execute(self, statement: str, args: Sequence[object] | None = None) -> None:
+        self.rows = self.sql._next("query", statement, args).rows
+
+    def fetchall(self) -> list[Mapping[str, object]]:
+        return self.rows
+
+    def close(self) -> None:
+        self.closed = True

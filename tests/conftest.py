@@ -22,6 +22,7 @@ from ocflib.testing import (  # noqa: E402
     STANDARD_GROUPS,
     FakeAccounts,
     FakeRunner,
+    FakeSql,
 )
 
 AGENTS_DIR = os.path.join(ROOT, "agents")
@@ -92,6 +93,7 @@ def dispatch(
     runner: FakeRunner | None = None,
     argv: Sequence[str] | None = None,
     accounts: FakeAccounts | None = None,
+    sql: FakeSql | None = None,
 ) -> Outcome:
     """Run agent.dispatch in process with captured streams and log; users and
     groups are FakeAccounts (root and mysql unless given), never the machine's."""
@@ -102,6 +104,13 @@ def dispatch(
     if accounts is None:
         accounts = FakeAccounts(STANDARD_ACCOUNTS, STANDARD_GROUPS)
     rc = agent.dispatch(
-        args, env, runner or FakeRunner(), log=log, stdout=out, stderr=err, accounts=accounts
+        args,
+        env,
+        runner or FakeRunner(),
+        log=log,
+        stdout=out,
+        stderr=err,
+        accounts=accounts,
+        sql=sql if sql is not None else FakeSql(),
     )
     return Outcome(rc, out.getvalue(), err.getvalue(), log.records)

@@ -616,22 +616,9 @@ def _remove_socket(path: str) -> None:
 # --- 4. SQL (pymysql, imported only where SQL is needed) --------------------------------------
 
 
-def pymysql() -> Any:
-    """pymysql, importable although agents run without site-packages (-S)."""
-    try:
-        import pymysql as module
-    except ImportError:
-        import site
-
-        site.main()
-        import pymysql as module
-    return module
-
-
 def connect(cfg: Config, ctx: Context, *, admin: bool = True, timeout: float | None = None) -> Any:
     """A connection over the socket as replication_user (admin) or test_user;
     statements time out after `timeout` seconds (default: the deadline)."""
-    mod = pymysql()
     user, password = (
         (cfg[REPL_USER], cfg.get(REPL_PASSWD) or "")
         if admin
@@ -640,25 +627,17 @@ def connect(cfg: Config, ctx: Context, *, admin: bool = True, timeout: float | N
     left = max(ctx.deadline.remaining(), 1.0)
     if timeout is not None:
         left = min(left, timeout)
-    kwargs: dict[str, Any] = {
-        "unix_socket": cfg[SOCKET],
-        "user": user,
-        "password": password,
-        "connect_timeout": min(left, 10),
-        "read_timeout": left,
-        "write_timeout": left,
-        "autocommit": True,
-        "cursorclass": mod.cursors.DictCursor,
-    }
-    if cfg[REPL_SSL]:
-        kwargs["ssl"] = {"check_hostname": False}
     try:
-        return guarded_connection(mod, lambda pid, uid: check_peer(cfg, ctx, pid, uid))(**kwargs)
-    except mod.MySQLError as err:
+        return ctx.sql.connect(
+            unix_socket=cfg[SOCKET],
+            user=user,
+            password=password,
+            timeout=left,
+            ssl=bool(cfg[REPL_SSL]),
+            verify_peer=lambda pid, uid: check_peer(cfg, ctx, pid, uid),
+        )
+    except ctx.sql.error as err:
         raise GenericError(f"cannot log in to MySQL as {user}: {_sql_error(err)}") from err
-
-
-CLEARTEXT_PLUGINS = (b"mysql_clear_password", b"dialog")
 
 
 def check_peer(cfg: Config, ctx: Context, pid: int, uid: int) -> str | None:
@@ -676,42 +655,6 @@ def check_peer(cfg: Config, ctx: Context, pid: int, uid: int) -> str | None:
             f"MySQL server of {cfg[USER]}; no password sent"
         )
     return None
-
-
-def guarded_connection(mod: Any, verify_peer: Any) -> Any:
-    """pymysql's Connection, never handing a password to the wrong party.
-
-    Over a Unix socket the listener is identified first (SO_PEERCRED; verify_peer
-    says why not, or None). Authentication methods that send the password in
-    cleartext (mysql_clear_password, PAM's dialog) are refused unless the
-    connection is TLS: pymysql alone answers them over any connection.
-    """
-
-    class Guarded(mod.connections.Connection):  # type: ignore[misc]
-        def _request_authentication(self) -> None:
-            if self.unix_socket:
-                import socket
-                import struct
-
-                creds = self._sock.getsockopt(
-                    socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-                )
-                pid, uid, _gid = struct.unpack("3i", creds)
-                problem = verify_peer(pid, uid)
-                if problem:
-                    raise mod.err.OperationalError(2059, problem)
-            super()._request_authentication()
-
-        def _process_auth(self, plugin_name: bytes, auth_packet: Any) -> Any:
-            if plugin_name in CLEARTEXT_PLUGINS and not hasattr(self._sock, "cipher"):
-                raise mod.err.OperationalError(
-                    2059,
-                    f"the server asks for {plugin_name.decode()}, which sends the password "
-                    "in cleartext: refused without TLS",
-                )
-            return super()._process_auth(plugin_name, auth_packet)
-
-    return Guarded
 
 
 def _sql_error(err: BaseException) -> str:
@@ -739,12 +682,11 @@ def stop_replication(cfg: Config, ctx: Context, statement: str, limit_s: float =
     60 s by default) holds STOP up that long: the action goes on without waiting,
     the server finishes the stop by itself. Returns True if it completed.
     """
-    mod = pymysql()
     conn = connect(cfg, ctx, timeout=limit_s)
     try:
         query(conn, statement)
         return True
-    except mod.MySQLError as err:
+    except ctx.sql.error as err:
         ctx.log.warning(
             "%s did not complete within %.0f s (%s): going on", statement, limit_s, _sql_error(err)
         )
@@ -863,11 +805,10 @@ def stop(cfg: Config, ctx: Context) -> OCF:
 
 def select_test_table(cfg: Config, ctx: Context) -> None:
     conn = connect(cfg, ctx, admin=False)
-    mod = pymysql()
     try:
         # test_table is limited to identifier characters and dots (check_config).
         query(conn, f"SELECT COUNT(*) AS n FROM {cfg[TEST_TABLE]}")  # noqa: S608
-    except mod.MySQLError as err:
+    except ctx.sql.error as err:
         raise GenericError(
             f"Unable to read {cfg[TEST_TABLE]} as {cfg[TEST_USER]}: {_sql_error(err)}"
         ) from err
@@ -912,7 +853,7 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
         d = dialect(conn)
         try:
             status = replica_status(conn, d)
-        except pymysql().MySQLError as err:
+        except ctx.sql.error as err:
             # Leave the score as it is and say so.
             ctx.log.warning("replica status unavailable (%s): score unchanged", _sql_error(err))
             return OCF.SUCCESS
@@ -1003,7 +944,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
                 continue
             try:
                 query(conn, f"KILL CONNECTION {int(row['ID'])}")
-            except pymysql().MySQLError:
+            except ctx.sql.error:
                 pass  # it ended by itself
     finally:
         conn.close()

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from ocflib import mysqlrepl
 from ocflib.agents import mysql
-from ocflib.errors import GenericError
 from ocflib.exitcodes import OCF
 from ocflib.mysqlwire import scramble_native
 from ocflib.proc import Process
-from ocflib.testing import FakeRunner, ocf_env
+from ocflib.testing import FakeRunner, FakeSql, ocf_env
 from tests.conftest import Outcome, dispatch
 
 
@@ -58,8 +57,9 @@ def env(
     return e
 
 
-def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    return dispatch(AGENT, action, e, fake)
+def run(action: str, fake: FakeRunner, e: dict[str, str], sql: FakeSql | None = None) -> Outcome:
+    """Dispatch with a strict SQL fake: without a script, any SQL fails the test."""
+    return dispatch(AGENT, action, e, fake, sql=sql or FakeSql())
 
 
 # --- validation and plain rows ----------------------------------------------------------
@@ -218,35 +218,6 @@ def test_native_password_scramble() -> None:
 # --- the promotion-score ladder with a fake server ------------------------------------
 
 
-class FakeConn:
-    """Answers SQL from a script: {statement prefix: rows}."""
-
-    def __init__(self, answers: dict[str, list[dict[str, Any]]]) -> None:
-        self.answers = answers
-        self.executed: list[str] = []
-
-    def cursor(self) -> FakeConn:
-        return self
-
-    def __enter__(self) -> FakeConn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def execute(self, sql: str, args: Sequence[object] | None = None) -> None:
-        self.executed.append(sql)
-        self.last = next(
-            (rows for prefix, rows in self.answers.items() if sql.startswith(prefix)), []
-        )
-
-    def fetchall(self) -> list[dict[str, Any]]:
-        return self.last
-
-    def close(self) -> None:
-        pass
-
-
 def replica(
     io: str = "Yes", sql: str = "Yes", lag: int | None = 5, sql_errno: int = 0
 ) -> dict[str, Any]:
@@ -267,72 +238,96 @@ def fake_server(pid: int) -> Process:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> FakeConn:
-    conn = FakeConn({"SELECT VERSION()": [{"v": "10.11.6-MariaDB"}]})
+def server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Generator[FakeSql]:
+    """A running server (its process and socket faked) and a strict SQL script."""
+    sql = FakeSql()
     monkeypatch.setattr(mysql, "server_process", lambda cfg, ctx, clean=True: fake_server(4242))
     monkeypatch.setattr(mysql, "ping", lambda cfg, ctx, timeout_s=5.0: "ok")
-    monkeypatch.setattr(mysql, "connect", lambda cfg, ctx, admin=True, timeout=None: conn)
-    return conn
+    yield sql
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.passed:
+        sql.assert_done()
+
+
+VERSION = ("SELECT VERSION() AS v", [{"v": "10.11.6-MariaDB"}])
+READ_ONLY = "SELECT @@global.read_only AS r"
+
+
+def replica_monitor(sql: FakeSql, status: list[dict[str, Any]]) -> None:
+    """The statements of a replica's monitor: one connection, read_only, the
+    dialect, the replica status."""
+    sql.connection("root").statement(READ_ONLY, [{"r": 1}]).statement(*VERSION)
+    sql.statement("SHOW REPLICA STATUS", status)
 
 
 def reader(value: str) -> list[str]:
     return ["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-v", value]
 
 
-def test_primary_gets_score_2_and_8(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
-    server.answers["SELECT @@global.read_only"] = [{"r": 0}]
+def test_primary_gets_score_2_and_8(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
+    server.connection("root").statement(READ_ONLY, [{"r": 0}])
     fake.expect([*ATTR, "-v", "2"])
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == OCF.RUNNING_PROMOTED
+    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
+    assert out.rc == OCF.RUNNING_PROMOTED
 
 
-def test_healthy_replica_score_by_lag(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
-    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
-    server.answers["SHOW REPLICA STATUS"] = [replica(lag=10)]
+def test_healthy_replica_score_by_lag(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
+    replica_monitor(server, [replica(lag=10)])
     fake.expect([*ATTR, "-v", "3590"])
     fake.expect(reader("1"))
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server).rc == 0
 
 
 def test_unconfigured_unpromoted_gets_score_1(
-    fake: FakeRunner, server: FakeConn, tmp_path: Any
+    fake: FakeRunner, server: FakeSql, tmp_path: Any
 ) -> None:
-    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
+    replica_monitor(server, [])
     fake.expect([*ATTR, "-v", "1"])
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server).rc == 0
 
 
 def test_broken_replica_loses_its_score_and_says_why(
-    fake: FakeRunner, server: FakeConn, tmp_path: Any
+    fake: FakeRunner, server: FakeSql, tmp_path: Any
 ) -> None:
-    """resource-agents #1377: the reference keeps the score of a broken replica."""
-    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
-    server.answers["SHOW REPLICA STATUS"] = [replica(sql="No", sql_errno=1062)]
+    """resource-agents #1377: the reference keeps the score of a broken replica. An
+    error is not blindly restarted (no START REPLICA in the script)."""
+    replica_monitor(server, [replica(sql="No", sql_errno=1062)])
     fake.expect([*ATTR, "-D"])
     fake.expect(reader("0"))
-    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE))
+    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
     assert out.rc == OCF.DEGRADED
     assert out.reason == (
         "replication broken, promotion score removed: Last_SQL_Errno 1062: "
         "Duplicate entry '7' for key 'PRIMARY'"
     )
-    assert "START REPLICA" not in server.executed  # an error: not blindly restarted
 
 
 def test_stopped_sql_thread_without_error_is_restarted(
-    fake: FakeRunner, server: FakeConn, tmp_path: Any
+    fake: FakeRunner, server: FakeSql, tmp_path: Any
 ) -> None:
-    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
-    server.answers["SHOW REPLICA STATUS"] = [replica(sql="No")]
+    replica_monitor(server, [replica(sql="No")])
+    server.statement("START REPLICA")
     fake.expect([*ATTR, "-D"])
     fake.expect(reader("0"))
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == OCF.DEGRADED
-    assert "START REPLICA" in server.executed
+    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
+    assert out.rc == OCF.DEGRADED
+
+
+def test_replica_status_unavailable_leaves_the_score_alone(
+    fake: FakeRunner, server: FakeSql, tmp_path: Any
+) -> None:
+    server.connection("root").statement(READ_ONLY, [{"r": 1}]).statement(*VERSION)
+    server.statement("SHOW REPLICA STATUS", error=(2013, "Lost connection"))
+    out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
+    assert out.rc == 0
+    assert out.logged("warning") == [
+        "replica status unavailable (Lost connection (2013)): score unchanged"
+    ]
 
 
 def test_unreachable_source_keeps_a_caught_up_replica_promotable(
-    fake: FakeRunner, server: FakeConn, tmp_path: Any
+    fake: FakeRunner, server: FakeSql, tmp_path: Any
 ) -> None:
-    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
     caught_up = {
         **replica(io="Connecting", lag=None),
         "Last_IO_Errno": 2003,
@@ -342,34 +337,36 @@ def test_unreachable_source_keeps_a_caught_up_replica_promotable(
         "Relay_Master_Log_File": "b.000003",
         "Exec_Master_Log_Pos": 900,
     }
-    server.answers["SHOW REPLICA STATUS"] = [caught_up]
+    replica_monitor(server, [caught_up])
     fake.expect(reader("0"))
     fake.expect([*ATTR, "-v", "3600"])
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
-    server.answers["SHOW REPLICA STATUS"] = [{**caught_up, "Exec_Master_Log_Pos": 500}]
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server).rc == 0
+    replica_monitor(server, [{**caught_up, "Exec_Master_Log_Pos": 500}])
     fake.expect(reader("0"))
     fake.expect([*ATTR, "-v", "1"])
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE)).rc == 0
+    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server).rc == 0
 
 
-def test_lag_beyond_max(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
-    server.answers["SELECT @@global.read_only"] = [{"r": 1}]
-    server.answers["SHOW REPLICA STATUS"] = [replica(lag=100)]
+def test_lag_beyond_max(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
+    replica_monitor(server, [replica(lag=100)])
     fake.expect(reader("0"))
     fake.expect([*ATTR, "-v", "0"])
-    assert run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60")).rc == 0
+    e = env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60")
+    assert run("monitor", fake, e, server).rc == 0
+    replica_monitor(server, [replica(lag=100)])
     fake.expect(reader("0"))
-    out = run(
-        "monitor",
-        fake,
-        env(str(tmp_path), 10000, PROMOTABLE, max_slave_lag="60", evict_outdated_slaves="yes"),
-    )
+    out = run("monitor", fake, {**e, "OCF_RESKEY_evict_outdated_slaves": "yes"}, server)
     assert out.rc == OCF.ERR_INSTALLED
 
 
-def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -> None:
-    server.answers["SHOW BINLOG STATUS"] = [{"File": "mysql-bin.000007", "Position": 1234}]
-    server.answers["SHOW REPLICA STATUS"] = [replica()]
+def test_promote_and_demote(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
+    # promote: replication stopped on a connection of its own (bounded), reset, the
+    # binlog position handed to the replicas, read_only off
+    server.connection("root").statement(*VERSION)
+    server.connection("root").statement("STOP REPLICA")
+    server.statement("RESET REPLICA ALL")
+    server.statement("SHOW BINLOG STATUS", [{"File": "mysql-bin.000007", "Position": 1234}])
+    server.statement("SET GLOBAL read_only = OFF")
     fake.expect(
         ["crm_attribute", "-N", "n1", "-l", "forever", "-n", "test_mysql_master_IP", "-G", "-q"],
         returncode=6,
@@ -389,37 +386,34 @@ def test_promote_and_demote(fake: FakeRunner, server: FakeConn, tmp_path: Any) -
     )
     fake.expect([*ATTR, "-v", "3601"])
     fake.expect(reader("1"))
-    assert run("promote", fake, env(str(tmp_path), meta=PROMOTABLE)).rc == 0
-    assert server.executed[1:4] == ["STOP REPLICA", "RESET REPLICA ALL", "SHOW BINLOG STATUS"]
-    assert server.executed[-1] == "SET GLOBAL read_only = OFF"
-    server.executed.clear()
-    server.answers["SELECT ID, USER, COMMAND"] = [
-        {"ID": 10, "USER": "app", "COMMAND": "Query"},
-        {"ID": 11, "USER": "system user", "COMMAND": "Slave_SQL"},
-        {"ID": 12, "USER": "repl", "COMMAND": "Binlog Dump GTID"},
-    ]
+    assert run("promote", fake, env(str(tmp_path), meta=PROMOTABLE), server).rc == 0
+    # demote: read_only on, then the clients' connections ended (not the server's own)
+    server.connection("root").statement("SET GLOBAL read_only = ON")
+    server.statement(
+        "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()",
+        [
+            {"ID": 10, "USER": "app", "COMMAND": "Query"},
+            {"ID": 11, "USER": "system user", "COMMAND": "Slave_SQL"},
+            {"ID": 12, "USER": "repl", "COMMAND": "Binlog Dump GTID"},
+        ],
+    )
+    server.statement("KILL CONNECTION 10")
     fake.expect([*ATTR, "-v", "1"])
     fake.expect(reader("0"))
-    assert run("demote", fake, env(str(tmp_path), meta=PROMOTABLE)).rc == 0
-    assert server.executed[0] == "SET GLOBAL read_only = ON"
-    assert [s for s in server.executed if s.startswith("KILL")] == ["KILL CONNECTION 10"]
+    assert run("demote", fake, env(str(tmp_path), meta=PROMOTABLE), server).rc == 0
 
 
-def test_notify_never_fails(
-    fake: FakeRunner, server: FakeConn, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(cfg: Any, ctx: Any, admin: bool = True, timeout: Any = None) -> Any:
-        raise GenericError("cannot log in")
-
-    monkeypatch.setattr(mysql, "connect", broken)
+def test_notify_never_fails(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
+    server.connection("root", error=(1045, "Access denied"))
     meta = {
         **PROMOTABLE,
         "notify_type": "post",
         "notify_operation": "promote",
         "notify_promote_uname": "n2",
     }
-    out = run("notify", fake, env(str(tmp_path), meta=meta))
-    assert out.rc == 0 and out.reasons == ["cannot log in"]
+    out = run("notify", fake, env(str(tmp_path), meta=meta), server)
+    assert out.rc == 0
+    assert out.reasons == ["cannot log in to MySQL as root: Access denied (1045)"]
 
 
 def test_stop_when_the_server_exits_just_before_the_signal(
