@@ -51,7 +51,7 @@ mount -o remount,bind,ro "$R/run/pyha-src"
 ip link set lo up
 if [ -n "$SANDBOX_SETUP" ]; then sh -c "$SANDBOX_SETUP"; fi
 set +e
-if [ -n "$SANDBOX_INTERACTIVE" ]; then  # talks to the caller over stdin/stdout
+if [ -n "${SANDBOX_INTERACTIVE:-}" ]; then  # talks to the caller over stdin/stdout
     eval "chroot \"\$R\" /usr/bin/env -i $SANDBOX_ENV \"\$@\"" 2>"$S/err"
     : >"$S/out"
 else
