@@ -128,9 +128,10 @@ def test_a_symlink_planted_as_the_status_file_is_not_followed() -> None:
 _ANOTHER_NAMESPACE = r"""
 A={agent}
 $A start || {{ echo start-failed; exit 0; }}
-unshare --mount --propagation {propagation} sh -c '{inside} && exec sleep 1000' &
+unshare --mount --propagation {propagation} sh -c '{inside} && : > /tmp/other-ready && exec sleep 1000' &
 OTHER=$!
-for i in $(seq 50); do grep -q ' /tmp/m ' /proc/$OTHER/mountinfo 2>/dev/null && break; sleep 0.05; done
+# ready once it is in its own namespace (not before unshare: that would be ours)
+for i in $(seq 200); do [ -e /tmp/other-ready ] && break; sleep 0.05; done
 [ "$(readlink /proc/$OTHER/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || echo same-namespace
 OCF_RESKEY_force_unmount={force} $A stop; echo rc=$?
 for p in /proc/[0-9]*; do
