@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Protocol, TextIO
 
     from ocflib.accounts import Account
+    from ocflib.mysqlwire import PingResult
+    from ocflib.proc import Processes
     from ocflib.run import Deadline, Runner
 
     class Accounts(Protocol):
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
 
         @property
         def error(self) -> type[Exception]: ...
+
+        def ping(
+            self, unix_socket: str, user: str, password: str, timeout: float
+        ) -> PingResult: ...
 
         def connect(
             self,
@@ -96,7 +102,18 @@ class Context:
     """What a handler gets besides its Config: the environment, a runner
     bounded by the action's deadline, and the log."""
 
-    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "_accounts", "out", "_sql")
+    __slots__ = (
+        "env",
+        "runner",
+        "deadline",
+        "log",
+        "agent",
+        "argv0",
+        "_accounts",
+        "out",
+        "_sql",
+        "_procs",
+    )
 
     def __init__(
         self,
@@ -109,7 +126,9 @@ class Context:
         accounts: Accounts | None = None,
         out: TextIO | None = None,
         sql: Sql | None = None,
+        procs: Processes | None = None,
     ) -> None:
+        self._procs = procs
         # where an action prints (status' running/stopped): the dispatcher's stdout
         self.out: TextIO = sys.stdout if out is None else out
         # the system's users and SQL are set up only if an action asks for them
@@ -130,6 +149,15 @@ class Context:
 
             self._accounts = SystemAccounts()
         return self._accounts
+
+    @property
+    def procs(self) -> Processes:
+        """The node's processes: ocflib.proc, or a fake given to dispatch."""
+        if self._procs is None:
+            from ocflib.proc import Processes
+
+            self._procs = Processes()
+        return self._procs
 
     @property
     def sql(self) -> Sql:
@@ -230,6 +258,7 @@ class Agent:
         stderr: TextIO | None = None,
         accounts: Accounts | None = None,
         sql: Sql | None = None,
+        procs: Processes | None = None,
     ) -> int:
         """Run the action named by argv[1] and return the exit status.
 
@@ -285,7 +314,7 @@ class Agent:
         if runner is None:
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
         ctx = Context(
-            env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts, out, sql
+            env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts, out, sql, procs
         )
         try:
             rc = self._run(action, ctx)

@@ -23,7 +23,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
     from ocflib.mounts import Mount
 
@@ -46,6 +46,8 @@ __all__ = [
     "Holder",
     "FileSystem",
     "find_holders",
+    "fd_holders",
+    "Processes",
 ]
 
 # Signal numbers without importing `signal` (which imports enum: ~5 ms per run).
@@ -350,7 +352,12 @@ def wait_gone(procs: Iterable[Process], limit_s: float, *, step: float = 0.01) -
 
 
 def identify(
-    pid_file: PidFile, programs: Collection[str], uids: Collection[int], slack_s: float = 2.0
+    pid_file: PidFile,
+    programs: Collection[str],
+    uids: Collection[int],
+    slack_s: float = 2.0,
+    *,
+    lookup: Callable[[int], Process | None] | None = None,
 ) -> tuple[Process | None, str]:
     """The process a pid file names, if it is verifiably the one that wrote it.
 
@@ -362,7 +369,7 @@ def identify(
     """
     if pid_file.pid is None:
         return None, f"{pid_file.path} {pid_file.problem}"
-    p = process(pid_file.pid)
+    p = (lookup or process)(pid_file.pid)
     if p is None or p.zombie:
         return None, f"no process {pid_file.pid} (from {pid_file.path}) runs"
     if p.program not in programs and p.name not in programs:
@@ -716,3 +723,74 @@ def _how_held(base: str, mount_ids: set[int], targets: Sequence[str]) -> list[st
     except OSError:
         pass
     return how
+
+
+# --- the seam -------------------------------------------------------------------------------
+
+
+class Processes:
+    """The node's processes as the agents use them (Context.procs): identify,
+    signal, wait, spawn and reap, pid files, holders of a file system. A strict
+    fake in ocflib.testing stands in for it in unit tests."""
+
+    read_pid_file = staticmethod(read_pid_file)
+    process = staticmethod(process)
+    gone = staticmethod(gone)
+    send_signal = staticmethod(send_signal)
+    wait_gone = staticmethod(wait_gone)
+    read_pidfile = staticmethod(read_pidfile)
+    write_pidfile = staticmethod(write_pidfile)
+    remove_own_file = staticmethod(remove_own_file)
+    stop_pidfile_process = staticmethod(stop_pidfile_process)
+    locate = staticmethod(locate)
+    find_holders = staticmethod(find_holders)
+
+    def identify(
+        self, pid_file: PidFile, programs: Collection[str], uids: Collection[int]
+    ) -> tuple[Process | None, str]:
+        """ocflib.proc.identify, looking processes up here."""
+        return identify(pid_file, programs, uids, lookup=self.process)
+
+    def kill_session(self, leader: Process, sig: int = SIGKILL) -> None:
+        """Signal the process group of a session leader (a launcher that called
+        setsid), if the leader is still the process we identified."""
+        if not gone(leader):
+            try:
+                os.killpg(leader.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def spawn(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+        """Start argv detached (ocflib.run.spawn_detached); its pid."""
+        from ocflib.run import spawn_detached
+
+        return spawn_detached(argv, environ)
+
+    def fork(self, work: Callable[[], int]) -> int:
+        """Run work() in a forked child that leaves with its return value (70 if
+        it raised) and never returns into the caller; the child's pid."""
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 70
+            try:
+                code = work()
+            except BaseException:  # noqa: BLE001, S110 - a child must never unwind
+                pass
+            finally:
+                os._exit(code)
+        return pid
+
+    def kill_child(self, pid: int) -> None:
+        """SIGKILL our own child (not yet reaped: its pid cannot have been reused)."""
+        try:
+            os.kill(pid, SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def reap(self, pid: int) -> int | None:
+        """The exit code of our child pid if it has exited (reaping it), else None."""
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        return os.waitstatus_to_exitcode(status) if done else None

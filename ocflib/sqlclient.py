@@ -13,6 +13,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
+    from ocflib.mysqlwire import PingResult
+
 __all__ = ["PyMySql", "pymysql", "CLEARTEXT_PLUGINS"]
 
 CLEARTEXT_PLUGINS = (b"mysql_clear_password", b"dialog")
@@ -67,7 +69,14 @@ def guarded_connection(mod: Any, verify_peer: Any) -> Any:
 
 
 class PyMySql:
-    """Connections through pymysql (imported on first use)."""
+    """Connections through pymysql (imported on first use); the monitor's quiet
+    login through ocflib.mysqlwire (no pymysql)."""
+
+    def ping(self, unix_socket: str, user: str, password: str, timeout: float) -> PingResult:
+        """Log in and quit (ocflib.mysqlwire.ping); OSError when nobody answers."""
+        from ocflib.mysqlwire import ping
+
+        return ping(unix_socket, user, password, timeout)
 
     @property
     def error(self) -> type[Exception]:

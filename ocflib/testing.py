@@ -8,15 +8,18 @@ expects, in order, with canned output; an unexpected command fails with
 from __future__ import annotations
 
 from ocflib.commandline import quote_argv
+from ocflib.proc import FileSystem, Holder, Process, Processes
 from ocflib.run import Result
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from ocflib.accounts import Account
+    from ocflib.mounts import Mount
+    from ocflib.mysqlwire import PingResult
 
-__all__ = ["FakeRunner", "FakeAccounts", "FakeSql", "ocf_env", "Call"]
+__all__ = ["FakeRunner", "FakeAccounts", "FakeSql", "FakeProcesses", "ocf_env", "Call"]
 
 
 class Call:
@@ -223,7 +226,7 @@ class _SqlStep:
         self.error = error
 
     def __str__(self) -> str:
-        return f"connect {self.text}" if self.kind == "connect" else self.text
+        return self.text if self.kind == "query" else f"{self.kind} {self.text}"
 
 
 class FakeSql:
@@ -240,6 +243,21 @@ class FakeSql:
     def __init__(self) -> None:
         self.steps: list[_SqlStep] = []
         self.done: list[str] = []
+
+    def login(self, user: str, state: str = "ok", *, refused: bool = False) -> FakeSql:
+        """The monitor's quiet login (ping) as user: its answer (ok, denied, busy),
+        or refused=True: nobody accepts the connection (OSError)."""
+        self.steps.append(_SqlStep("ping", user, None, [], (111, state) if refused else None))
+        self.steps[-1].rows = [{"state": state}]
+        return self
+
+    def ping(self, unix_socket: str, user: str, password: str, timeout: float) -> PingResult:
+        from ocflib.mysqlwire import PingResult
+
+        step = self._next("ping", user, raise_error=False)
+        if step.error is not None:
+            raise ConnectionRefusedError(step.error[0], "Connection refused")
+        return PingResult(str(step.rows[0]["state"]))
 
     def connection(self, user: str, *, error: tuple[int, str] | None = None) -> FakeSql:
         self.steps.append(_SqlStep("connect", user, None, [], error))
@@ -258,7 +276,9 @@ class FakeSql:
         )
         return self
 
-    def _next(self, kind: str, text: str, args: Sequence[object] | None = None) -> _SqlStep:
+    def _next(
+        self, kind: str, text: str, args: Sequence[object] | None = None, raise_error: bool = True
+    ) -> _SqlStep:
         index = len(self.done) + 1
         got = _SqlStep(kind, text, None if args is None else tuple(args), [], None)
         if not self.steps:
@@ -270,7 +290,7 @@ class FakeSql:
                 f"'{got}' (args {got.args!r})"
             )
         self.done.append(str(got))
-        if step.error is not None:
+        if step.error is not None and raise_error:
             raise FakeSqlError(*step.error)
         return step
 
@@ -318,3 +338,142 @@ class _FakeConnection:
 
     def close(self) -> None:
         self.closed = True
+
+
+class FakeProcesses(Processes):
+    """The processes of a test's world (Context.procs), strict: signalling,
+    spawning or forking anything the test did not set up fails the test.
+
+    add() puts a process into the table; signals sent are in .signals and a
+    process dies of any signal in .fatal; spawn() answers from expect_spawn()
+    in order; fork() starts a child that never runs here and whose reap() gives
+    .child_code (None: it hangs); pid files of the agents' own are kept in
+    .pidfiles (path -> pid), never on disk. Untrusted pid files are read from the
+    test's files for real (ocflib.proc.read_pid_file: reading is no effect).
+    """
+
+    def __init__(self) -> None:
+        self.table: dict[int, Process] = {}
+        self.known: set[tuple[int, int]] = set()  # every process ever added
+        self.signals: list[tuple[int, int]] = []
+        self.fatal = {9, 15}
+        self.spawns: list[tuple[tuple[str, ...], int]] = []
+        self.spawned: list[tuple[str, ...]] = []
+        self.forked: list[Callable[[], int]] = []
+        self.child_code: int | None = 0
+        self.killed_children: list[int] = []
+        self.pidfiles: dict[str, int] = {}
+        self.holders: list[Holder] = []
+        self.elsewhere: dict[str, list[Mount]] = {}
+        self.vanishing: set[int] = set()  # exit just before a signal reaches them
+        self._next_pid = 30000
+
+    def add(
+        self, pid: int, name: str, *, uid: int = 0, sid: int | None = None, exe: str | None = None
+    ) -> Process:
+        p = Process(
+            pid,
+            name,
+            "S",
+            1,
+            pid,
+            pid if sid is None else sid,
+            1,
+            uid,
+            uid,
+            f"/usr/sbin/{name}" if exe is None else exe,
+        )
+        self.table[pid] = p
+        self.known.add((pid, p.start_ticks))
+        return p
+
+    def process(self, pid: int) -> Process | None:
+        return self.table.get(pid)
+
+    def gone(self, p: Process) -> bool:
+        now = self.table.get(p.pid)
+        return now is None or now.start_ticks != p.start_ticks
+
+    def send_signal(self, p: Process, sig: int) -> bool:
+        if (p.pid, p.start_ticks) not in self.known:
+            raise AssertionError(f"signal {sig} to process {p.pid}, which the test never set up")
+        if p.pid in self.vanishing:
+            self.table.pop(p.pid, None)
+        if self.gone(p):
+            return False
+        self.signals.append((p.pid, sig))
+        if sig in self.fatal:
+            del self.table[p.pid]
+        return True
+
+    def wait_gone(
+        self,
+        procs: Iterable[Process],
+        limit_s: float,
+        *,
+        step: float = 0.01,
+    ) -> bool:
+        return all(self.gone(p) for p in procs)
+
+    def kill_session(self, leader: Process, sig: int = 9) -> None:
+        self.signals.append((-leader.pid, sig))
+        for pid in [pid for pid, p in self.table.items() if p.sid == leader.pid]:
+            del self.table[pid]
+
+    def expect_spawn(self, argv: Sequence[str], pid: int) -> FakeProcesses:
+        self.spawns.append((tuple(argv), pid))
+        return self
+
+    def spawn(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+        if not self.spawns or self.spawns[0][0] != tuple(argv):
+            expected = quote_argv(self.spawns[0][0]) if self.spawns else "nothing"
+            raise AssertionError(f"spawn of '{quote_argv(argv)}'; expected {expected}")
+        self.spawned.append(tuple(argv))
+        return self.spawns.pop(0)[1]
+
+    def fork(self, work: Callable[[], int]) -> int:
+        self.forked.append(work)
+        self._next_pid += 1
+        return self._next_pid
+
+    def reap(self, pid: int) -> int | None:
+        return self.child_code
+
+    def kill_child(self, pid: int) -> None:
+        self.killed_children.append(pid)
+
+    def write_pidfile(self, path: str, pid: int) -> None:
+        self.pidfiles[path] = pid
+
+    def read_pidfile(self, path: str) -> Process | None:
+        pid = self.pidfiles.get(path)
+        return None if pid is None else self.table.get(pid)
+
+    def remove_own_file(self, path: str, log_warning: object = None) -> bool:
+        if self.pidfiles.pop(path, None) is not None:
+            return True
+        return Processes.remove_own_file(path, log_warning)  # another file of ours: for real
+
+    def stop_pidfile_process(
+        self,
+        path: str,
+        wait_s: float = 1.0,
+        log_warning: object = None,
+    ) -> bool:
+        p = self.read_pidfile(path)
+        self.pidfiles.pop(path, None)
+        return p is not None and self.send_signal(p, 15)
+
+    def locate(self, ours: Mount, *, proc: str = "/proc") -> FileSystem:
+        mounts = {"own": [ours], **self.elsewhere}
+        return FileSystem(mounts, {ns: [] for ns in mounts}, "own")
+
+    def find_holders(
+        self,
+        fs: FileSystem,
+        *,
+        own_mount: int | None = None,
+        elsewhere_only: bool = False,
+        proc: str = "/proc",
+    ) -> list[Holder]:
+        return [h for h in self.holders if not self.gone(h.process)]

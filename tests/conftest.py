@@ -21,6 +21,7 @@ from ocflib.testing import (  # noqa: E402
     STANDARD_ACCOUNTS,
     STANDARD_GROUPS,
     FakeAccounts,
+    FakeProcesses,
     FakeRunner,
     FakeSql,
 )
@@ -94,9 +95,11 @@ def dispatch(
     argv: Sequence[str] | None = None,
     accounts: FakeAccounts | None = None,
     sql: FakeSql | None = None,
+    procs: FakeProcesses | None = None,
 ) -> Outcome:
-    """Run agent.dispatch in process with captured streams and log; users and
-    groups are FakeAccounts (root and mysql unless given), never the machine's."""
+    """Run agent.dispatch in process with captured streams and log. The world is
+    fake and strict: users and groups are FakeAccounts (root and mysql unless
+    given), SQL a FakeSql and processes FakeProcesses (empty unless given)."""
     out, err = io.StringIO(), io.StringIO()
     log = Log(agent.name, "test", to_stderr=False)
     log.records = []
@@ -112,5 +115,6 @@ def dispatch(
         stderr=err,
         accounts=accounts,
         sql=sql if sql is not None else FakeSql(),
+        procs=procs if procs is not None else FakeProcesses(),
     )
     return Outcome(rc, out.getvalue(), err.getvalue(), log.records)

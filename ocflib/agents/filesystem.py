@@ -683,25 +683,19 @@ def _read_io(device: str) -> int:
 def in_child(ctx: Context, work: Callable[[], int]) -> int | None:
     """Run work() in a forked child; its exit code, or None if the deadline passed
     first (the child, maybe stuck in uninterruptible I/O, is killed and left)."""
-    import time
+    procs = ctx.procs
+    pid = procs.fork(work)
+    code: list[int] = []
 
-    pid = os.fork()
-    if pid == 0:  # child: never returns
-        code = 70
-        try:
-            code = work()
-        finally:
-            os._exit(code)
-    end = time.monotonic() + max(ctx.deadline.remaining(), 0.5)
-    while time.monotonic() < end:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.002)
-    try:
-        os.kill(pid, 9)
-    except ProcessLookupError:  # it finished at the last moment
-        pass
+    def finished() -> bool:
+        got = procs.reap(pid)
+        if got is not None:
+            code.append(got)
+        return bool(code)
+
+    if ctx.deadline.wait_until(finished, step=0.01, first=0.001) or finished():
+        return code[0]
+    procs.kill_child(pid)  # maybe stuck in uninterruptible I/O: killed and left
     return None
 
 
@@ -843,8 +837,6 @@ def unmount(
     """
     import time
 
-    from ocflib import proc
-
     force = ["-f"] if t.fstype in ("nfs", "nfs4", "efs", "cifs", "smbfs") else []
     rounds = Rounds(cfg, ctx, budget_end)
     detail = "still mounted"
@@ -864,7 +856,7 @@ def unmount(
             break
         holders = []
         if rounds.mode != "false":
-            holders = proc.find_holders(proc.locate(ours), own_mount=current[-1].mount_id)
+            holders = ctx.procs.find_holders(ctx.procs.locate(ours), own_mount=current[-1].mount_id)
         rounds.signal(holders, path)
     raise GenericError(f"Couldn't unmount {path}, giving up: {detail}{rounds.held_by()}")
 
@@ -878,19 +870,18 @@ def clear_elsewhere(cfg: Config, ctx: Context, ours: Mount, budget_end: float | 
     left the copy is unmounted inside that namespace (nsenter umount). Fails,
     naming the namespace and what holds it, when that does not succeed in time.
     """
-    from ocflib import proc
 
     rounds = Rounds(cfg, ctx, budget_end)
     while True:
-        fs = proc.locate(ours)
+        fs = ctx.procs.locate(ours)
         left = fs.elsewhere()
         if not left:
             return
-        holders = proc.find_holders(fs, elsewhere_only=True)
+        holders = ctx.procs.find_holders(fs, elsewhere_only=True)
         if not holders:
             for ns, mounts in left.items():
                 unmount_in_namespace(ctx, fs, ns, mounts, rounds.end)
-            fs = proc.locate(ours)
+            fs = ctx.procs.locate(ours)
             left = fs.elsewhere()
             if not left:
                 return
@@ -983,8 +974,6 @@ class Rounds:
         """Signal the holders for this round, then wait for them (or the pause)."""
         import time
 
-        from ocflib import proc
-
         if holders:
             late = time.monotonic() >= self.half
             phase = self.cfg[KILL_SIGNALS] if late else self.cfg[TERM_SIGNALS]
@@ -999,7 +988,7 @@ class Rounds:
                         ", ".join(holder.how[:3]),
                         what,
                     )
-                    proc.send_signal(holder.process, sig)
+                    self.ctx.procs.send_signal(holder.process, sig)
         elif self.first:
             self.ctx.log.info(
                 "No processes on %s were signalled. force_unmount is set to '%s'", what, self.mode
@@ -1007,7 +996,7 @@ class Rounds:
         self.first = False
         pause = min(self.delay if holders else 0.2, max(self.end - time.monotonic(), 0.0))
         if holders:
-            proc.wait_gone([h.process for h in holders], pause)
+            self.ctx.procs.wait_gone([h.process for h in holders], pause)
         else:
             time.sleep(pause)
 

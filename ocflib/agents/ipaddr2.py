@@ -587,8 +587,6 @@ def _background(
     killed again at once and False returned: the caller announces in the
     foreground, and nothing unrecorded is left running.
     """
-    from ocflib.run import spawn_detached
-
     pidfile = _pidfile(ctx, want.ip)
     try:
         _rsctmp(ctx)
@@ -598,36 +596,46 @@ def _background(
         )
         return False
     if work is not None:
-        return _record(ctx, pidfile, spawn_detached(work, ctx.env.environ))
+        return _record(ctx, pidfile, ctx.procs.spawn(work, ctx.env.environ))
     if builtin is None:
         raise ValueError("_background needs a command or a built-in announcement")
-    pid = os.fork()
-    if pid == 0:  # the child: announce, then leave without returning
-        code = 0
+    return _record(ctx, pidfile, ctx.procs.fork(Announcer(ctx, want, builtin, pidfile)))
+
+
+class Announcer:
+    """The built-in announcement, run in a detached child: what it sends is in its
+    attributes (want, builtin = (kind, count, interval_ms))."""
+
+    def __init__(
+        self, ctx: Context, want: Want, builtin: tuple[str, int, int], pidfile: str
+    ) -> None:
+        self.ctx = ctx
+        self.want = want
+        self.builtin = builtin
+        self.pidfile = pidfile
+
+    def __call__(self) -> int:  # in the child
         try:
             os.setsid()
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
-            _announce_builtin(want, *builtin, ctx=ctx)
-        except BaseException:  # noqa: BLE001 - a child must never unwind into dispatch
-            code = 1
+            _announce_builtin(self.want, *self.builtin, ctx=self.ctx)
+            return 0
+        except Exception:  # noqa: BLE001 - reported by the exit code
+            return 1
         finally:
             try:
-                os.unlink(pidfile)
+                os.unlink(self.pidfile)
             except OSError:
                 pass
-            os._exit(code)
-    return _record(ctx, pidfile, pid)
 
 
 def _record(ctx: Context, pidfile: str, pid: int) -> bool:
     """Write the background child's pid file; if that fails, kill the child (our
     own, not yet reaped: its pid cannot have been reused) and say so."""
-    from ocflib.proc import SIGKILL, write_pidfile
-
     try:
-        write_pidfile(pidfile, pid)
+        ctx.procs.write_pidfile(pidfile, pid)
         return True
     except OSError as err:
         ctx.log.warning(
@@ -635,11 +643,7 @@ def _record(ctx: Context, pidfile: str, pid: int) -> bool:
             pidfile,
             err.strerror,
         )
-    try:
-        os.kill(pid, SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+    ctx.procs.kill_child(pid)
     return False
 
 
@@ -740,9 +744,7 @@ def stop_announcer(ctx: Context, ip: IPAddr) -> None:
     Its SIGTERM is the default (fatal) action, so there is no need to wait
     for its exit: it sends nothing after kill() returns.
     """
-    from ocflib.proc import stop_pidfile_process
-
-    if stop_pidfile_process(_pidfile(ctx, ip), wait_s=0, log_warning=ctx.log.warning):
+    if ctx.procs.stop_pidfile_process(_pidfile(ctx, ip), wait_s=0, log_warning=ctx.log.warning):
         ctx.log.info("killed previously running send_arp for %s", ip.text)
 
 
@@ -824,9 +826,7 @@ def _restore_loopback(ctx: Context, ip: IPAddr) -> None:
         if len(words) > 1 and words[1] != words[0]:
             argv += ["label", words[1]]
         ctx.runner.run(argv, ok=None)
-    from ocflib.proc import remove_own_file
-
-    remove_own_file(path, ctx.log.warning)
+    ctx.procs.remove_own_file(path, ctx.log.warning)
 
 
 def _wait_dad(ctx: Context, want: Want) -> None:

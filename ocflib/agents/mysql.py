@@ -315,13 +315,11 @@ def server_process(cfg: Config, ctx: Context, *, clean: bool = True) -> Process 
     stale pid file is removed (clean) only when it is verifiably one: see
     remove_stale_pid_file.
     """
-    from ocflib import proc
-
-    pid_file = proc.read_pid_file(cfg[PID])
+    pid_file = ctx.procs.read_pid_file(cfg[PID])
     if pid_file is None:
         return None
     uids = server_uids(cfg, ctx)
-    server, why = proc.identify(pid_file, SERVER_PROGRAMS, uids)
+    server, why = ctx.procs.identify(pid_file, SERVER_PROGRAMS, uids)
     if server is not None:
         return server
     if clean:
@@ -334,9 +332,7 @@ def remove_stale_pid_file(ctx: Context, pid_file: PidFile, uids: set[int], why: 
     server: a small regular file holding one integer, owned by root or the
     server's user, whose process is gone (or was replaced by a newer one).
     Anything else is left where it is, with a warning: it is not ours."""
-    from ocflib import proc
-
-    p = proc.process(pid_file.pid) if pid_file.pid is not None else None
+    p = ctx.procs.process(pid_file.pid) if pid_file.pid is not None else None
     replaced = p is not None and not p.zombie and p.start_time > pid_file.mtime + 2.0
     if not pid_file.plain:
         ctx.log.warning("pid file %s ignored and left alone: %s", pid_file.path, why)
@@ -367,9 +363,7 @@ def remove_stale_pid_file(ctx: Context, pid_file: PidFile, uids: set[int], why: 
 def ping(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> str:
     """Log in over the socket as test_user and quit: ok, denied or busy; raises
     OSError when the server does not accept connections."""
-    from ocflib.mysqlwire import ping as wire_ping
-
-    result = wire_ping(
+    result = ctx.sql.ping(
         cfg[SOCKET],
         cfg[TEST_USER],
         cfg.get(TEST_PASSWD) or "",
@@ -511,26 +505,19 @@ def log_tail(cfg: Config, lines: int = 3) -> str:
 
 def start_server(cfg: Config, ctx: Context) -> None:
     """Launch the server detached and return as soon as it accepts connections."""
-    from ocflib.proc import write_pidfile
-    from ocflib.run import spawn_detached
-
     argv = server_argv(cfg, ctx)
-    launcher = spawn_detached(argv, {})
+    launcher = ctx.procs.spawn(argv, {})
     try:
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
-        write_pidfile(_launcher_file(ctx), launcher)
+        ctx.procs.write_pidfile(_launcher_file(ctx), launcher)
     except OSError as err:  # bookkeeping only: stop finds the launcher through the server
         ctx.log.warning("cannot record the launcher in %s: %s", ctx.env.rsctmp, err.strerror)
     ctx.log.info("started %s as %s (launcher pid %d)", argv[6], cfg[USER], launcher)
     delay = 0.01
     while True:
-        try:
-            done, status = os.waitpid(launcher, os.WNOHANG)
-        except ChildProcessError:
-            done, status = 0, 0
+        code = ctx.procs.reap(launcher)
         running = server_process(cfg, ctx, clean=False) is not None
-        if done and not running:
-            code = os.waitstatus_to_exitcode(status)
+        if code is not None and not running:
             raise GenericError(
                 f"MySQL server failed to start (launcher exited {code}): "
                 f"{log_tail(cfg) or 'see ' + cfg[LOG]}"
@@ -556,11 +543,9 @@ def launcher_process(ctx: Context, server: Process | None) -> Process | None:
     file could not be written) the server's session leader when that is a
     launcher (runuser, mysqld_safe). mysqld_safe restarts a killed server, so a
     SIGKILL goes to the launcher's whole session."""
-    from ocflib import proc
-
-    launcher = proc.read_pidfile(_launcher_file(ctx))
+    launcher = ctx.procs.read_pidfile(_launcher_file(ctx))
     if launcher is None and server is not None and server.sid not in (0, 1, server.pid):
-        leader = proc.process(server.sid)
+        leader = ctx.procs.process(server.sid)
         if leader is not None and leader.program in LAUNCHERS:
             launcher = leader
     return launcher
@@ -568,38 +553,28 @@ def launcher_process(ctx: Context, server: Process | None) -> Process | None:
 
 def stop_server(cfg: Config, ctx: Context) -> None:
     """SIGTERM (a clean InnoDB shutdown); SIGKILL only close to the deadline."""
-    from ocflib import proc
+    from ocflib.proc import SIGKILL, SIGTERM
 
+    procs = ctx.procs
     server = server_process(cfg, ctx)
     launcher = launcher_process(ctx, server)
     if server is not None:
-        proc.send_signal(server, proc.SIGTERM)
-        if not proc.wait_gone([server], max(ctx.deadline.remaining() - 2.0, 1.0), step=0.05):
+        procs.send_signal(server, SIGTERM)
+        if not procs.wait_gone([server], max(ctx.deadline.remaining() - 2.0, 1.0), step=0.05):
             ctx.log.warning(
                 "MySQL pid %d did not stop on SIGTERM in time: sending SIGKILL", server.pid
             )
             if launcher is not None:
-                _kill_session(launcher)  # mysqld_safe would restart a killed mysqld
-            proc.send_signal(server, proc.SIGKILL)
-            if not proc.wait_gone([server], 5.0):
+                procs.kill_session(launcher)  # mysqld_safe would restart a killed mysqld
+            procs.send_signal(server, SIGKILL)
+            if not procs.wait_gone([server], 5.0):
                 raise GenericError(f"MySQL pid {server.pid} survived SIGKILL")
     # mysqld_safe leaves once mysqld has shut down
-    if launcher is not None and not proc.wait_gone([launcher], 2.0):
-        _kill_session(launcher)
-    proc.remove_own_file(_launcher_file(ctx), ctx.log.warning)
+    if launcher is not None and not procs.wait_gone([launcher], 2.0):
+        procs.kill_session(launcher)
+    procs.remove_own_file(_launcher_file(ctx), ctx.log.warning)
     server_process(cfg, ctx)  # a pid file left behind is removed if verifiably stale
     _remove_socket(cfg[SOCKET])
-
-
-def _kill_session(leader: Process) -> None:
-    """SIGKILL the launcher's process group (its session: it called setsid)."""
-    from ocflib import proc
-
-    if not proc.gone(leader):
-        try:
-            os.killpg(leader.pid, proc.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _remove_socket(path: str) -> None:
@@ -644,9 +619,7 @@ def check_peer(cfg: Config, ctx: Context, pid: int, uid: int) -> str | None:
     """Why the process listening on the socket must not get a password, or None:
     it must be a mysqld/mariadbd of user (the socket's directory may belong to
     that user, who could otherwise plant a listener that collects passwords)."""
-    from ocflib import proc
-
-    p = proc.process(pid) if pid > 0 else None
+    p = ctx.procs.process(pid) if pid > 0 else None
     if p is None:
         return f"cannot tell which process listens on {cfg[SOCKET]}; no password sent"
     if p.program not in SERVER_PROGRAMS or not {p.uid, p.euid} & server_uids(cfg, ctx):

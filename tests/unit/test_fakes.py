@@ -35,3 +35,20 @@ def test_fake_accounts_know_only_what_they_are_given() -> None:
     user = accounts.user("mysql")
     assert user is not None and (user.uid, user.gid) == (27, 28)
     assert accounts.user("root") is None and accounts.group("wheel") is None
+
+
+def test_fake_processes_refuse_what_the_test_did_not_set_up() -> None:
+    from ocflib.testing import FakeProcesses
+
+    procs = FakeProcesses()
+    server = procs.add(4242, "mariadbd", uid=27)
+    stranger = procs.add(5000, "sleep")
+    del procs.table[5000]
+    assert not procs.send_signal(stranger, 15)  # gone: not an error, nothing sent
+    impostor = type(server)(4243, "mariadbd", "S", 1, 4243, 4243, 1, 27, 27, "")
+    with pytest.raises(AssertionError, match="never set up"):
+        procs.send_signal(impostor, 15)  # a process the test never set up
+    assert procs.send_signal(server, 15) and procs.gone(server)
+    assert procs.signals == [(4242, 15)]
+    with pytest.raises(AssertionError, match="spawn of 'mysqld'; expected nothing"):
+        procs.spawn(["mysqld"], {})

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from ocflib import proc
 from ocflib.agents import filesystem
 from ocflib.mounts import Mount
-from ocflib.proc import FileSystem, Holder, Process
-from ocflib.testing import FakeRunner, ocf_env
+from ocflib.proc import Holder
+from ocflib.testing import FakeProcesses, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
 AGENT = filesystem.AGENT
@@ -27,17 +26,20 @@ NUMBERS = {DEV: os.makedev(7, 0), OTHER: os.makedev(7, 1)}
 
 
 class World:
-    """A fake mount table and process table."""
+    """A fake mount table, and the strict fake process table (procs): holders,
+    the signals sent, the forked I/O children's exit codes."""
 
     def __init__(self, directory: str) -> None:
         self.dir = directory
         self.table: list[Mount] = []
         self.next_id = 100
         self.filesystems = {"ext4", "xfs", "tmpfs"}
-        self.holders: list[Holder] = []
-        self.killed: list[tuple[int, int]] = []
+        self.procs = FakeProcesses()
         self.euid = 0
-        self.child_code: int | None = 0
+
+    def hold(self, pid: int, name: str, how: list[str]) -> None:
+        """A process holding the file system (it dies of TERM or KILL)."""
+        self.procs.holders.append(Holder(self.procs.add(pid, name), how, "own"))
 
     def mount(self, device: str, target: str, fstype: str = "ext4") -> Mount:
         major, minor = os.major(NUMBERS.get(device, 0)), os.minor(NUMBERS.get(device, 0))
@@ -59,26 +61,13 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Generator[World]:
     monkeypatch.setattr(filesystem, "read_mounts", lambda: list(w.table))
     monkeypatch.setattr(filesystem, "device_number", NUMBERS.get)
     monkeypatch.setattr(filesystem, "_in_proc_filesystems", lambda fs: fs in w.filesystems)
-    monkeypatch.setattr(proc, "locate", lambda m: FileSystem({"own": [m]}, {"own": []}, "own"))
-    monkeypatch.setattr(proc, "find_holders", lambda fs, **kw: list(w.holders))
-    monkeypatch.setattr(filesystem, "in_child", lambda ctx, work: w.child_code)
     monkeypatch.setattr(os, "geteuid", lambda: w.euid)
-
-    def send_signal(p: Process, sig: int) -> bool:
-        w.killed.append((p.pid, sig))
-        return True
-
-    def wait_gone(procs: Any, limit_s: float) -> bool:
-        w.holders = []  # the holders go away when signalled
-        return True
-
-    monkeypatch.setattr(proc, "send_signal", send_signal)
-    monkeypatch.setattr(proc, "wait_gone", wait_gone)
+    WORLDS.append(w)
     yield w
+    WORLDS.remove(w)
 
 
-def holder(pid: int, name: str, how: list[str]) -> Holder:
-    return Holder(Process(pid, name, "S", 1, pid, pid, 1, 0, 0, ""), how, "own")
+WORLDS: list[World] = []
 
 
 def env(
@@ -98,7 +87,8 @@ def env(
 
 
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    return dispatch(AGENT, action, e, fake)
+    """Dispatch in the current test's world (its strict process table)."""
+    return dispatch(AGENT, action, e, fake, procs=WORLDS[-1].procs if WORLDS else None)
 
 
 # --- start -------------------------------------------------------------------------
@@ -305,7 +295,7 @@ def test_monitor_depths(fake: FakeRunner, world: World) -> None:
     world.mount(DEV, world.dir)
     assert run("monitor", fake, env(world, interval=20000, level=10)).rc == 0
     assert run("monitor", fake, env(world, interval=20000, level=20)).rc == 0
-    world.child_code = 71
+    world.procs.child_code = 71
     out = run("monitor", fake, env(world, interval=20000, level=10))
     assert (
         out.rc == 1
@@ -313,12 +303,13 @@ def test_monitor_depths(fake: FakeRunner, world: World) -> None:
     )
     out = run("monitor", fake, env(world, interval=20000, level=15))  # falls back to 10
     assert out.rc == 1
-    world.child_code = 30
+    world.procs.child_code = 30
     out = run("monitor", fake, env(world, interval=20000, level=20))
     assert out.rc == 1 and out.reason.endswith(f"test_{os.uname().nodename}: read-only file system")
-    world.child_code = None
-    out = run("monitor", fake, env(world, interval=20000, level=20))
+    world.procs.child_code = None  # the child hangs: given up at the deadline, killed, left
+    out = run("monitor", fake, env(world, interval=20000, level=20, timeout_ms=2000))
     assert out.rc == 1 and out.reason.endswith("did not complete in time: the file system hangs")
+    assert len(world.procs.killed_children) == 1
     assert run("monitor", fake, env(world, interval=20000, level=5)).rc == 0  # level 0
 
 
@@ -372,24 +363,25 @@ def test_stop_when_not_mounted_or_foreign(fake: FakeRunner, world: World) -> Non
 def test_stop_signals_the_holders_then_unmounts(fake: FakeRunner, world: World) -> None:
     os.makedirs(world.dir)
     world.mount(DEV, world.dir)
-    world.holders = [holder(4242, "sleep", ["cwd"]), holder(4343, "app", ["fd 3 /x"])]
+    world.hold(4242, "sleep", ["cwd"])
+    world.hold(4343, "app", ["fd 3 /x"])
     fake.expect(["umount", "--", world.dir], returncode=32, stderr="umount: target is busy.")
     fake.expect(["umount", "--", world.dir], effect=lambda: world.unmount(world.dir))
     out = run("stop", fake, env(world, signal_delay="0", term_signals="HUP,TERM"))
     assert out.rc == 0
-    assert world.killed == [(4242, 1), (4242, 15), (4343, 1), (4343, 15)]
+    assert world.procs.signals == [(4242, 1), (4242, 15), (4343, 1), (4343, 15)]
 
 
 def test_stop_busy_without_force_unmount_gives_up(fake: FakeRunner, world: World) -> None:
     os.makedirs(world.dir)
     world.mount(DEV, world.dir)
-    world.holders = [holder(4242, "sleep", ["cwd"])]
+    world.hold(4242, "sleep", ["cwd"])
     for _ in range(20):
         fake.expect(["umount", "--", world.dir], returncode=32, stderr="umount: target is busy.")
     out = run("stop", fake, env(world, force_unmount="false", timeout_ms=2500))
     assert out.rc == 1
     assert out.reason == f"Couldn't unmount {world.dir}, giving up: umount: target is busy."
-    assert world.killed == []
+    assert world.procs.signals == []
     attempts = 20 - len(fake.expected)
     assert 3 <= attempts <= 8, attempts  # retried about every 0.2 s for 1 s, no busy loop
     fake.expected.clear()
@@ -416,7 +408,7 @@ def test_bind_mounts_are_matched_without_touching_either_path(
     bind_env = env(world, interval=20000, device="/net/data/db", fstype="none", options="bind")
     assert run("monitor", fake, bind_env).rc == 0
     wrong = env(world, interval=20000, device="/net/data/other", fstype="none", options="bind")
-    world.child_code = 1  # the bounded child's answer when the lexical match fails
+    world.procs.child_code = 1  # the bounded child's answer when the lexical match fails
     assert run("monitor", fake, wrong).rc == 1  # another directory is mounted there
 
 

@@ -15,7 +15,7 @@ import pytest
 from ocflib import arp
 from ocflib.agents import ipaddr2
 from ocflib.exitcodes import OCF
-from ocflib.testing import FakeRunner, ocf_env
+from ocflib.testing import FakeProcesses, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
 AGENT = ipaddr2.AGENT
@@ -37,8 +37,19 @@ class Net:
         self.owner: str | None = None
         self.probes: list[tuple[str, str, int]] = []
         self.sent: list[tuple[str, str, str, int]] = []
-        self.background: list[tuple[Any, ...]] = []
+        self.procs = FakeProcesses()
         self.euid = 0
+
+    @property
+    def background(self) -> list[tuple[Any, ...]]:
+        """What went to the background: built-in announcers forked (nic, ip, None,
+        (kind, count, interval)) and external senders spawned (argv)."""
+        forked = [
+            (a.want.nic, a.want.ip.text, None, a.builtin)
+            for a in self.procs.forked
+            if isinstance(a, ipaddr2.Announcer)
+        ]
+        return forked + [("eth0", "192.0.2.50", argv, None) for argv in self.procs.spawned]
 
     def probe(self, nic: str, ip: Any, timeout_ms: int, probes: int = 2) -> str | None:
         self.probes.append((nic, ip.text, timeout_ms))
@@ -52,33 +63,35 @@ class Net:
         self.sent.append(("na", nic, ip.text, count))
         return count
 
-    def bg(self, ctx: Any, want: Any, work: Any, builtin: Any) -> bool:
-        self.background.append((want.nic, want.ip.text, tuple(work) if work else None, builtin))
-        return True
-
 
 @pytest.fixture
-def net(monkeypatch: pytest.MonkeyPatch) -> Generator[Net]:
+def net(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Generator[Net]:
     rec = Net()
+    NETS.append((rec, str(tmp_path)))
     monkeypatch.setattr(arp, "probe_ipv4_in_use", rec.probe)
     monkeypatch.setattr(arp, "send_gratuitous_arp", rec.garp)
     monkeypatch.setattr(arp, "send_unsolicited_na", rec.na)
     monkeypatch.setattr(ipaddr2, "nic_exists", lambda nic: nic in rec.nics)
-    monkeypatch.setattr(ipaddr2, "_background", rec.bg)
     monkeypatch.setattr(os, "geteuid", lambda: rec.euid)
     yield rec
+    NETS.pop()
+
+
+# The current test's network and its HA_RSCTMP (a temporary directory: the agent's
+# bookkeeping files are written for real).
+NETS: list[tuple[Net, str]] = []
 
 
 def env(
-    action_interval: int | None = None, tmp: str = "/nonexistent", **params: str
+    action_interval: int | None = None, tmp: str | None = None, **params: str
 ) -> dict[str, str]:
     e = ocf_env(interval_ms=action_interval, params=params)
-    e["HA_RSCTMP"] = tmp
+    e["HA_RSCTMP"] = tmp or (NETS[-1][1] if NETS else "/nonexistent")
     return e
 
 
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    return dispatch(AGENT, action, e, fake)
+    return dispatch(AGENT, action, e, fake, procs=NETS[-1][0].procs if NETS else None)
 
 
 def addrs(fake: FakeRunner, *lines: str, family: str = "inet") -> None:
@@ -355,6 +368,8 @@ def test_external_arp_sender_runs_in_background_with_opts(fake: FakeRunner, net:
     fake.expect(ROUTE4_CMD, stdout=ROUTE4)
     fake.expect(ADD4)
     fake.expect(LINK_UP)
+    argv = ("arping", "-w", "1;", "rm", "-rf", "/", "-U", "-c", "5", "-I", "eth0", "192.0.2.50")
+    net.procs.expect_spawn(argv, 5555)  # argv words, never a shell
     out = run(
         "start",
         fake,
@@ -366,8 +381,8 @@ def test_external_arp_sender_runs_in_background_with_opts(fake: FakeRunner, net:
         ),
     )
     assert out.rc == 0
-    argv = ("arping", "-w", "1;", "rm", "-rf", "/", "-U", "-c", "5", "-I", "eth0", "192.0.2.50")
-    assert net.background == [("eth0", "192.0.2.50", argv, None)]  # argv words, never a shell
+    assert net.background == [("eth0", "192.0.2.50", argv, None)]
+    assert list(net.procs.pidfiles.values()) == [5555]  # recorded: stop kills exactly it
 
 
 # --- stop ------------------------------------------------------------------------
@@ -569,7 +584,7 @@ def test_network_namespace_reexecs_the_action_inside(fake: FakeRunner, net: Net)
             "OCF_RA_VERSION_MINOR": "1",
             "OCF_RESKEY_CRM_meta_timeout": "20000",
             "OCF_RESKEY_ip": "192.0.2.50",
-            "HA_RSCTMP": "/nonexistent",
+            "HA_RSCTMP": NETS[-1][1],
         },
     )
     out = run("start", fake, env(ip="192.0.2.50", network_namespace="blue"))

@@ -14,8 +14,7 @@ from ocflib import mysqlrepl
 from ocflib.agents import mysql
 from ocflib.exitcodes import OCF
 from ocflib.mysqlwire import scramble_native
-from ocflib.proc import Process
-from ocflib.testing import FakeRunner, FakeSql, ocf_env
+from ocflib.testing import FakeProcesses, FakeRunner, FakeSql, ocf_env
 from tests.conftest import Outcome, dispatch
 
 
@@ -57,9 +56,21 @@ def env(
     return e
 
 
-def run(action: str, fake: FakeRunner, e: dict[str, str], sql: FakeSql | None = None) -> Outcome:
-    """Dispatch with a strict SQL fake: without a script, any SQL fails the test."""
-    return dispatch(AGENT, action, e, fake, sql=sql or FakeSql())
+def run(
+    action: str,
+    fake: FakeRunner,
+    e: dict[str, str],
+    sql: FakeSql | None = None,
+    procs: FakeProcesses | None = None,
+) -> Outcome:
+    """Dispatch with strict fakes: without a script, any SQL fails the test; the
+    process table is the running server's (fixture server) or empty."""
+    if procs is None and SERVERS:
+        procs = SERVERS[-1]
+    return dispatch(AGENT, action, e, fake, sql=sql or FakeSql(), procs=procs)
+
+
+SERVERS: list[FakeProcesses] = []
 
 
 # --- validation and plain rows ----------------------------------------------------------
@@ -111,14 +122,16 @@ def test_configuration_errors(
 
 def test_stale_pid_file_is_removed_and_not_running(fake: FakeRunner, tmp_path: Any) -> None:
     pidfile = tmp_path / "m.pid"
-    pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a mysqld: not this server's
-    out = run("monitor", fake, env(str(tmp_path), interval=20000))
-    me = os.path.basename(os.readlink("/proc/self/exe"))
+    pidfile.write_text("4242\n")  # alive, but not a mysqld: not this server's
+    procs = FakeProcesses()
+    procs.add(4242, "python3", exe="/usr/bin/python3")
+    out = run("monitor", fake, env(str(tmp_path), interval=20000), procs=procs)
+    me = "python3"
     assert out.rc == 7
     assert pidfile.exists(), "a file naming a live process is not verifiably stale"
     assert out.logged("warning") == [
         f"pid file {pidfile} names a process that is not this "
-        f"server (process {os.getpid()} is {me}, not mariadbd "
+        f"server (process 4242 is {me}, not mariadbd "
         "or mysqld or mysqld-debug): not signalled, file left alone"
     ]
     pidfile.write_text("999999999\n")
@@ -233,17 +246,17 @@ def replica(
     }
 
 
-def fake_server(pid: int) -> Process:
-    return Process(pid, "mariadbd", "S", 1, pid, pid, 1, 0, 0, "/usr/sbin/mariadbd")
-
-
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Generator[FakeSql]:
-    """A running server (its process and socket faked) and a strict SQL script."""
+def server(tmp_path: Any, request: pytest.FixtureRequest) -> Generator[FakeSql]:
+    """A running server: its pid file, its process (mariadbd of the mysql user) in
+    the fake process table, and a strict SQL script to fill."""
+    (tmp_path / "m.pid").write_text("4242\n")
+    procs = FakeProcesses()
+    procs.add(4242, "mariadbd", uid=27)
+    SERVERS.append(procs)
     sql = FakeSql()
-    monkeypatch.setattr(mysql, "server_process", lambda cfg, ctx, clean=True: fake_server(4242))
-    monkeypatch.setattr(mysql, "ping", lambda cfg, ctx, timeout_s=5.0: "ok")
     yield sql
+    SERVERS.remove(procs)
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.passed:
         sql.assert_done()
@@ -254,9 +267,9 @@ READ_ONLY = "SELECT @@global.read_only AS r"
 
 
 def replica_monitor(sql: FakeSql, status: list[dict[str, Any]]) -> None:
-    """The statements of a replica's monitor: one connection, read_only, the
-    dialect, the replica status."""
-    sql.connection("root").statement(READ_ONLY, [{"r": 1}]).statement(*VERSION)
+    """The steps of a replica's monitor: the quiet login, one connection, read_only,
+    the dialect, the replica status."""
+    sql.login("root").connection("root").statement(READ_ONLY, [{"r": 1}]).statement(*VERSION)
     sql.statement("SHOW REPLICA STATUS", status)
 
 
@@ -265,10 +278,10 @@ def reader(value: str) -> list[str]:
 
 
 def test_primary_gets_score_2_and_8(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
-    server.connection("root").statement(READ_ONLY, [{"r": 0}])
+    server.login("root").connection("root").statement(READ_ONLY, [{"r": 0}])
     fake.expect([*ATTR, "-v", "2"])
     out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
-    assert out.rc == OCF.RUNNING_PROMOTED
+    assert out.rc == OCF.RUNNING_PROMOTED, (out.reasons, out.records)
 
 
 def test_healthy_replica_score_by_lag(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
@@ -316,8 +329,8 @@ def test_stopped_sql_thread_without_error_is_restarted(
 def test_replica_status_unavailable_leaves_the_score_alone(
     fake: FakeRunner, server: FakeSql, tmp_path: Any
 ) -> None:
-    server.connection("root").statement(READ_ONLY, [{"r": 1}]).statement(*VERSION)
-    server.statement("SHOW REPLICA STATUS", error=(2013, "Lost connection"))
+    server.login("root").connection("root").statement(READ_ONLY, [{"r": 1}])
+    server.statement(*VERSION).statement("SHOW REPLICA STATUS", error=(2013, "Lost connection"))
     out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
     assert out.rc == 0
     assert out.logged("warning") == [
@@ -420,8 +433,9 @@ def test_stop_when_the_server_exits_just_before_the_signal(
     fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server gone between reading its pid and signalling it is stopped, not an error."""
-    monkeypatch.setattr(
-        mysql, "server_process", lambda cfg, ctx, clean=True: fake_server(999999999)
-    )
-    out = run("stop", fake, env(str(tmp_path)))
-    assert (out.rc, out.reasons) == (0, [])
+    (tmp_path / "m.pid").write_text("4242\n")
+    procs = FakeProcesses()
+    procs.add(4242, "mariadbd", uid=27)
+    procs.vanishing.add(4242)
+    out = run("stop", fake, env(str(tmp_path)), procs=procs)
+    assert (out.rc, out.reasons, procs.signals) == (0, [], [])
