@@ -329,10 +329,6 @@ def peer_names(state: State) -> str:
     return "the peer" if names else ""
 
 
-def nap(ctx: Context, seconds: float) -> None:
-    time.sleep(max(min(seconds, ctx.deadline.remaining()), 0.0))
-
-
 def holders_text(state: State) -> str:
     from ocflib.drbdstate import device_holders
 
@@ -563,7 +559,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
         tries += 1
         if result.returncode != 0:
             last = failure(result)
-            nap(ctx, 1.0)
+            ctx.deadline.nap(1.0)
     wfc = wfc_seconds(cfg)
     if wfc and not cfg[CONNECT_AFTER_PROMOTE]:
         state = wait_connected(cfg, ctx, min(wfc, ctx.deadline.remaining() - ROUND_S), state)
@@ -578,7 +574,7 @@ def wait_connected(cfg: Config, ctx: Context, seconds: float, state: State) -> S
         if time.monotonic() >= end:
             ctx.log.info("%s: not connected after %.0f s; going on", cfg[RESOURCE], seconds)
             break
-        nap(ctx, 0.1)
+        ctx.deadline.nap(0.1)
         state = read_state(cfg, ctx)
     return state
 
@@ -605,7 +601,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
                 result = ctx.runner.run(["drbdsetup", "down", res], ok=None)
         if result.returncode != 0:
             last = holders_text(state) + failure(result)
-            nap(ctx, 0.5)
+            ctx.deadline.nap(0.5)
             if ctx.deadline.remaining() < ROUND_S:  # no time for another look and try
                 raise GenericError(f"cannot stop DRBD resource {res}: {last}")
         state = read_state(cfg, ctx)
@@ -617,7 +613,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
 def _throttle(ctx: Context) -> None:
     """drbd.ocf's pause after a failed promote: a retry loop of start and
     promote by Pacemaker is slowed to one try per 15 s."""
-    nap(ctx, 15.0 - ctx.deadline.elapsed())
+    ctx.deadline.nap(15.0 - ctx.deadline.elapsed())
 
 
 def promote(cfg: Config, ctx: Context) -> OCF:
@@ -649,7 +645,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
                         f"cannot promote {res}: {reason} (unknown to Pacemaker; giving up early)"
                     )
             first = False
-            nap(ctx, 1.0)
+            ctx.deadline.nap(1.0)
             if ctx.deadline.remaining() < 2.0:
                 raise GenericError(f"cannot promote {res}: {reason}")
     if cfg[CONNECT_AFTER_PROMOTE]:
@@ -672,7 +668,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
             state.role = "Secondary"
             break
         reason = holders_text(state) + failure(result)
-        nap(ctx, 0.5)
+        ctx.deadline.nap(0.5)
         if ctx.deadline.remaining() < ROUND_S:
             raise GenericError(f"cannot demote {res}: {reason}")
         state = read_state(cfg, ctx)
