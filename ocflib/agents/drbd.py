@@ -32,6 +32,9 @@ VERSION = "1.0"
 PROC_DRBD = "/proc/drbd"
 # drbd.ocf's charset for resource names and the config path.
 DRBD_NAME_CHARS = "-%+./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+# One drbdadm/drbdsetup/crm_resource call waits at most this long (the action's deadline
+# bounds it too): a hung tool must leave time for the next look and the exit reason.
+TOOL_TIMEOUT_S = 30.0
 SCORE_CACHE_S = 60.0  # a recurring monitor re-writes an unchanged score this often
 ROUND_S = 1.0  # what a loop keeps back for one more look at the state and its reason
 
@@ -286,14 +289,16 @@ def drbdadm(cfg: Config, *args: str) -> list[str]:
 def read_state(cfg: Config, ctx: Context) -> State:
     from ocflib.drbdstate import parse_events2
 
-    result = ctx.runner.run(["drbdsetup", "events2", "--now", cfg[RESOURCE]], timeout=30)
+    result = ctx.runner.run(
+        ["drbdsetup", "events2", "--now", cfg[RESOURCE]], timeout=TOOL_TIMEOUT_S
+    )
     return parse_events2(result.stdout, cfg[RESOURCE])
 
 
 def check_defined(cfg: Config, ctx: Context) -> str:
     """The resource's device from the configuration; ERR_INSTALLED (after
     removing the score) when this host has no such resource."""
-    result = ctx.runner.run(drbdadm(cfg, "sh-dev", cfg[RESOURCE]), ok=None, timeout=30)
+    result = ctx.runner.run(drbdadm(cfg, "sh-dev", cfg[RESOURCE]), ok=None, timeout=TOOL_TIMEOUT_S)
     if result.returncode != 0:
         set_drbd_score(cfg, ctx, None, force=True)
         detail = result.stderr.strip().splitlines()
@@ -345,7 +350,7 @@ def two_primaries_allowed(cfg: Config, ctx: Context) -> None:
     """promoted-max=2 needs allow-two-primaries in the DRBD configuration."""
     if (ctx.env.promoted_max or 1) < 2:
         return
-    result = ctx.runner.run(drbdadm(cfg, "dump", cfg[RESOURCE]), ok=None, timeout=30)
+    result = ctx.runner.run(drbdadm(cfg, "dump", cfg[RESOURCE]), ok=None, timeout=TOOL_TIMEOUT_S)
     if "allow-two-primaries" not in result.stdout:
         raise ConfigError(
             f"promoted-max=2 needs allow-two-primaries in the net section "
@@ -360,7 +365,9 @@ def pacemaker_primaries(cfg: Config, ctx: Context) -> list[str]:
     """Nodes where Pacemaker has this resource promoted (crm_resource
     --locate prints `Promoted` since Pacemaker 2.1, `Master` before)."""
     name = ctx.env.instance.split(":")[0]
-    result = ctx.runner.run(["crm_resource", "--resource", name, "--locate"], ok=None, timeout=30)
+    result = ctx.runner.run(
+        ["crm_resource", "--resource", name, "--locate"], ok=None, timeout=TOOL_TIMEOUT_S
+    )
     return parse_locate(result.stdout)
 
 
@@ -473,7 +480,7 @@ def update_score(
         ctx.runner.run(
             drbdadm(cfg, "unfence-peer", cfg[RESOURCE]),
             ok=None,
-            timeout=30,
+            timeout=TOOL_TIMEOUT_S,
             env={"OCF_RESKEY_unfence_extra_args": cfg[UNFENCE_ARGS]},
         )
 
@@ -499,7 +506,7 @@ def maybe_outdate_self(cfg: Config, ctx: Context, state: State) -> None:
         )
         return
     ctx.log.info("%s is Primary: outdating the local data of %s", primary, cfg[RESOURCE])
-    ctx.runner.run(drbdadm(cfg, "outdate", cfg[RESOURCE]), ok=None, timeout=30)
+    ctx.runner.run(drbdadm(cfg, "outdate", cfg[RESOURCE]), ok=None, timeout=TOOL_TIMEOUT_S)
     set_drbd_score(cfg, ctx, None, force=True)
 
 
@@ -511,7 +518,7 @@ def load_module(cfg: Config, ctx: Context) -> None:
 
     if module_version(PROC_DRBD) is not None:
         return
-    params = ctx.runner.run(drbdadm(cfg, "sh-mod-parms"), ok=None, timeout=30)
+    params = ctx.runner.run(drbdadm(cfg, "sh-mod-parms"), ok=None, timeout=TOOL_TIMEOUT_S)
     argv = ["modprobe", "-s", "drbd"]
     if params.returncode == 0:
         argv += params.stdout.split()
@@ -553,7 +560,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
         if tries == 2 or ctx.deadline.expired():
             raise GenericError(f"cannot bring up DRBD resource {res}: {last}")
         if not state.configured and tries == 0:
-            ctx.runner.run(drbdadm(cfg, "check-resize", res), ok=None, timeout=30)
+            ctx.runner.run(drbdadm(cfg, "check-resize", res), ok=None, timeout=TOOL_TIMEOUT_S)
         for argv in bring_up:  # each step may be done already: only the last one counts
             result = ctx.runner.run(argv, ok=None)
         tries += 1
@@ -768,9 +775,9 @@ AGENT = Agent(
         Action("stop", stop, timeout=100),
         Action("monitor", monitor, timeout=20, interval=20, role="Unpromoted"),
         Action("monitor", monitor, timeout=20, interval=10, role="Promoted"),
-        Action("reload", reload, timeout=30),
+        Action("reload", reload, timeout=TOOL_TIMEOUT_S),
         Action("status", status, timeout=20),
-        Action("validate-all", validate, timeout=30),
+        Action("validate-all", validate, timeout=TOOL_TIMEOUT_S),
         Action("meta-data", timeout=5),
     ),
     check_config=check_config,
