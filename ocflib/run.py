@@ -438,7 +438,7 @@ def _kill_pipe_holders(pipes: Sequence[int]) -> None:
     command we started and its descendants can have one."""
     if not pipes:
         return
-    from ocflib.proc import fd_holders
+    from ocflib.procfs import fd_holders
 
     for holder, _link in fd_holders({f"pipe:[{ino}]" for ino in pipes}):
         try:
