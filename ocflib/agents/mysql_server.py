@@ -6,7 +6,6 @@ the agent; ocflib.agents.mysql_replication the promotable clone's replication).
 from __future__ import annotations
 
 import os
-import time
 
 from ocflib.agent import Context
 from ocflib.errors import GenericError, NotInstalledError, PermError
@@ -506,8 +505,8 @@ def start_server(cfg: Config, ctx: Context) -> None:
     except OSError as err:  # bookkeeping only: stop finds the launcher through the server
         ctx.log.warning("cannot record the launcher in %s: %s", ctx.env.rsctmp, err.strerror)
     ctx.log.info("started %s as %s (launcher pid %d)", argv[6], cfg[USER], launcher)
-    delay = 0.01
-    while True:
+
+    def accepting() -> bool:
         code = ctx.procs.reap(launcher)
         running = server_process(cfg, ctx, clean=False) is not None
         if code is not None and not running:
@@ -518,17 +517,16 @@ def start_server(cfg: Config, ctx: Context) -> None:
         if running:
             try:
                 ping(cfg, ctx, timeout_s=2.0)
-                return
+                return True
             except OSError:
                 pass
-        if ctx.deadline.expired():
-            detail = log_tail(cfg) or "see " + cfg[LOG]
-            raise GenericError(
-                f"MySQL server did not accept connections within "
-                f"{ctx.deadline.elapsed():.0f}s: {detail}"
-            )
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
+        return False
+
+    if not ctx.deadline.wait_until(accepting, first=0.01, step=0.1):
+        raise GenericError(
+            f"MySQL server did not accept connections within {ctx.deadline.elapsed():.0f}s: "
+            f"{log_tail(cfg) or 'see ' + cfg[LOG]}"
+        )
 
 
 def launcher_process(ctx: Context, server: Process | None) -> Process | None:
