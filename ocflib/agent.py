@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ocflib.accounts import Account
     from ocflib.mysqlwire import PingResult
     from ocflib.proc import Processes
-    from ocflib.run import Deadline, Runner
+    from ocflib.run import Clock, Deadline, Runner
 
     class Accounts(Protocol):
         """Users and groups (ocflib.accounts.SystemAccounts, or a fake in tests)."""
@@ -259,6 +259,7 @@ class Agent:
         accounts: Accounts | None = None,
         sql: Sql | None = None,
         procs: Processes | None = None,
+        clock: Clock | None = None,
     ) -> int:
         """Run the action named by argv[1] and return the exit status.
 
@@ -310,7 +311,7 @@ class Agent:
         from ocflib.run import Deadline, ProcessRunner
 
         fallback = action.timeout_s if action is not None else 20.0
-        deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback)
+        deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback, clock)
         if runner is None:
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
         ctx = Context(

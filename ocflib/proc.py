@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import time
 
+from ocflib.procfs import fd_holders  # the one /proc descriptor walker
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -478,34 +480,6 @@ def stop_pidfile_process(path: str, wait_s: float = 1.0, log_warning: object = N
     if wait_s > 0 and not wait_gone([p], wait_s):
         send_signal(p, SIGKILL)
     return True
-
-
-# --- the processes that have a file open -------------------------------------------------
-
-
-def fd_holders(links: Collection[str], *, proc: str = PROC) -> list[tuple[int, str]]:
-    """(pid, link) of every process (never this one) with a descriptor whose
-    /proc link reads as one of links: a device path (/dev/drbd0), or a pipe
-    ('pipe:[INODE]'). Links are read, never followed."""
-    wanted = set(links)
-    own = os.getpid()
-    found = []
-    for pid in _pids(proc):
-        if pid == own:
-            continue
-        try:
-            fds = os.listdir(f"{proc}/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"{proc}/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target in wanted:
-                found.append((pid, target))
-                break
-    return found
 
 
 # --- the processes that hold a file system, in every mount namespace ----------------------

@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 
         def which(self, program: str) -> str | None: ...
 
+    class Clock(Protocol):
+        """Time for the agents (the system's, or ocflib.testing.FakeClock)."""
+
+        def monotonic(self) -> float: ...
+
+        def sleep(self, seconds: float) -> None: ...
+
 
 __all__ = ["Deadline", "ProcessRunner", "Result", "SAFE_PATH", "which", "spawn_detached"]
 
@@ -67,10 +74,18 @@ class Deadline:
     than half) kept back so the agent can still write its exit reason.
     """
 
-    __slots__ = ("start", "total_s", "budget_s", "_clock")
+    __slots__ = ("start", "total_s", "budget_s", "_clock", "_sleep")
 
-    def __init__(self, total_s: float, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        total_s: float,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        # the clock and the pause: the system's, or a fake's (ocflib.testing.FakeClock)
         self._clock: Callable[[], float] = time.monotonic if clock is None else clock
+        self._sleep: Callable[[float], None] = time.sleep if sleep is None else sleep
         self.start: float = self._now()
         self.total_s = total_s
         margin = min(max(total_s * 0.1, 1.0), 5.0, total_s / 2)
@@ -80,11 +95,18 @@ class Deadline:
         return self._clock()
 
     @classmethod
-    def from_timeout_ms(cls, timeout_ms: int | None, fallback_s: float) -> Deadline:
+    def from_timeout_ms(
+        cls, timeout_ms: int | None, fallback_s: float, clock: Clock | None = None
+    ) -> Deadline:
         """OCF_RESKEY_CRM_meta_timeout if Pacemaker passed one, else fallback."""
-        if timeout_ms is not None and timeout_ms > 0:
-            return cls(timeout_ms / 1000.0)
-        return cls(fallback_s)
+        total = timeout_ms / 1000.0 if timeout_ms is not None and timeout_ms > 0 else fallback_s
+        if clock is None:
+            return cls(total)
+        return cls(total, clock=clock.monotonic, sleep=clock.sleep)
+
+    def nap(self, seconds: float) -> None:
+        """Pause, but never past the budget."""
+        self._sleep(max(min(seconds, self.remaining()), 0.0))
 
     def elapsed(self) -> float:
         """Seconds since the action started."""
@@ -118,15 +140,15 @@ class Deadline:
         limit = max(self.remaining() - keep, 0.0)
         if within is not None:
             limit = min(limit, within)
-        end = time.monotonic() + limit
+        end = self._now() + limit
         pause = min(first, step)
         while True:
             if done():
                 return True
-            left = end - time.monotonic()
+            left = end - self._now()
             if left <= 0:
                 return False
-            time.sleep(min(pause, left))
+            self._sleep(min(pause, left))
             pause = min(pause * 2, step)
 
     def until_killed(self) -> float:
@@ -416,7 +438,7 @@ def _kill_pipe_holders(pipes: Sequence[int]) -> None:
     command we started and its descendants can have one."""
     if not pipes:
         return
-    from ocflib.proc import fd_holders
+    from ocflib.procfs import fd_holders
 
     for holder, _link in fd_holders({f"pipe:[{ino}]" for ino in pipes}):
         try:

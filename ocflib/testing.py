@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ocflib.mounts import Mount
     from ocflib.mysqlwire import PingResult
 
-__all__ = ["FakeRunner", "FakeAccounts", "FakeSql", "FakeProcesses", "ocf_env", "Call"]
+__all__ = ["FakeRunner", "FakeAccounts", "FakeSql", "FakeProcesses", "FakeClock", "ocf_env", "Call"]
 
 
 class Call:
@@ -477,3 +477,21 @@ class FakeProcesses(Processes):
         proc: str = "/proc",
     ) -> list[Holder]:
         return [h for h in self.holders if not self.gone(h.process)]
+
+
+class FakeClock:
+    """Time for a test (dispatch(clock=...)): it moves only when the agent pauses.
+    Each pause advances it by what step(seconds) returns (by default the pause
+    itself); pauses records every pause asked for."""
+
+    def __init__(self, step: Callable[[float], float] | None = None) -> None:
+        self.now = 1000.0
+        self.step = step
+        self.pauses: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds if self.step is None else self.step(seconds)

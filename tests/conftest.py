@@ -21,6 +21,7 @@ from ocflib.testing import (  # noqa: E402
     STANDARD_ACCOUNTS,
     STANDARD_GROUPS,
     FakeAccounts,
+    FakeClock,
     FakeProcesses,
     FakeRunner,
     FakeSql,
@@ -96,6 +97,7 @@ def dispatch(
     accounts: FakeAccounts | None = None,
     sql: FakeSql | None = None,
     procs: FakeProcesses | None = None,
+    clock: FakeClock | None = None,
 ) -> Outcome:
     """Run agent.dispatch in process with captured streams and log. The world is
     fake and strict: users and groups are FakeAccounts (root and mysql unless
@@ -116,5 +118,6 @@ def dispatch(
         accounts=accounts,
         sql=sql if sql is not None else FakeSql(),
         procs=procs if procs is not None else FakeProcesses(),
+        clock=clock,
     )
     return Outcome(rc, out.getvalue(), err.getvalue(), log.records)

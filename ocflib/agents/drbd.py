@@ -32,6 +32,9 @@ VERSION = "1.0"
 PROC_DRBD = "/proc/drbd"
 # drbd.ocf's charset for resource names and the config path.
 DRBD_NAME_CHARS = "-%+./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+# One drbdadm/drbdsetup/crm_resource call waits at most this long (the action's deadline
+# bounds it too): a hung tool must leave time for the next look and the exit reason.
+TOOL_TIMEOUT_S = 30.0
 SCORE_CACHE_S = 60.0  # a recurring monitor re-writes an unchanged score this often
 ROUND_S = 1.0  # what a loop keeps back for one more look at the state and its reason
 
@@ -286,14 +289,16 @@ def drbdadm(cfg: Config, *args: str) -> list[str]:
 def read_state(cfg: Config, ctx: Context) -> State:
     from ocflib.drbdstate import parse_events2
 
-    result = ctx.runner.run(["drbdsetup", "events2", "--now", cfg[RESOURCE]], timeout=30)
+    result = ctx.runner.run(
+        ["drbdsetup", "events2", "--now", cfg[RESOURCE]], timeout=TOOL_TIMEOUT_S
+    )
     return parse_events2(result.stdout, cfg[RESOURCE])
 
 
 def check_defined(cfg: Config, ctx: Context) -> str:
     """The resource's device from the configuration; ERR_INSTALLED (after
     removing the score) when this host has no such resource."""
-    result = ctx.runner.run(drbdadm(cfg, "sh-dev", cfg[RESOURCE]), ok=None, timeout=30)
+    result = ctx.runner.run(drbdadm(cfg, "sh-dev", cfg[RESOURCE]), ok=None, timeout=TOOL_TIMEOUT_S)
     if result.returncode != 0:
         set_drbd_score(cfg, ctx, None, force=True)
         detail = result.stderr.strip().splitlines()
@@ -329,10 +334,6 @@ def peer_names(state: State) -> str:
     return "the peer" if names else ""
 
 
-def nap(ctx: Context, seconds: float) -> None:
-    time.sleep(max(min(seconds, ctx.deadline.remaining()), 0.0))
-
-
 def holders_text(state: State) -> str:
     from ocflib.drbdstate import device_holders
 
@@ -349,7 +350,7 @@ def two_primaries_allowed(cfg: Config, ctx: Context) -> None:
     """promoted-max=2 needs allow-two-primaries in the DRBD configuration."""
     if (ctx.env.promoted_max or 1) < 2:
         return
-    result = ctx.runner.run(drbdadm(cfg, "dump", cfg[RESOURCE]), ok=None, timeout=30)
+    result = ctx.runner.run(drbdadm(cfg, "dump", cfg[RESOURCE]), ok=None, timeout=TOOL_TIMEOUT_S)
     if "allow-two-primaries" not in result.stdout:
         raise ConfigError(
             f"promoted-max=2 needs allow-two-primaries in the net section "
@@ -364,7 +365,9 @@ def pacemaker_primaries(cfg: Config, ctx: Context) -> list[str]:
     """Nodes where Pacemaker has this resource promoted (crm_resource
     --locate prints `Promoted` since Pacemaker 2.1, `Master` before)."""
     name = ctx.env.instance.split(":")[0]
-    result = ctx.runner.run(["crm_resource", "--resource", name, "--locate"], ok=None, timeout=30)
+    result = ctx.runner.run(
+        ["crm_resource", "--resource", name, "--locate"], ok=None, timeout=TOOL_TIMEOUT_S
+    )
     return parse_locate(result.stdout)
 
 
@@ -477,7 +480,7 @@ def update_score(
         ctx.runner.run(
             drbdadm(cfg, "unfence-peer", cfg[RESOURCE]),
             ok=None,
-            timeout=30,
+            timeout=TOOL_TIMEOUT_S,
             env={"OCF_RESKEY_unfence_extra_args": cfg[UNFENCE_ARGS]},
         )
 
@@ -503,7 +506,7 @@ def maybe_outdate_self(cfg: Config, ctx: Context, state: State) -> None:
         )
         return
     ctx.log.info("%s is Primary: outdating the local data of %s", primary, cfg[RESOURCE])
-    ctx.runner.run(drbdadm(cfg, "outdate", cfg[RESOURCE]), ok=None, timeout=30)
+    ctx.runner.run(drbdadm(cfg, "outdate", cfg[RESOURCE]), ok=None, timeout=TOOL_TIMEOUT_S)
     set_drbd_score(cfg, ctx, None, force=True)
 
 
@@ -515,7 +518,7 @@ def load_module(cfg: Config, ctx: Context) -> None:
 
     if module_version(PROC_DRBD) is not None:
         return
-    params = ctx.runner.run(drbdadm(cfg, "sh-mod-parms"), ok=None, timeout=30)
+    params = ctx.runner.run(drbdadm(cfg, "sh-mod-parms"), ok=None, timeout=TOOL_TIMEOUT_S)
     argv = ["modprobe", "-s", "drbd"]
     if params.returncode == 0:
         argv += params.stdout.split()
@@ -557,13 +560,13 @@ def start(cfg: Config, ctx: Context) -> OCF:
         if tries == 2 or ctx.deadline.expired():
             raise GenericError(f"cannot bring up DRBD resource {res}: {last}")
         if not state.configured and tries == 0:
-            ctx.runner.run(drbdadm(cfg, "check-resize", res), ok=None, timeout=30)
+            ctx.runner.run(drbdadm(cfg, "check-resize", res), ok=None, timeout=TOOL_TIMEOUT_S)
         for argv in bring_up:  # each step may be done already: only the last one counts
             result = ctx.runner.run(argv, ok=None)
         tries += 1
         if result.returncode != 0:
             last = failure(result)
-            nap(ctx, 1.0)
+            ctx.deadline.nap(1.0)
     wfc = wfc_seconds(cfg)
     if wfc and not cfg[CONNECT_AFTER_PROMOTE]:
         state = wait_connected(cfg, ctx, min(wfc, ctx.deadline.remaining() - ROUND_S), state)
@@ -578,7 +581,7 @@ def wait_connected(cfg: Config, ctx: Context, seconds: float, state: State) -> S
         if time.monotonic() >= end:
             ctx.log.info("%s: not connected after %.0f s; going on", cfg[RESOURCE], seconds)
             break
-        nap(ctx, 0.1)
+        ctx.deadline.nap(0.1)
         state = read_state(cfg, ctx)
     return state
 
@@ -605,7 +608,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
                 result = ctx.runner.run(["drbdsetup", "down", res], ok=None)
         if result.returncode != 0:
             last = holders_text(state) + failure(result)
-            nap(ctx, 0.5)
+            ctx.deadline.nap(0.5)
             if ctx.deadline.remaining() < ROUND_S:  # no time for another look and try
                 raise GenericError(f"cannot stop DRBD resource {res}: {last}")
         state = read_state(cfg, ctx)
@@ -617,7 +620,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
 def _throttle(ctx: Context) -> None:
     """drbd.ocf's pause after a failed promote: a retry loop of start and
     promote by Pacemaker is slowed to one try per 15 s."""
-    nap(ctx, 15.0 - ctx.deadline.elapsed())
+    ctx.deadline.nap(15.0 - ctx.deadline.elapsed())
 
 
 def promote(cfg: Config, ctx: Context) -> OCF:
@@ -649,7 +652,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
                         f"cannot promote {res}: {reason} (unknown to Pacemaker; giving up early)"
                     )
             first = False
-            nap(ctx, 1.0)
+            ctx.deadline.nap(1.0)
             if ctx.deadline.remaining() < 2.0:
                 raise GenericError(f"cannot promote {res}: {reason}")
     if cfg[CONNECT_AFTER_PROMOTE]:
@@ -672,7 +675,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
             state.role = "Secondary"
             break
         reason = holders_text(state) + failure(result)
-        nap(ctx, 0.5)
+        ctx.deadline.nap(0.5)
         if ctx.deadline.remaining() < ROUND_S:
             raise GenericError(f"cannot demote {res}: {reason}")
         state = read_state(cfg, ctx)

@@ -833,12 +833,9 @@ def _wait_dad(ctx: Context, want: Want) -> None:
     """Poll IPv6 duplicate address detection: wait for tentative to clear;
     on dadfailed remove the address and fail. Still tentative after 10 s (or
     near the deadline): warn and go on, as IPaddr2 does."""
-    import time
-
     argv = ["ip", "-o", "-f", "inet6", "addr", "show", "dev", want.nic, "to", want.cidr]
-    end = time.monotonic() + min(10.0, max(ctx.deadline.remaining() - 1.0, 0.5))
-    delay = 0.02
-    while True:
+
+    def settled() -> bool:
         lines = [
             a for a in parse_addr_lines(ctx.runner.run(argv).stdout) if a.address == want.ip.text
         ]
@@ -851,13 +848,10 @@ def _wait_dad(ctx: Context, want: Want) -> None:
                 f"IPv6 address collision {want.ip.text} [DAD]: another host on "
                 f"{want.nic} already uses it; the address was removed again"
             )
-        if "tentative" not in flags:
-            return
-        if time.monotonic() >= end:
-            ctx.log.warning("IPv6 address %s: DAD is still in tentative", want.ip.text)
-            return
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
+        return "tentative" not in flags
+
+    if not ctx.deadline.wait_until(settled, within=10.0, keep=1.0, first=0.02, step=0.1):
+        ctx.log.warning("IPv6 address %s: DAD is still in tentative", want.ip.text)
 
 
 def start(cfg: Config, ctx: Context) -> OCF:

@@ -52,3 +52,20 @@ def test_fake_processes_refuse_what_the_test_did_not_set_up() -> None:
     assert procs.signals == [(4242, 15)]
     with pytest.raises(AssertionError, match="spawn of 'mysqld'; expected nothing"):
         procs.spawn(["mysqld"], {})
+
+
+def test_fake_clock_moves_only_when_the_agent_pauses() -> None:
+    from ocflib.run import Deadline
+    from ocflib.testing import FakeClock
+
+    clock = FakeClock()
+    deadline = Deadline(10.0, clock=clock.monotonic, sleep=clock.sleep)
+    assert deadline.remaining() == 9.0
+    deadline.nap(2.0)
+    deadline.nap(100.0)  # never past the budget
+    assert clock.pauses == [2.0, 7.0] and deadline.expired()
+    polled = []
+    assert not Deadline(10.0, clock=clock.monotonic, sleep=clock.sleep).wait_until(
+        lambda: polled.append(1), within=1.0
+    )
+    assert len(polled) >= 5 and abs(sum(clock.pauses[2:]) - 1.0) < 1e-9  # 5, 10, ... 50 ms

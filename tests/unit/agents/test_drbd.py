@@ -6,13 +6,15 @@ agent's validation and action tables."""
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from ocflib import drbdstate as model
 from ocflib.agents import drbd
-from ocflib.testing import FakeRunner, ocf_env
+from ocflib.testing import FakeClock, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
 AGENT = drbd.AGENT
@@ -238,13 +240,21 @@ def proc_drbd(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_wait() -> Generator[FakeClock]:
     """Every pause spends the rest of the action's time (loops end at once)."""
+    clock = FakeClock(step=lambda seconds: 10_000.0)
+    CLOCKS.append(clock)
+    yield clock
+    CLOCKS.remove(clock)
 
-    def expire(ctx: Any, seconds: float) -> None:
-        ctx.deadline.budget_s = -1.0
 
-    monkeypatch.setattr(drbd, "nap", expire)
+# The current test's clock, when it is not the system's.
+CLOCKS: list[FakeClock] = []
+
+
+def use_clock(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+    """This test's actions run on clock (until the test ends)."""
+    monkeypatch.setattr(sys.modules[__name__], "CLOCKS", [clock])
 
 
 def env(tmp: Any, interval: int | None = None, meta: Any = None, **params: str) -> dict[str, str]:
@@ -267,7 +277,7 @@ def env(tmp: Any, interval: int | None = None, meta: Any = None, **params: str) 
 
 
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    return dispatch(AGENT, action, e, fake)
+    return dispatch(AGENT, action, e, fake, clock=CLOCKS[-1] if CLOCKS else None)
 
 
 def test_probe_without_the_module_is_not_running(
@@ -655,7 +665,7 @@ def test_promote_while_the_peer_is_primary_retries_then_says_so(
 def test_promote_fails_early_on_a_primary_unknown_to_pacemaker(
     fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(drbd, "nap", lambda ctx, s: None)
+    use_clock(monkeypatch, FakeClock(step=lambda seconds: 0.0))  # pauses take no time
     refused = "0: State change failed: (-1) Multiple primaries not allowed by config\n"
     fake.expect(EVENTS, SECONDARY_SYNCED)
     fake.expect([*ADM, "primary", "r0"], stderr=refused, returncode=11)
@@ -896,10 +906,10 @@ def test_stop_near_its_deadline_reports_the_holders_not_a_timeout(
 ) -> None:
     # Found on real DRBD: a pause that left a sliver of time let the next look time out,
     # and the exit reason became "timed out after 0.0s" instead of what holds the device.
-    def leave_half_a_second(ctx: Any, seconds: float) -> None:
-        ctx.deadline.budget_s = ctx.deadline.elapsed() + 0.5
-
-    monkeypatch.setattr(drbd, "nap", leave_half_a_second)
+    clock = FakeClock()
+    budget_end = clock.now + 18.0  # 20 s timeout, 2 s margin
+    clock.step = lambda seconds: budget_end - 0.5 - clock.now  # the pause leaves 0.5 s
+    use_clock(monkeypatch, clock)
     monkeypatch.setattr(model, "device_holders", lambda minors: ["mounted on /mnt/d"])
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect(
