@@ -162,17 +162,27 @@ def table(cases: Sequence[Case], runs: int, warmup: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_case_modules() -> dict[str, Callable[[], AbstractContextManager[list[Case]]]]:
-    """Every bench/cases_*.py exposes cases(): a context manager yielding Cases."""
+def load_case_modules(
+    wanted: Sequence[str] | None = None,
+) -> dict[str, Callable[[], AbstractContextManager[list[Case]]]]:
+    """Every bench/cases_*.py exposes cases(): a context manager yielding Cases.
+    Only the wanted ones are imported (a case module may need the lab or the tests)."""
     found: dict[str, Callable[[], AbstractContextManager[list[Case]]]] = {}
     for name in sorted(os.listdir(HERE)):
         if name.startswith("cases_") and name.endswith(".py"):
+            if wanted and name[6:-3] not in wanted:
+                found[name[6:-3]] = _unloaded
+                continue
             spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(HERE, name))
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             found[name[6:-3]] = module.cases
     return found
+
+
+def _unloaded() -> AbstractContextManager[list[Case]]:
+    raise AssertionError("a case module that was not asked for")
 
 
 def write_section(path: str, title: str, body: str) -> None:
@@ -201,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("bench: the cases build namespaces and devices: run as root")
-    modules = load_case_modules()
+    modules = load_case_modules(args.case)
     for name in args.case or sorted(modules):
         if name not in modules:
             raise SystemExit(f"bench: no case module {name!r} (have {', '.join(modules)})")
