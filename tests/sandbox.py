@@ -64,6 +64,23 @@ cp "$S/out" "$S/err" "$S/rc" "$S/changes" "$OUT/"
 """
 
 
+def _unshare(mnt: str, argv: Sequence[str]) -> list[str]:
+    """The command that builds the sandbox in mnt and runs argv in it."""
+    namespaces = ["--mount", "--net", "--pid", "--fork", "--uts", "--ipc"]
+    return [
+        "unshare",
+        *namespaces,
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        _SCRIPT,
+        "sandbox",
+        mnt,
+        *argv,
+    ]
+
+
 class SandboxResult:
     """Exit code, output and the root file system changes of a sandboxed command."""
 
@@ -88,23 +105,7 @@ def run_sandboxed(
         env_words = " ".join(shlex.quote(f"{k}={v}") for k, v in (env or {}).items())
         argv = [SRC + a[len(ROOT) :] if a.startswith(ROOT + "/") else a for a in argv]
         result = subprocess.run(
-            [
-                "unshare",
-                "--mount",
-                "--net",
-                "--pid",
-                "--fork",
-                "--uts",
-                "--ipc",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                _SCRIPT,
-                "sandbox",
-                mnt,
-                *argv,
-            ],
+            _unshare(mnt, argv),
             env={
                 "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
                 "CHECKOUT": ROOT,
@@ -142,25 +143,7 @@ class Sandbox:
         os.mkdir(mnt)
         os.mkdir(self._out)
         self._proc = subprocess.Popen(
-            [
-                "unshare",
-                "--mount",
-                "--net",
-                "--pid",
-                "--fork",
-                "--uts",
-                "--ipc",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                _SCRIPT,
-                "sandbox",
-                mnt,
-                "/usr/bin/python3",
-                "-I",
-                f"{SRC}/tests/sandbox_worker.py",
-            ],
+            _unshare(mnt, ["/usr/bin/python3", "-I", f"{SRC}/tests/sandbox_worker.py"]),
             env={
                 "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
                 "CHECKOUT": ROOT,
