@@ -10,15 +10,15 @@ __all__ = ["Account", "SystemAccounts"]
 
 
 class Account:
-    """A user: name, uid, primary gid, and the gids of its supplementary groups."""
+    """A user: name, uid and primary gid (its supplementary groups are a separate
+    look-up, Accounts.groups: scanning the group database is not for every monitor)."""
 
-    __slots__ = ("name", "uid", "gid", "groups")
+    __slots__ = ("name", "uid", "gid")
 
-    def __init__(self, name: str, uid: int, gid: int, groups: frozenset[int] = frozenset()) -> None:
+    def __init__(self, name: str, uid: int, gid: int) -> None:
         self.name = name
         self.uid = uid
         self.gid = gid
-        self.groups = groups
 
     def __repr__(self) -> str:
         return f"Account({self.name!r}, uid={self.uid}, gid={self.gid})"
@@ -28,15 +28,19 @@ class SystemAccounts:
     """The node's passwd and group databases (NSS)."""
 
     def user(self, name: str) -> Account | None:
-        import grp
         import pwd
 
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
             return None
-        groups = frozenset(g.gr_gid for g in grp.getgrall() if name in g.gr_mem)
-        return Account(entry.pw_name, entry.pw_uid, entry.pw_gid, groups)
+        return Account(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+    def groups(self, name: str) -> frozenset[int]:
+        """The gids of the supplementary groups that list user name."""
+        import grp
+
+        return frozenset(g.gr_gid for g in grp.getgrall() if name in g.gr_mem)
 
     def group(self, name: str) -> int | None:
         import grp

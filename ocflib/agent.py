@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
         def group(self, name: str) -> int | None: ...
 
+        def groups(self, name: str) -> frozenset[int]: ...
+
     class Sql(Protocol):
         """SQL connections (ocflib.sqlclient.PyMySql, or a fake in tests)."""
 

@@ -190,13 +190,16 @@ class FakeAccounts:
         from ocflib.accounts import Account
 
         self.users = {n: Account(n, uid, gid) for n, (uid, gid) in (users or {}).items()}
-        self.groups = dict(groups or {})
+        self.known_groups = dict(groups or {})
 
     def user(self, name: str) -> Account | None:
         return self.users.get(name)
 
     def group(self, name: str) -> int | None:
-        return self.groups.get(name)
+        return self.known_groups.get(name)
+
+    def groups(self, name: str) -> frozenset[int]:
+        return frozenset()
 
 
 # The accounts unit tests see unless they say otherwise: root and a mysql service user.

@@ -402,17 +402,18 @@ def prepare(cfg: Config, ctx: Context) -> None:
         pass
     if cfg[ENABLE_CREATION] and not os.path.isdir(os.path.join(cfg[DATADIR], "mysql")):
         initialise(cfg, ctx, uid, gid)
+    groups = {gid, account.gid} | ctx.accounts.groups(cfg[USER])
     for path in (log,):
-        if not _writable(path, account, gid):
+        if not _writable(path, account, groups):
             raise PermError(
                 f"Log file {path} is not writable by {cfg[USER]} (and not ours to chown)"
             )
     for directory in (os.path.dirname(cfg[PID]), os.path.dirname(cfg[SOCKET]), cfg[DATADIR]):
-        if not _writable(directory, account, gid):
+        if not _writable(directory, account, groups):
             raise PermError(f"Directory {directory} is not writable by {cfg[USER]}")
 
 
-def _writable(path: str, account: Account, gid: int) -> bool:
+def _writable(path: str, account: Account, groups: set[int]) -> bool:
     """Would user write there? Owner, group or other write bit (no ACLs)."""
     import stat
 
@@ -422,7 +423,6 @@ def _writable(path: str, account: Account, gid: int) -> bool:
         return False
     if account.uid == 0:
         return True
-    groups = {gid, account.gid} | account.groups
     if st.st_uid == account.uid:
         return bool(st.st_mode & stat.S_IWUSR)
     if st.st_gid in groups:
