@@ -528,9 +528,6 @@ class FileSystem:
         """The namespaces other than ours that still have it mounted."""
         return {ns: ms for ns, ms in self.mounts.items() if ms and ns != self.own}
 
-    def mount_ids(self) -> set[int]:
-        return {m.mount_id for ms in self.mounts.values() for m in ms}
-
     def describe(self, ns: str) -> str:
         """'mount namespace mnt:[4026532] (pids 31, 40): /srv/data'"""
         pids = self.members.get(ns, [])
@@ -547,16 +544,18 @@ def namespaces(proc: str = PROC) -> tuple[str, dict[str, list[int]]]:
     except OSError:
         own = ""
     members: dict[str, list[int]] = {}
+    rooted: set[str] = set()  # namespaces whose first pid's root is '/'
     for pid in _pids(proc):
         try:
             ns = os.readlink(f"{proc}/{pid}/ns/mnt")
         except OSError:
             continue
         pids = members.setdefault(ns, [])
-        if pids and _root_is_slash(proc, pids[0]) or not _root_is_slash(proc, pid):
-            pids.append(pid)
-        else:
+        if ns not in rooted and _root_is_slash(proc, pid):
+            rooted.add(ns)
             pids.insert(0, pid)
+        else:
+            pids.append(pid)
     return own, members
 
 
