@@ -428,7 +428,7 @@ def read_private_file(path: str, limit: int = 128) -> tuple[str, float] | None:
         os.close(fd)
 
 
-def remove_own_file(path: str, log_warning: object = None) -> bool:
+def remove_own_file(path: str, log_warning: Callable[..., object] | None = None) -> bool:
     """Remove a bookkeeping file of ours; a file system that refuses (read-only,
     full, gone) is not an error for the caller. True when removed or absent."""
     try:
@@ -436,7 +436,7 @@ def remove_own_file(path: str, log_warning: object = None) -> bool:
     except FileNotFoundError:
         return True
     except OSError as err:
-        if callable(log_warning):
+        if log_warning is not None:
             log_warning("cannot remove %s: %s", path, err.strerror)
         return False
     return True
@@ -464,7 +464,9 @@ def read_pidfile(path: str) -> Process | None:
     return p
 
 
-def stop_pidfile_process(path: str, wait_s: float = 1.0, log_warning: object = None) -> bool:
+def stop_pidfile_process(
+    path: str, wait_s: float = 1.0, log_warning: Callable[..., object] | None = None
+) -> bool:
     """SIGTERM (then SIGKILL) the process recorded in our pid file; remove the file.
 
     Only the exact process that the file recorded is signalled. wait_s=0 does

@@ -452,7 +452,7 @@ class FakeProcesses(Processes):
         pid = self.pidfiles.get(path)
         return None if pid is None else self.table.get(pid)
 
-    def remove_own_file(self, path: str, log_warning: object = None) -> bool:
+    def remove_own_file(self, path: str, log_warning: Callable[..., object] | None = None) -> bool:
         if self.pidfiles.pop(path, None) is not None:
             return True
         return Processes.remove_own_file(path, log_warning)  # another file of ours: for real
@@ -461,7 +461,7 @@ class FakeProcesses(Processes):
         self,
         path: str,
         wait_s: float = 1.0,
-        log_warning: object = None,
+        log_warning: Callable[..., object] | None = None,
     ) -> bool:
         p = self.read_pidfile(path)
         self.pidfiles.pop(path, None)
