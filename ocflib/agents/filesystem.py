@@ -14,6 +14,7 @@ import os
 from ocflib.agent import Action, Agent, Context
 from ocflib.errors import (
     CommandFailed,
+    CommandNotFound,
     CommandTimeout,
     ConfigError,
     GenericError,
@@ -932,8 +933,10 @@ def unmount_in_namespace(
             result = ctx.runner.run(argv, ok=None, timeout=max(end - time.monotonic(), 0.5))
             if result.returncode != 0:
                 ctx.log.warning("umount %s in %s: %s", m.target, ns, result.stderr.strip()[-200:])
-    except (OSError, CommandTimeout) as err:
+    except OSError as err:
         ctx.log.warning("cannot unmount in %s: %s", ns, err)
+    except (CommandTimeout, CommandNotFound) as err:  # stop then fails with what holds it
+        ctx.log.warning("cannot unmount in %s: %s", ns, err.reason)
     finally:
         for fd in fds:
             os.close(fd)

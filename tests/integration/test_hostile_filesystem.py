@@ -133,7 +133,9 @@ OTHER=$!
 # ready once it is in its own namespace (not before unshare: that would be ours)
 for i in $(seq 200); do [ -e /tmp/other-ready ] && break; sleep 0.05; done
 [ "$(readlink /proc/$OTHER/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || echo same-namespace
-OCF_RESKEY_force_unmount={force} $A stop; echo rc=$?
+{before_stop}
+OCF_RESKEY_force_unmount={force} OCF_RESKEY_CRM_meta_timeout=6000 $A stop; echo rc=$?
+{after_stop}
 for p in /proc/[0-9]*; do
     grep -q ' /tmp/m ' $p/mountinfo 2>/dev/null && echo "still-mounted-for ${{p#/proc/}}"
 done | sort -u | head -1 | cut -d' ' -f1
@@ -165,7 +167,12 @@ def test_stop_clears_the_file_system_from_every_mount_namespace(
     propagation: str, inside: str, force: str, expected: list[str], reason: str | None
 ) -> None:
     script = _ANOTHER_NAMESPACE.format(
-        agent=f"{SRC}/agents/Filesystem-py", propagation=propagation, inside=inside, force=force
+        agent=f"{SRC}/agents/Filesystem-py",
+        propagation=propagation,
+        inside=inside,
+        force=force,
+        before_stop="",
+        after_stop="",
     )
     result = run_sandboxed(
         ["/bin/sh", "-c", script],
@@ -175,3 +182,25 @@ def test_stop_clears_the_file_system_from_every_mount_namespace(
     if reason:
         assert reason in result.stderr and "held by sleep[" in result.stderr, result.stderr
     assert result.changes == [], result.changes
+
+
+def test_a_copy_that_cannot_be_unmounted_fails_stop_with_1_not_5() -> None:
+    """Without nsenter the copy in another namespace stays: stop says so (1, the node is
+    fenced), never 'not installed' (5), and the process there is left alone."""
+    script = _ANOTHER_NAMESPACE.format(
+        agent=f"{SRC}/agents/Filesystem-py",
+        propagation="private",
+        inside="cd /",
+        force="true",
+        before_stop="mv /usr/bin/nsenter /usr/bin/nsenter.hidden",
+        after_stop="mv /usr/bin/nsenter.hidden /usr/bin/nsenter",
+    )
+    result = run_sandboxed(
+        ["/bin/sh", "-c", script],
+        env(device="pyha", directory="/tmp/m", fstype="tmpfs") | {"PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.split() == ["rc=1", "still-mounted-for", "other-alive"], (
+        result.stdout + result.stderr
+    )
+    assert "ocf-exit-reason:pyha is still mounted in mount namespace" in result.stderr
+    assert "cannot unmount in mnt:" in result.stderr
