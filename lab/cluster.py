@@ -250,6 +250,13 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         else:
             raise LabError(f"{node.name}: its init did not start")
         veth = f"v{node.index}"
+        # The kernel removes a dead node's veth pair asynchronously: wait for it.
+        end = time.monotonic() + 15
+        while (
+            _run(["ip", "-n", self.bridge, "link", "show", veth], check=False).returncode == 0
+            and time.monotonic() < end
+        ):
+            time.sleep(0.05)
         _run(
             [
                 "ip",
@@ -351,9 +358,9 @@ class NamespaceCluster(ClusterOps, Lifecycle):
     def live_nodes(self) -> list[str]:
         return [n.name for n in self.nodes if n.alive]
 
-    def power_on(self, name: str, timeout: float = 60) -> None:
+    def power_on(self, name: str, timeout: float = 60, *, wait: bool = True) -> None:
         """Start a powered-off node again (same state directory) and wait until
-        the cluster sees it online."""
+        the cluster sees it online (wait=False: several are powered on at once)."""
         node = self.node(name)
         if node.alive:
             raise LabError(f"{name} is running")
@@ -364,7 +371,8 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         if os.path.exists(ready):
             os.unlink(ready)
         self._start_node(node)
-        self.wait_online(timeout)
+        if wait:
+            self.wait_online(timeout)
 
     def power_off(self, name: str) -> float:
         """Hard failure: SIGKILL the node's PID 1 (the whole node vanishes). Returns when."""

@@ -59,6 +59,8 @@ def setup() -> None:
     ):
         sh("mount", "--bind", os.path.join(NODE, target), "/" + target)
     sh("mount", "--bind", os.path.join(LAB, "hosts"), "/etc/hosts")
+    if os.path.isdir(os.path.join(NODE, "var/lib/mysql")):  # a node's own database (Galera)
+        sh("mount", "--bind", os.path.join(NODE, "var/lib/mysql"), "/var/lib/mysql")
     staging = os.path.join(LAB, "resource.d")
     for provider in os.listdir(staging):  # the machine's providers, beside the lab's pyha
         original = os.path.join("/usr/lib/ocf/resource.d", provider)

@@ -40,9 +40,20 @@ class Writer:
     """lab/sql_client.py committing rows through the VIP from a network
     namespace; each acknowledged id is recorded with its arrival time."""
 
-    def __init__(self, netns: str, vip: str = VIP, seconds: int = 600) -> None:
+    def __init__(self, netns: str, vip: str = VIP, seconds: int = 600, base: int = 0) -> None:
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", netns, PYTHON, SQL_CLIENT, vip, "write", str(seconds)],
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                PYTHON,
+                SQL_CLIENT,
+                vip,
+                "write",
+                str(seconds),
+                str(base),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """A client on the lab's client host, talking to MariaDB through the VIP.
 
-    sql_client.py VIP write SECONDS   insert rows one commit each; print each acknowledged id
+    sql_client.py VIP write SECONDS [BASE]
+                                      insert rows one commit each; print each acknowledged id
+                                      (ids above BASE, default 0: writers on several nodes
+                                      of a Galera cluster each take their own range)
     sql_client.py VIP ids             print every id in shop.orders
 Reconnects while the database is moving; stops after SECONDS or on SIGTERM.
 """
@@ -44,9 +47,13 @@ if mode == "ids":
     sys.exit(0)
 
 end = time.monotonic() + float(sys.argv[3])
+base = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 conn = connect()
 with conn.cursor() as cur:  # a later writer goes on after the ids already there
-    cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM shop.orders")
+    cur.execute(
+        "SELECT COALESCE(MAX(id), %s) + 1 FROM shop.orders WHERE id > %s AND id < %s",
+        (base, base, base + 10_000_000),
+    )
     next_id = int(cur.fetchone()[0])
 while time.monotonic() < end:
     try:

@@ -40,6 +40,16 @@ if TYPE_CHECKING:
             self, unix_socket: str, user: str, password: str, timeout: float
         ) -> PingResult: ...
 
+        def query(
+            self,
+            unix_socket: str,
+            user: str,
+            password: str,
+            sql: str,
+            timeout: float,
+            verify_peer: Callable[[int, int], str | None],
+        ) -> PingResult: ...
+
         def connect(
             self,
             *,

@@ -42,23 +42,29 @@ def promotion_uses_crm_attribute(env: OcfEnv, runner: Runner) -> bool:
     return runner.which("crm_master") is None
 
 
-def _promotion_argv(env: OcfEnv, runner: Runner, args: list[str]) -> list[str]:
+def _promotion_argv(
+    env: OcfEnv, runner: Runner, args: list[str], node_name: str | None = None
+) -> list[str]:
     # The node Pacemaker runs the action on, when it says: the tools' own guess
-    # needs a running cluster (and is wrong for bundles).
-    node = ["-N", env.on_node] if env.on_node else []
+    # needs a running cluster (and is wrong for bundles). node_name: another node's.
+    target = node_name or env.on_node
+    node = ["-N", target] if target else []
     if promotion_uses_crm_attribute(env, runner):
         return ["crm_attribute", "--promotion", *node, *args]
     return ["crm_master", "-l", "reboot", *node, *args]
 
 
-def set_promotion_score(env: OcfEnv, runner: Runner, score: int) -> None:
-    """Set this instance's promotion score (transient, lifetime reboot)."""
-    runner.run(_promotion_argv(env, runner, ["-v", str(score)]))
+def set_promotion_score(
+    env: OcfEnv, runner: Runner, score: int, *, node: str | None = None
+) -> None:
+    """Set this resource's promotion score (transient, lifetime reboot) on this
+    node, or on node."""
+    runner.run(_promotion_argv(env, runner, ["-v", str(score)], node))
 
 
-def delete_promotion_score(env: OcfEnv, runner: Runner) -> None:
-    """Delete this instance's promotion score: never promote here."""
-    runner.run(_promotion_argv(env, runner, ["-D"]), ok=(0, 6, 105))
+def delete_promotion_score(env: OcfEnv, runner: Runner, *, node: str | None = None) -> None:
+    """Delete this resource's promotion score on this node (or node): never promote there."""
+    runner.run(_promotion_argv(env, runner, ["-D"], node), ok=(0, 6, 105))
 
 
 def get_promotion_score(env: OcfEnv, runner: Runner) -> int | None:

@@ -78,6 +78,21 @@ class PyMySql:
 
         return ping(unix_socket, user, password, timeout)
 
+    def query(
+        self,
+        unix_socket: str,
+        user: str,
+        password: str,
+        sql: str,
+        timeout: float,
+        verify_peer: Callable[[int, int], str | None],
+    ) -> PingResult:
+        """Log in, one statement, quit (ocflib.mysqlwire.query, no pymysql): the
+        listener is identified before anything is sent."""
+        from ocflib.mysqlwire import query
+
+        return query(unix_socket, user, password, sql, timeout, verify_peer)
+
     @property
     def error(self) -> type[Exception]:
         """The base class of every SQL error (pymysql.MySQLError)."""

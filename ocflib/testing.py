@@ -222,7 +222,7 @@ class _SqlStep:
         rows: list[Mapping[str, object]],
         error: tuple[int, str] | None,
     ) -> None:
-        self.kind = kind  # connect | query
+        self.kind = kind  # ping | wire | connect | query
         self.text = text  # the user, or the statement
         self.args = args
         self.rows = rows
@@ -261,6 +261,45 @@ class FakeSql:
         if step.error is not None:
             raise ConnectionRefusedError(step.error[0], "Connection refused")
         return PingResult(str(step.rows[0]["state"]))
+
+    def wire(
+        self,
+        user: str,
+        sql: str,
+        rows: Sequence[Sequence[str | None]] = (),
+        *,
+        state: str = "ok",
+        code: int = 0,
+        refused: bool = False,
+    ) -> FakeSql:
+        """A one-statement session (query()) as user: its rows, or another state
+        (denied, busy, error with code), or refused=True: nobody accepts the
+        connection (OSError)."""
+        step = _SqlStep("wire", f"{user}: {sql}", None, [], (111, state) if refused else None)
+        step.rows = [{"state": state, "code": code, "rows": [tuple(r) for r in rows]}]
+        self.steps.append(step)
+        return self
+
+    def query(
+        self,
+        unix_socket: str,
+        user: str,
+        password: str,
+        sql: str,
+        timeout: float,
+        verify_peer: object,
+    ) -> PingResult:
+        from ocflib.mysqlwire import PingResult
+
+        step = self._next("wire", f"{user}: {sql}", raise_error=False)
+        if step.error is not None:
+            raise ConnectionRefusedError(step.error[0], "Connection refused")
+        answer = step.rows[0]
+        rows = answer["rows"]
+        code = answer["code"]
+        if not isinstance(rows, list) or not isinstance(code, int):
+            raise TypeError("FakeSql.wire: rows and code as scripted")
+        return PingResult(str(answer["state"]), code, "scripted", rows=rows)
 
     def connection(self, user: str, *, error: tuple[int, str] | None = None) -> FakeSql:
         self.steps.append(_SqlStep("connect", user, None, [], error))
@@ -361,6 +400,7 @@ class FakeProcesses(Processes):
         self.signals: list[tuple[int, int]] = []
         self.fatal = {9, 15}
         self.spawns: list[tuple[tuple[str, ...], int]] = []
+        self.spawn_effects: list[Callable[[], object] | None] = []
         self.spawned: list[tuple[str, ...]] = []
         self.forked: list[Callable[[], int]] = []
         self.child_code: int | None = 0
@@ -423,8 +463,13 @@ class FakeProcesses(Processes):
         for pid in [pid for pid, p in self.table.items() if p.sid == leader.pid]:
             del self.table[pid]
 
-    def expect_spawn(self, argv: Sequence[str], pid: int) -> FakeProcesses:
+    def expect_spawn(
+        self, argv: Sequence[str], pid: int, effect: Callable[[], object] | None = None
+    ) -> FakeProcesses:
+        """The next spawn: its argv, the pid it gets, and what it does to the
+        test's world when spawned (effect: write its pid file, say)."""
         self.spawns.append((tuple(argv), pid))
+        self.spawn_effects.append(effect)
         return self
 
     def spawn(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
@@ -432,6 +477,9 @@ class FakeProcesses(Processes):
             expected = quote_argv(self.spawns[0][0]) if self.spawns else "nothing"
             raise AssertionError(f"spawn of '{quote_argv(argv)}'; expected {expected}")
         self.spawned.append(tuple(argv))
+        effect = self.spawn_effects.pop(0)
+        if effect is not None:
+            effect()
         return self.spawns.pop(0)[1]
 
     def fork(self, work: Callable[[], int]) -> int:

@@ -47,7 +47,7 @@ CLIENT_BINARY = Param(
     String(max_len=255),
     default="mysql",
     shortdesc="MySQL client binary",
-    longdesc="Accepted for compatibility: mysql-py speaks the client protocol "
+    longdesc="Accepted for compatibility: the agent speaks the client protocol "
     "itself (pymysql) and runs no client program.",
 )
 CONFIG = Param(
@@ -460,7 +460,14 @@ def initialise(cfg: Config, ctx: Context, uid: int, gid: int) -> None:
 
 
 def server_argv(cfg: Config, ctx: Context) -> list[str]:
-    argv = [
+    """mysql-py's server command line: a promotable clone's replica starts with
+    replication stopped (promote or the monitor decide)."""
+    return command_line(cfg, ctx, ["--skip-slave-start"] if ctx.env.is_promotable else [])
+
+
+def command_line(cfg: Config, ctx: Context, extra: Sequence[str] = ()) -> list[str]:
+    """The server's command line (as user, through runuser); extra options last."""
+    return [
         "runuser",
         "-u",
         cfg[USER],
@@ -475,10 +482,8 @@ def server_argv(cfg: Config, ctx: Context) -> list[str]:
         f"--log-error={cfg[LOG]}",
         # split on white space, quotes kept, as the reference's unquoted expansion does
         *(cfg.get(ADDITIONAL_PARAMETERS) or "").split(),
+        *extra,
     ]
-    if ctx.env.is_promotable:
-        argv.append("--skip-slave-start")
-    return argv
 
 
 def log_tail(cfg: Config, lines: int = 3) -> str:
@@ -495,9 +500,8 @@ def log_tail(cfg: Config, lines: int = 3) -> str:
     return " | ".join(ln.strip() for ln in wanted[-lines:])
 
 
-def start_server(cfg: Config, ctx: Context) -> None:
-    """Launch the server detached and return as soon as it accepts connections."""
-    argv = server_argv(cfg, ctx)
+def launch(cfg: Config, ctx: Context, argv: list[str]) -> int:
+    """Spawn the server detached and record its launcher for stop; its pid."""
     launcher = ctx.procs.spawn(argv, {})
     try:
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
@@ -505,22 +509,34 @@ def start_server(cfg: Config, ctx: Context) -> None:
     except OSError as err:  # bookkeeping only: stop finds the launcher through the server
         ctx.log.warning("cannot record the launcher in %s: %s", ctx.env.rsctmp, err.strerror)
     ctx.log.info("started %s as %s (launcher pid %d)", argv[6], cfg[USER], launcher)
+    return launcher
+
+
+def failed_to_start(cfg: Config, ctx: Context, launcher: int) -> bool:
+    """Is the server running (its pid file names it)? GenericError, with the
+    error log's last lines, when the launcher exited and no server runs."""
+    code = ctx.procs.reap(launcher)
+    running = server_process(cfg, ctx, clean=False) is not None
+    if code is not None and not running:
+        raise GenericError(
+            f"MySQL server failed to start (launcher exited {code}): "
+            f"{log_tail(cfg) or 'see ' + cfg[LOG]}"
+        )
+    return not running
+
+
+def start_server(cfg: Config, ctx: Context) -> None:
+    """Launch the server detached and return as soon as it accepts connections."""
+    launcher = launch(cfg, ctx, server_argv(cfg, ctx))
 
     def accepting() -> bool:
-        code = ctx.procs.reap(launcher)
-        running = server_process(cfg, ctx, clean=False) is not None
-        if code is not None and not running:
-            raise GenericError(
-                f"MySQL server failed to start (launcher exited {code}): "
-                f"{log_tail(cfg) or 'see ' + cfg[LOG]}"
-            )
-        if running:
-            try:
-                ping(cfg, ctx, timeout_s=2.0)
-                return True
-            except OSError:
-                pass
-        return False
+        if failed_to_start(cfg, ctx, launcher):
+            return False
+        try:
+            ping(cfg, ctx, timeout_s=2.0)
+            return True
+        except OSError:
+            return False
 
     if not ctx.deadline.wait_until(accepting, first=0.01, step=0.1):
         raise GenericError(

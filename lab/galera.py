@@ -1,0 +1,206 @@
+"""Active/Active MySQL: a three-node MariaDB Galera cluster run by Pacemaker.
+
+Three namespace nodes (lab.cluster) with real fencing; each node has its own
+datadir and error log (a host directory bind-mounted at /var/lib/mysql
+inside the node only: data/ and error.log) and runs its own mariadbd. The galera
+resource is a promotable clone with promoted-max=3, by agent set: `pyha`
+(ocf:pyha:galera-py) or `reference` (ocf:heartbeat:galera), configured alike.
+Clients connect to each node's own address (192.0.2.11-13); a VIP
+(192.0.2.100, IPaddr2-py) follows a Promoted instance for the final checks.
+
+    with GaleraLab("pyha") as lab:
+        lab.configure_galera()
+        lab.wait_promoted(3)
+        lab.create_schema()
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+
+from lab import stack
+from lab.cluster import NamespaceCluster
+from lab.ops import LabError
+from lab.scenario import NS_VIP, Writer, ids_present
+
+AGENT = {"pyha": "ocf:pyha:galera-py", "reference": "ocf:heartbeat:galera"}
+GALERA_CNF = """[mysqld]
+bind-address=0.0.0.0
+port=3306
+skip-name-resolve
+binlog_format=ROW
+default_storage_engine=InnoDB
+innodb_autoinc_lock_mode=2
+innodb_buffer_pool_size=32M
+innodb_log_file_size=16M
+wsrep_on=ON
+wsrep_provider=/usr/lib/galera/libgalera_smm.so
+wsrep_cluster_name=pyhalab
+wsrep_cluster_address=gcomm://node1,node2,node3
+wsrep_sst_method=rsync
+wsrep_provider_options="gcache.size=64M"
+"""
+SOCKET = "/run/mysqld/mysqld.sock"
+BASE = 10_000_000  # each node's writer commits ids in its own range: node i -> i * BASE
+
+
+class GaleraLab(NamespaceCluster):
+    """NamespaceCluster(3) with a Galera node's datadir on each node."""
+
+    def __init__(self, agents: str = "pyha", *, keep: bool = False) -> None:
+        super().__init__(3, keep=keep)
+        self.agents = agents
+        self.config_path = os.path.join(self.dir, "galera.cnf")
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        with open(self.config_path, "w") as f:
+            f.write(GALERA_CNF)
+        seed = os.path.join(self.dir, "seed")
+        stack.seed_datadir(seed)
+        for node in self.nodes:
+            top = os.path.join(self.dir, node.name, "var/lib/mysql")
+            os.makedirs(top)
+            shutil.chown(top, "mysql", "mysql")
+            shutil.copytree(seed, os.path.join(top, "data"), symlinks=True)
+            for root, dirs, files in os.walk(os.path.join(top, "data")):
+                for path in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    shutil.chown(path, "mysql", "mysql")
+        shutil.rmtree(seed)
+
+    # -- configuration -----------------------------------------------------------------
+
+    def galera_config(self, promote_timeout: int = 300) -> str:
+        agent = AGENT[self.agents]
+        address = "gcomm://" + ",".join(self.node_names())
+        return "\n".join(
+            [
+                *self.fencing_resources(),
+                "property stonith-enabled=true",
+                "rsc_defaults resource-stickiness=100",
+                "op_defaults timeout=120s",
+                f"primitive p_galera {agent} params binary=/usr/sbin/mariadbd "
+                f"config={self.config_path} datadir=/var/lib/mysql/data user=mysql group=mysql "
+                f"log=/var/lib/mysql/error.log pid=/run/mysqld/mysqld.pid socket={SOCKET} "
+                f"wsrep_cluster_address={address} "
+                "op monitor interval=10s role=Master timeout=30s "
+                "op monitor interval=30s role=Slave timeout=30s "
+                f"op promote timeout={promote_timeout}s op start timeout=120s",
+                "ms ms_galera p_galera meta master-max=3 clone-max=3",
+                f"primitive p_vip ocf:pyha:IPaddr2-py params ip={NS_VIP} cidr_netmask=24 "
+                "op monitor interval=10s",
+                "colocation c_vip_on_galera inf: p_vip ms_galera:Master",
+                "order o_galera_before_vip Mandatory: ms_galera:promote p_vip:start",
+            ]
+        )
+
+    def configure_galera(self, promote_timeout: int = 300) -> float:
+        """Load the configuration; returns when (monotonic)."""
+        at = time.monotonic()
+        self.configure(self.galera_config(promote_timeout))
+        return at
+
+    # -- state ---------------------------------------------------------------------------
+
+    def promoted(self) -> list[str]:
+        return sorted(self.where("p_galera", roles=("Promoted", "Master")))
+
+    def wait_promoted(
+        self, count: int = 3, *, timeout: float = 240, nodes: Sequence[str] | None = None
+    ) -> float:
+        """Until count instances (or exactly these nodes) are Promoted; returns when."""
+        end = time.monotonic() + timeout
+        last: list[str] = []
+        while time.monotonic() < end:
+            last = self.promoted()
+            if (nodes is None and len(last) >= count) or (
+                nodes is not None and last == sorted(nodes)
+            ):
+                return time.monotonic()
+            time.sleep(0.1)
+        raise LabError(
+            f"Promoted on {last} after {timeout}s, wanted {list(nodes or []) or count}; "
+            f"logs in {self.dir}"
+        )
+
+    def sql(self, name: str, statement: str) -> str:
+        """A statement as root on a node's own server (unix_socket login)."""
+        return self.run(
+            name, ["mariadb", "-S", SOCKET, "-N", "-B", "-e", statement], timeout=60
+        ).stdout.strip()
+
+    def create_schema(self) -> None:
+        node = self.promoted()[0]
+        self.sql(node, stack.APP_SQL)
+
+    def wsrep(self, name: str, variable: str) -> str:
+        out = self.sql(name, f"SHOW GLOBAL STATUS LIKE '{variable}'")
+        return out.split("\t", 1)[1] if "\t" in out else ""
+
+    def writers(self, names: Sequence[str] | None = None) -> dict[str, Writer]:
+        """A client committing on each (named) node's own address."""
+        started = {}
+        for node in self.nodes:
+            if names is None or node.name in names:
+                started[node.name] = Writer(self.client, node.address, base=(node.index + 1) * BASE)
+        for writer in started.values():
+            writer.wait_first()
+        return started
+
+    def ids(self, name: str | None = None) -> set[int]:
+        """Every id in shop.orders, read through a node's address (or the VIP)."""
+        address = self.node(name).address if name else NS_VIP
+        return ids_present(self.client, address)
+
+    def galera_log(self, name: str) -> str:
+        try:
+            with open(os.path.join(self.dir, name, "var/lib/mysql/error.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def collect_logs(self, dest: str) -> None:
+        super().collect_logs(dest)
+        for node in self.nodes:
+            src = os.path.join(self.dir, node.name, "var/lib/mysql/error.log")
+            if os.path.exists(src):
+                shutil.copy(src, os.path.join(dest, node.name, "mariadb-error.log"))
+
+
+def stop_all(writers: dict[str, Writer]) -> list[int]:
+    acked: list[int] = []
+    for writer in writers.values():
+        acked += writer.stop()
+    return acked
+
+
+def lost(lab: GaleraLab, acked: Sequence[int], via: str | None = None) -> list[int]:
+    present = lab.ids(via)
+    return sorted(set(acked) - present)
+
+
+def power_off_all(lab: GaleraLab, names: Sequence[str] | None = None) -> float:
+    """Hard kill of several nodes at once (every node's PID 1 in one loop)."""
+    import signal
+
+    at = time.monotonic()
+    targets = [lab.node(n) for n in (names or lab.live_nodes())]
+    for node in targets:
+        os.kill(node.pid, signal.SIGKILL)
+    for node in targets:
+        while node.alive:
+            time.sleep(0.005)
+    return at
+
+
+def power_on_all(lab: GaleraLab, names: Sequence[str], timeout: float = 90) -> None:
+    """Start powered-off nodes together (their fence files re-armed)."""
+    for name in names:
+        lab.power_on(name, wait=False)
+    lab.wait_online(timeout)
+
+
+__all__ = ["GaleraLab", "LabError", "stop_all", "lost", "power_off_all", "power_on_all"]

@@ -1,0 +1,265 @@
+"""The Galera scenarios, run against either agent set in a GaleraLab.
+
+Each scenario starts clients committing on every live node, does its damage,
+waits until the cluster serves again, stops the clients and checks that every
+commit a client saw acknowledged is in the database. It returns what it
+measured (seconds, counts) for the tests, the benchmark and the demo.
+
+    with GaleraLab("pyha") as lab:
+        r = cold_start(lab)            # all three Promoted from nothing
+        r = kill_one(lab, "node3")     # ...
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+from lab.galera import GaleraLab, lost, power_off_all, power_on_all, stop_all
+from lab.ops import LabError
+
+__all__ = [
+    "Result",
+    "cold_start",
+    "kill_one",
+    "full_outage",
+    "staggered_outage",
+    "partition",
+    "orderly_restart",
+    "absent_node",
+    "bootstrap_node",
+]
+
+
+class Result:
+    """What a scenario measured: seconds to the state it waited for, commits
+    acknowledged and lost, and notes (the bootstrap node, ...)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seconds: dict[str, float] = {}
+        self.acked = 0
+        self.lost: list[int] = []
+        self.notes: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        times = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+        return f"{self.name}: {times}; {self.acked} acked, {len(self.lost)} lost {self.notes}"
+
+
+def _wait_size(lab: GaleraLab, names: Sequence[str], size: int, timeout: float = 60) -> None:
+    """Until Galera on each named node counts size members (a dead peer evicted)."""
+    end = time.monotonic() + timeout
+    for name in names:
+        while lab.wsrep(name, "wsrep_cluster_size") != str(size):
+            if time.monotonic() > end:
+                raise LabError(f"{name}: cluster size never became {size}; logs in {lab.dir}")
+            time.sleep(0.2)
+
+
+def _check(lab: GaleraLab, r: Result, acked: Sequence[int], via: str | None = None) -> None:
+    r.acked += len(acked)
+    r.lost += lost(lab, acked, via)
+
+
+def bootstrap_node(lab: GaleraLab, since: float) -> str | None:
+    """The node that bootstrapped the cluster after `since` (wall clock), from
+    the agents' logs (both agents log "Node <X> is bootstrapping the cluster")."""
+    import datetime
+
+    year = datetime.datetime.now().year
+    found: list[tuple[float, str]] = []
+    for name in lab.live_nodes():
+        for line in lab.log(name, "pacemaker").splitlines():
+            m = re.search(r"^(\w{3} +\d+ \d\d:\d\d:\d\d).*Node <(\w+)> is bootstrapping", line)
+            if not m:
+                continue
+            when = datetime.datetime.strptime(f"{year} {m.group(1)}", "%Y %b %d %H:%M:%S")
+            if when.timestamp() >= since - 1:
+                found.append((when.timestamp(), m.group(2)))
+    return min(found)[1] if found else None
+
+
+def cold_start(lab: GaleraLab, timeout: float = 240) -> Result:
+    """1. From nothing: configure, all three Promoted, clients commit on each."""
+    r = Result("cold start")
+    at = lab.configure_galera()
+    r.seconds["all Promoted"] = lab.wait_promoted(3, timeout=timeout) - at
+    lab.create_schema()
+    writers = lab.writers()
+    time.sleep(2)
+    _check(lab, r, stop_all(writers))
+    return r
+
+
+def kill_one(lab: GaleraLab, victim: str = "node3", timeout: float = 240) -> Result:
+    """2. Hard kill of one node: the others go on committing; the dead node is
+    fenced, powered on again, rejoins (IST) and is Promoted again."""
+    r = Result(f"kill {victim}")
+    writers = lab.writers()
+    killed = lab.power_off(victim)
+    survivors = [n for n in lab.node_names() if n != victim]
+    for name in survivors:  # commits acknowledged on each survivor after the kill
+        writer = writers[name]
+        r.seconds[f"{name} commits again"] = writer.first_after(killed, gap=1.0) - killed
+    lab.wait_promoted(nodes=survivors, timeout=timeout)
+    r.seconds["survivors Promoted"] = time.monotonic() - killed
+    while not any(name == victim for name, _ in lab.fenced):
+        if time.monotonic() - killed > timeout:
+            raise LabError(f"{victim} was never fenced; logs in {lab.dir}")
+        time.sleep(0.1)
+    time.sleep(1)
+    on = time.monotonic()
+    lab.power_on(victim)
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["kill to Promoted again"] = time.monotonic() - killed
+    r.seconds["power on to Promoted"] = time.monotonic() - on
+    r.notes["rejoined by"] = _transfer(lab, victim)
+    time.sleep(1)
+    acked = stop_all(writers)
+    _check(lab, r, acked)
+    r.lost += sorted(set(acked) - lab.ids(victim))  # the rejoined node serves them too
+    return r
+
+
+def _transfer(lab: GaleraLab, name: str) -> str:
+    """How the node's last join got its state: IST or SST (its error log)."""
+    log = lab.galera_log(name)
+    ist = log.rfind("IST received") if "IST received" in log else -1
+    sst = max(log.rfind("SST received"), log.rfind("SST succeeded"))
+    if ist < 0 and sst < 0:
+        return "unknown"
+    return "IST" if ist > sst else "SST"
+
+
+def full_outage(lab: GaleraLab, timeout: float = 300) -> Result:
+    """3. All three killed at once, powered on again: the cluster restarts by
+    itself from the most advanced node."""
+    r = Result("full outage")
+    writers = lab.writers()
+    time.sleep(2)
+    since = time.time()
+    power_off_all(lab)
+    acked = stop_all(writers)
+    on = time.monotonic()
+    power_on_all(lab, lab.node_names())
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["power on to all Promoted"] = time.monotonic() - on
+    r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
+    _check(lab, r, acked)
+    return r
+
+
+def staggered_outage(lab: GaleraLab, first: str = "node1", timeout: float = 300) -> Result:
+    """4. One node dies, the others commit more, then they die too; all come
+    back: the stale node must not bootstrap, the last survivors' data is served."""
+    r = Result("staggered outage")
+    writers = lab.writers()
+    lab.power_off(first)
+    others = [n for n in lab.node_names() if n != first]
+    _wait_size(lab, others, 2)
+    time.sleep(3)  # the survivors commit on while the first node is dead
+    for name in others:
+        writers[name].first_after(time.monotonic() - 1, gap=0.0)
+    since = time.time()
+    power_off_all(lab, others)
+    acked = stop_all(writers)
+    on = time.monotonic()
+    power_on_all(lab, lab.node_names())
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["power on to all Promoted"] = time.monotonic() - on
+    r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
+    if r.notes["bootstrap"] == first:
+        raise LabError(f"the stale node {first} bootstrapped the cluster; logs in {lab.dir}")
+    _check(lab, r, acked)
+    return r
+
+
+def partition(lab: GaleraLab, minority: str = "node3", timeout: float = 240) -> Result:
+    """5. Partition 1 | 2: the minority stops serving (fenced by the majority),
+    the majority goes on; healed, the minority rejoins."""
+    r = Result(f"partition {minority} | rest")
+    writers = lab.writers()
+    cut = time.monotonic()
+    lab.cut_link(minority)
+    majority = [n for n in lab.node_names() if n != minority]
+    for name in majority:
+        r.seconds[f"{name} commits again"] = writers[name].first_after(cut, gap=1.0) - cut
+    while not any(name == minority for name, _ in lab.fenced):
+        if time.monotonic() - cut > timeout:
+            raise LabError(f"{minority} was never fenced; logs in {lab.dir}")
+        time.sleep(0.1)
+    r.seconds["minority fenced"] = time.monotonic() - cut
+    # Powered off, the node's end of the link is gone; powering it on links it
+    # anew. (Re-linking the old end could let the dying namespace answer ARP.)
+    lab.power_on(minority)
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["cut to Promoted again"] = time.monotonic() - cut
+    acked = stop_all(writers)
+    _check(lab, r, acked)
+    r.lost += sorted(set(acked) - lab.ids(minority))
+    return r
+
+
+def orderly_restart(lab: GaleraLab, timeout: float = 240) -> Result:
+    """6. crm resource stop, then start: the last node stopped (safe_to_bootstrap)
+    starts the cluster again."""
+    r = Result("orderly stop and start")
+    writers = lab.writers()
+    time.sleep(1)
+    acked = stop_all(writers)
+    node = lab.live_nodes()[0]
+    lab.crm(node, "resource", "stop", "ms_galera")
+    end = time.monotonic() + timeout
+    while lab.where("p_galera", roles=("Promoted", "Unpromoted", "Master", "Slave", "Started")):
+        if time.monotonic() > end:
+            raise LabError(f"ms_galera did not stop; logs in {lab.dir}")
+        time.sleep(0.2)
+    since = time.time()
+    at = time.monotonic()
+    lab.crm(node, "resource", "start", "ms_galera")
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["start to all Promoted"] = time.monotonic() - at
+    r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
+    _check(lab, r, acked)
+    return r
+
+
+def absent_node(
+    lab: GaleraLab, absent: str = "node3", wait: float = 90, timeout: float = 300
+) -> Result:
+    """7. A node dies and stays away; the others commit more, then die too and
+    come back without it. galera-py bootstraps from the best of the two (the
+    absent node left the primary component before them); the reference waits
+    for the absent node. Then it comes back and rejoins."""
+    r = Result(f"{absent} absent during a full restart")
+    writers = lab.writers()
+    lab.power_off(absent)
+    others = [n for n in lab.node_names() if n != absent]
+    _wait_size(lab, others, 2)
+    lab.wait_promoted(nodes=others, timeout=timeout)
+    while not any(name == absent for name, _ in lab.fenced):
+        time.sleep(0.1)
+    time.sleep(12)  # commits go on without it (and a monitor or two notes its departure)
+    since = time.time()
+    power_off_all(lab, others)
+    acked = stop_all(writers)
+    on = time.monotonic()
+    power_on_all(lab, others)
+    try:
+        lab.wait_promoted(nodes=others, timeout=wait)
+        r.seconds["power on to Promoted without it"] = time.monotonic() - on
+        r.notes["without it"] = "served"
+        r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
+        _check(lab, r, acked)
+    except LabError:
+        r.notes["without it"] = f"nothing Promoted after {wait:.0f} s"
+    at = time.monotonic()
+    lab.power_on(absent)
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["it returns to all Promoted"] = time.monotonic() - at
+    if "bootstrap" not in r.notes:
+        r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
+        _check(lab, r, acked)
+    return r

@@ -1,0 +1,990 @@
+"""galera-py: MariaDB Galera as a promotable clone (OCF 1.1), Active/Active.
+
+A drop-in replacement for ocf:heartbeat:galera: the same parameters and
+defaults, the same roles (Unpromoted: server stopped, its last committed
+position published; Promoted: server running in the primary component) and
+the same node attributes (<rsc>-last-committed, -safe-to-bootstrap,
+-no-grastate, -bootstrap), so a cluster can switch agents node by node.
+
+What it adds (docs/galera.md): a monitor that calls a node Promoted only when
+it can commit, a login that passes no password in argv and survives
+max_connections, a recovered start position for IST after a crash, honest
+progress and a clear reason when a state transfer outlasts promote, and an
+election that does not wait forever for a node that is known to be behind.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ocflib.agent import Action, Agent, Context
+from ocflib.agents.mysql_server import (
+    ADDITIONAL_PARAMETERS,
+    BINARY,
+    CLIENT_BINARY,
+    CONFIG,
+    DATADIR,
+    ENABLE_CREATION,
+    GROUP,
+    LAUNCHERS,
+    LOG,
+    PID,
+    SOCKET,
+    USER,
+    VERSION,
+    binary,
+    check_local,
+    check_peer,
+    command_line,
+    failed_to_start,
+    launch,
+    prepare,
+    server_process,
+    stop_server,
+)
+from ocflib.errors import ConfigError, GenericError, NotInstalledError, OCFError
+from ocflib.exitcodes import OCF
+from ocflib.params import Boolean, Config, Param, Problem, String
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ocflib.galerastate import Election, GraState, NodeView
+
+# --- 1. Parameters (beyond mysql's) ------------------------------------------------------------
+
+WSREP_CLUSTER_ADDRESS = Param(
+    "wsrep_cluster_address",
+    String(max_len=4096),
+    required=True,
+    default="",
+    shortdesc="Galera cluster address",
+    longdesc="The galera cluster address, gcomm://node,node,node. Only nodes of this "
+    "list may run an instance; the names are Pacemaker node names unless "
+    "cluster_host_map maps them.",
+)
+CLUSTER_HOST_MAP = Param(
+    "cluster_host_map",
+    String(max_len=4096),
+    default="",
+    shortdesc="Pacemaker to Galera name mapping",
+    longdesc="pcmk1:galera1;pcmk2:galera2;... when the names in wsrep_cluster_address "
+    "are not the Pacemaker node names (for example addresses on a dedicated network).",
+)
+CHECK_USER = Param(
+    "check_user",
+    String(max_len=80),
+    default="",
+    shortdesc="MySQL test user",
+    longdesc="The user whose login reads the wsrep status. Empty: MYSQL_USERNAME of "
+    "/etc/sysconfig/clustercheck or /etc/default/clustercheck (read as KEY=VALUE "
+    "lines, never run), else root.",
+)
+CHECK_PASSWD = Param(
+    "check_passwd",
+    String(max_len=256),
+    default="",
+    secret=True,
+    shortdesc="check password",
+    longdesc="Password of check_user (never in argv or logs). Empty: MYSQL_PASSWORD of "
+    "the clustercheck file; an empty password is used only with check_passwd_use_empty.",
+)
+CHECK_PASSWD_USE_EMPTY = Param(
+    "check_passwd_use_empty",
+    Boolean(),
+    default="0",
+    shortdesc="check password use empty",
+    longdesc="Log in with an empty password (check_passwd is ignored).",
+)
+TWO_NODE_MODE = Param(
+    "two_node_mode",
+    Boolean(),
+    default="false",
+    shortdesc="Special recovery when running on a 2-node cluster",
+    longdesc="In a 2-node cluster, the node that survived a split (its partition is "
+    "quorate and the peer is cleanly fenced) may bootstrap without the peer's "
+    "position. Needs fencing: ignored, with a warning, when stonith-enabled is false.",
+)
+
+PARAMS: Sequence[Param[object]] = (
+    BINARY,
+    CLIENT_BINARY,
+    CONFIG,
+    DATADIR,
+    USER,
+    GROUP,
+    LOG,
+    PID,
+    SOCKET,
+    ENABLE_CREATION,
+    ADDITIONAL_PARAMETERS,
+    WSREP_CLUSTER_ADDRESS,
+    CLUSTER_HOST_MAP,
+    CHECK_USER,
+    CHECK_PASSWD,
+    CHECK_PASSWD_USE_EMPTY,
+    TWO_NODE_MODE,
+)
+
+PROMOTED_SCORE = 100
+NON_PRIMARY_GRACE = 10.0  # s a member may be seen out of the primary component before it fails
+STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep\\_%'"
+CLUSTERCHECK_FILES = ("/etc/sysconfig/clustercheck", "/etc/default/clustercheck")
+
+# --- 2. Names: galera's and Pacemaker's ------------------------------------------------------
+
+
+def galera_nodes(cfg: Config) -> list[str]:
+    """The node names of wsrep_cluster_address, in order (options after ? dropped)."""
+    text = cfg.get(WSREP_CLUSTER_ADDRESS) or ""
+    if text.startswith("gcomm://"):
+        text = text[len("gcomm://") :]
+    text = text.split("?", 1)[0]
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def host_map(cfg: Config) -> list[tuple[str, str]]:
+    """cluster_host_map as (pacemaker, galera) pairs."""
+    pairs = []
+    for item in (cfg.get(CLUSTER_HOST_MAP) or "").split(";"):
+        pcmk, sep, galera = item.replace(" ", "").partition(":")
+        if sep and pcmk and galera:
+            pairs.append((pcmk, galera))
+    return pairs
+
+
+def to_pcmk(cfg: Config, galera: str) -> str | None:
+    pairs = host_map(cfg)
+    if not pairs:
+        return galera
+    return next((p for p, g in pairs if g == galera), None)
+
+
+def to_galera(cfg: Config, pcmk: str) -> str | None:
+    pairs = host_map(cfg)
+    if not pairs:
+        return pcmk
+    return next((g for p, g in pairs if p == pcmk), None)
+
+
+def _same_host(entry: str, name: str) -> bool:
+    """An address entry names this node: exactly, with a :port, or as its FQDN."""
+    host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+    return name in (entry, host) or host.startswith(name + ".")
+
+
+def pcmk_nodes(cfg: Config) -> list[str]:
+    """The Pacemaker names of the galera nodes (without a :port when unmapped);
+    ConfigError when one has none."""
+    names = []
+    for g in galera_nodes(cfg):
+        p = to_pcmk(cfg, g)
+        if p is None:
+            raise ConfigError(f"Could not determine pacemaker node from galera name <{g}>.")
+        if not host_map(cfg) and p.count(":") == 1:
+            p = p.split(":", 1)[0]
+        names.append(p)
+    return names
+
+
+def check_config(cfg: Config, ctx: Context) -> list[Problem]:
+    problems = []
+    address = cfg.get(WSREP_CLUSTER_ADDRESS) or ""
+    if not address:
+        problems.append(Problem("Galera must be configured with a wsrep_cluster_address value."))
+    elif not address.startswith("gcomm://"):
+        problems.append(
+            Problem(f"wsrep_cluster_address [{address}] must have the form gcomm://node,node,...")
+        )
+    elif not galera_nodes(cfg):
+        problems.append(Problem(f"wsrep_cluster_address [{address}] names no node"))
+    for item in (cfg.get(CLUSTER_HOST_MAP) or "").split(";"):
+        if item.strip() and ":" not in item:
+            problems.append(Problem(f"cluster_host_map entry [{item.strip()}] is not pcmk:galera"))
+    if ctx.action == "start" and not ctx.env.is_promotable:
+        problems.append(Problem("Galera must be configured as a multistate Master/Slave resource."))
+    return problems
+
+
+def _local(cfg: Config, ctx: Context) -> tuple[str, str]:
+    """(Pacemaker name, galera name) of this node; ConfigError when it is not in
+    wsrep_cluster_address."""
+    from ocflib import cluster
+
+    me = cluster.local_node_name(ctx.env, ctx.runner)
+    galera = to_galera(cfg, me)
+    if galera is None:
+        raise ConfigError(f"Could not determine galera name from pacemaker node <{me}>.")
+    if not any(_same_host(entry, galera) for entry in galera_nodes(cfg)):
+        raise ConfigError(
+            f"local node <{me}> (galera node <{galera}>) must be a member of the "
+            f"wsrep_cluster_address <{cfg[WSREP_CLUSTER_ADDRESS]}> to start this galera instance"
+        )
+    return me, galera
+
+
+# --- 3. Node attributes ------------------------------------------------------------------------
+
+
+def _base(ctx: Context) -> str:
+    return ctx.env.instance.split(":", 1)[0]
+
+
+def attr(ctx: Context, suffix: str) -> str:
+    return f"{_base(ctx)}-{suffix}"
+
+
+def set_attr(ctx: Context, node: str, suffix: str, value: str, lifetime: str = "reboot") -> None:
+    from ocflib import cluster
+
+    cluster.set_node_attribute(ctx.runner, node, attr(ctx, suffix), value, lifetime=lifetime)
+
+
+def clear_attr(ctx: Context, node: str, suffix: str, lifetime: str = "reboot") -> None:
+    from ocflib import cluster
+
+    cluster.delete_node_attribute(ctx.runner, node, attr(ctx, suffix), lifetime=lifetime)
+
+
+def get_attr(ctx: Context, node: str, suffix: str, lifetime: str = "reboot") -> str | None:
+    from ocflib import cluster
+
+    return cluster.get_node_attribute(ctx.runner, node, attr(ctx, suffix), lifetime=lifetime)
+
+
+def set_score(ctx: Context, node: str | None, score: int | None) -> None:
+    from ocflib import cluster
+
+    if score is None:
+        cluster.delete_promotion_score(ctx.env, ctx.runner, node=node)
+    else:
+        cluster.set_promotion_score(ctx.env, ctx.runner, score, node=node)
+
+
+class ClusterView:
+    """One crm_mon snapshot: members, quorum, fencing, node attributes, and
+    where this resource is Promoted (active, not failed)."""
+
+    __slots__ = ("online", "unclean", "members", "quorate", "stonith", "attrs", "promoted")
+
+    def __init__(self) -> None:
+        self.online: set[str] = set()
+        self.unclean: set[str] = set()
+        self.members: set[str] = set()
+        self.quorate = False
+        self.stonith = True
+        self.attrs: dict[str, dict[str, str]] = {}
+        self.promoted: set[str] = set()
+
+
+def parse_crm_mon(xml: str, resource: str) -> ClusterView:
+    """crm_mon's XML (--output-as=xml, or the older --as-xml) as a ClusterView."""
+    import xml.etree.ElementTree as ET  # noqa: N817 - the usual name
+
+    view = ClusterView()
+    try:
+        root = ET.fromstring(xml)  # noqa: S314 - crm_mon's own output, not untrusted input
+    except ET.ParseError as err:
+        raise GenericError(f"crm_mon gave output that is not XML: {err}") from err
+    dc = root.find("./summary/current_dc")
+    view.quorate = dc is not None and dc.get("with_quorum") == "true"
+    options = root.find("./summary/cluster_options")
+    view.stonith = options is None or options.get("stonith-enabled") != "false"
+    for node in root.iterfind("./nodes/node"):
+        name = node.get("name", "")
+        if node.get("type", "member") == "member":
+            view.members.add(name)
+        if node.get("online") == "true":
+            view.online.add(name)
+        if node.get("unclean") == "true":
+            view.unclean.add(name)
+    for node in root.iterfind("./node_attributes/node"):
+        view.attrs[node.get("name", "")] = {
+            a.get("name", ""): a.get("value", "") for a in node.iterfind("attribute")
+        }
+    for rsc in root.iter("resource"):
+        if rsc.get("id", "").split(":", 1)[0] != resource:
+            continue
+        if (
+            rsc.get("role") in ("Promoted", "Master")
+            and rsc.get("active") == "true"
+            and rsc.get("orphaned", "false") == "false"
+            and rsc.get("failed", "false") == "false"
+        ):
+            view.promoted.update(n.get("name", "") for n in rsc.iterfind("node"))
+    return view
+
+
+def cluster_view(ctx: Context) -> ClusterView:
+    result = ctx.runner.run(["crm_mon", "-1", "--output-as=xml"], ok=None)
+    if result.returncode != 0:  # Pacemaker before 2.0.3
+        result = ctx.runner.run(["crm_mon", "-1", "--as-xml"])
+    return parse_crm_mon(result.stdout, _base(ctx))
+
+
+def master_exists(ctx: Context, view: ClusterView, me: str) -> bool:
+    """A healthy Promoted instance on another node (never during a demote: the
+    instances seen may be on their way down)."""
+    return ctx.action != "demote" and bool(view.promoted - {me})
+
+
+# --- 4. The node's position -------------------------------------------------------------------
+
+
+def _read_small(path: str, limit: int) -> str | None:
+    """A small regular file's text (never a FIFO, device or symlink), or None."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return os.read(fd, limit).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+def grastate_path(cfg: Config) -> str:
+    return os.path.join(cfg[DATADIR], "grastate.dat")
+
+
+def read_grastate(cfg: Config) -> GraState | None:
+    from ocflib.galerastate import GRASTATE_MAX, parse_grastate
+
+    text = _read_small(grastate_path(cfg), GRASTATE_MAX)
+    return None if text is None else parse_grastate(text)
+
+
+def _position_file(ctx: Context) -> str:
+    return os.path.join(ctx.env.rsctmp, f"galera-py-{ctx.env.instance.replace('/', '_')}.position")
+
+
+def detect_safe_to_bootstrap(ctx: Context, me: str, state: GraState | None) -> None:
+    """Publish grastate.dat's safe_to_bootstrap (as the reference: only with a
+    history, and a 1 only with a real seqno)."""
+    flag = state.safe_to_bootstrap if state is not None and state.has_history else None
+    if flag == "1" and (state is None or state.seqno is None or state.seqno < 0):
+        flag = None
+    if flag is None:
+        clear_attr(ctx, me, "safe-to-bootstrap")
+    else:
+        set_attr(ctx, me, "safe-to-bootstrap", flag)
+
+
+def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
+    """Find this node's last committed position and publish it: grastate.dat,
+    else mariadbd --wsrep-recover (rolling back prepared XA transactions when
+    recovery stops at them, as the reference does). The whole uuid:seqno is
+    kept in our own file for promote (the start position for IST)."""
+    gvw = os.path.join(cfg[DATADIR], "gvwstate.dat")
+    if _is_empty_regular_file(gvw):
+        ctx.log.warning("empty %s detected, removing it to prevent PC recovery failure", gvw)
+        _unlink(ctx, gvw)
+    state = read_grastate(cfg)
+    detect_safe_to_bootstrap(ctx, me, state)
+    position = state.position if state is not None else None
+    seqno: int | None = state.seqno if position is not None and state is not None else None
+    if position is None:
+        if state is None:
+            set_attr(ctx, me, "no-grastate", "true")  # avoid bootstrapping from here
+        ctx.log.info("detecting the last commit with --wsrep-recover")
+        found, log = wsrep_recover(cfg, ctx, rollback=False)
+        if found is None:
+            from ocflib.galerastate import prepared_transactions
+
+            if prepared_transactions(log):
+                ctx.log.warning(
+                    "local node <%s> was not shut down properly: rolling back the stuck "
+                    "transaction with --tc-heuristic-recover",
+                    me,
+                )
+                found, log = wsrep_recover(cfg, ctx, rollback=True)
+                if found is not None:
+                    ctx.log.warning("state recovered: SST forced at next restart")
+                    if state is not None:
+                        _unlink(ctx, grastate_path(cfg))
+                    set_attr(ctx, me, "no-grastate", "true")
+        if found is not None:
+            position = f"{found[0]}:{found[1]}"
+            seqno = found[1]
+    if seqno is None:
+        clear_attr(ctx, me, "last-committed")
+        ctx.procs.remove_own_file(_position_file(ctx), ctx.log.warning)
+        raise GenericError("Unable to detect last known write sequence number")
+    ctx.log.info("Last commit version found: %d", seqno)
+    set_attr(ctx, me, "last-committed", str(seqno))
+    try:
+        os.makedirs(ctx.env.rsctmp, exist_ok=True)
+        _write_own(_position_file(ctx), (position or "") + "\n")
+    except OSError as err:
+        ctx.log.warning("cannot keep the position in %s: %s", ctx.env.rsctmp, err.strerror)
+
+
+def _write_own(path: str, text: str) -> None:
+    """Replace a bookkeeping file of ours (never through a symlink)."""
+    tmp = f"{path}.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _is_empty_regular_file(path: str) -> bool:
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def _unlink(ctx: Context, path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        ctx.log.warning("cannot remove %s: %s", path, err.strerror)
+
+
+def server_binary(cfg: Config, ctx: Context) -> str:
+    """The server program itself (mariadbd/mysqld): binary, or the one beside
+    or on PATH when binary is a launcher (mysqld_safe)."""
+    path = binary(cfg, ctx)
+    if os.path.basename(path) not in LAUNCHERS:
+        return path
+    for name in ("mariadbd", "mysqld"):
+        for directory in (os.path.dirname(path), "/usr/sbin", "/usr/libexec"):
+            candidate = os.path.join(directory, name)
+            if os.access(candidate, os.X_OK):
+                return candidate
+        found = ctx.runner.which(name)
+        if found:
+            return found
+    raise NotInstalledError(f"no mariadbd or mysqld found for {path}")
+
+
+def wsrep_recover(
+    cfg: Config, ctx: Context, *, rollback: bool
+) -> tuple[tuple[str, int] | None, str]:
+    """Run the server with --wsrep-recover (as user) into a log of ours; the
+    recovered (uuid, seqno) if any, and the log's text."""
+    from ocflib.galerastate import recovered_position
+
+    account = ctx.accounts.user(cfg[USER])
+    gid = ctx.accounts.group(cfg[GROUP])
+    if account is None or gid is None:
+        raise NotInstalledError(f"User {cfg[USER]} or group {cfg[GROUP]} doesn't exist")
+    os.makedirs(ctx.env.rsctmp, exist_ok=True)
+    log = os.path.join(ctx.env.rsctmp, f"galera-py-{_base(ctx)}.recover.log")
+    ctx.procs.remove_own_file(log, ctx.log.warning)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchown(fd, account.uid, gid)
+    finally:
+        os.close(fd)
+    argv = [
+        "runuser",
+        "-u",
+        cfg[USER],
+        "-g",
+        cfg[GROUP],
+        "--",
+        server_binary(cfg, ctx),
+        f"--defaults-file={cfg[CONFIG]}",
+        f"--pid-file={cfg[PID]}",
+        f"--socket={cfg[SOCKET]}",
+        f"--datadir={cfg[DATADIR]}",
+        "--wsrep-recover",
+        f"--log-error={log}",
+    ]
+    if rollback:
+        argv.append("--tc-heuristic-recover=rollback")
+    result = ctx.runner.run(argv, ok=None)
+    # What the server printed before it opened its log (an early abort) counts too.
+    text = (_read_small(log, 1 << 20) or "") + result.stderr + result.stdout
+    ctx.procs.remove_own_file(log, ctx.log.warning)
+    found = recovered_position(text)
+    if found is None:
+        ctx.log.info(
+            "--wsrep-recover found no position (rc %d): %s",
+            result.returncode,
+            " | ".join(text.strip().splitlines()[-3:]),
+        )
+    return found, text
+
+
+def allow_bootstrap(cfg: Config, ctx: Context) -> None:
+    """Set safe_to_bootstrap: 1 in grastate.dat (the elected node after a crash).
+
+    The file is replaced only when it is a small regular file of the server's
+    user or root that parses as a grastate.dat; the new one keeps its owner
+    and mode."""
+    import stat
+
+    from ocflib.galerastate import GRASTATE_MAX, parse_grastate, with_safe_to_bootstrap
+
+    path = grastate_path(cfg)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return  # no file: nothing forbids the bootstrap
+    account = ctx.accounts.user(cfg[USER])
+    owners = {0} | ({account.uid} if account is not None else set())
+    text = _read_small(path, GRASTATE_MAX)
+    if (
+        not stat.S_ISREG(st.st_mode)
+        or st.st_uid not in owners
+        or text is None
+        or not parse_grastate(text).has_history
+    ):
+        raise GenericError(f"{path} is not a grastate.dat of {cfg[USER]}: left alone")
+    tmp = f"{path}.pyha-{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, with_safe_to_bootstrap(text).encode())
+        os.fchown(fd, st.st_uid, st.st_gid)
+        os.fchmod(fd, stat.S_IMODE(st.st_mode))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    ctx.log.info("safe_to_bootstrap in %s set to 1", path)
+
+
+# --- 5. The election ---------------------------------------------------------------------------
+
+
+def node_views(cfg: Config, ctx: Context, view: ClusterView) -> list[NodeView]:
+    from ocflib.galerastate import NodeView, seqno_value
+
+    views = []
+    for node in pcmk_nodes(cfg):
+        attrs = view.attrs.get(node, {})
+        last = seqno_value(attrs.get(attr(ctx, "last-committed")))
+        left_at = None
+        if last is None:  # permanent: kept while the node is away
+            left_at = seqno_value(get_attr(ctx, node, "left-at", lifetime="forever"))
+        views.append(
+            NodeView(
+                node,
+                last_committed=last,
+                safe_to_bootstrap=attrs.get(attr(ctx, "safe-to-bootstrap")) == "1",
+                no_grastate=attrs.get(attr(ctx, "no-grastate")) == "true",
+                left_at=left_at,
+                online=node in view.online,
+            )
+        )
+    return views
+
+
+def two_node_survivor(cfg: Config, ctx: Context, view: ClusterView, me: str) -> bool:
+    """two_node_mode: this node survived a split of a 2-node cluster, so it may
+    bootstrap: 2 members, this partition alone and quorate, the peer cleanly
+    fenced (offline and not unclean), and fencing enabled."""
+    if not cfg[TWO_NODE_MODE] or len(view.members) != 2:
+        return False
+    if not view.stonith:
+        ctx.log.warning("two_node_mode ignored: it needs fencing, and stonith-enabled is false")
+        return False
+    peer_clean = all(n in view.online or n not in view.unclean for n in view.members)
+    if view.online == {me} and view.quorate and peer_clean:
+        ctx.log.warning("Survived a split in a 2-node cluster, considering ourselves safe")
+        return True
+    return False
+
+
+def detect_first_master(cfg: Config, ctx: Context, view: ClusterView, me: str) -> Election:
+    """Run the election and, when it names a node, mark it to bootstrap."""
+    from ocflib.galerastate import elect
+
+    nodes = node_views(cfg, ctx, view)
+    if two_node_survivor(cfg, ctx, view, me):
+        for n in nodes:
+            if n.name == me:
+                n.safe_to_bootstrap = True
+    election = elect(nodes)
+    if election.bootstrap is None:
+        ctx.log.info("Waiting before any instance is promoted: %s", election.why)
+        return election
+    ctx.log.info("Promoting %s to be our bootstrap node: %s", election.bootstrap, election.why)
+    set_attr(ctx, election.bootstrap, "bootstrap", "true")
+    set_score(ctx, election.bootstrap, PROMOTED_SCORE)
+    return election
+
+
+def _size_file(ctx: Context) -> str:
+    return os.path.join(ctx.env.rsctmp, f"galera-py-{_base(ctx)}.size")
+
+
+def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], me: str) -> None:
+    """Note, for a node that left the primary component while this one stayed,
+    that it cannot be more advanced than this node is now (<rsc>-left-at,
+    permanent): the election then need not wait for it. Done only when the
+    component shrank since the last monitor, and only when Pacemaker's view agrees with
+    Galera's (exactly cluster_size nodes Promoted), so a node still in the
+    component is never marked."""
+    from ocflib.galerastate import seqno_value
+
+    size = seqno_value(status.get("wsrep_cluster_size"))
+    committed = seqno_value(status.get("wsrep_last_committed"))
+    nodes = pcmk_nodes(cfg)
+    if size is None or committed is None:
+        return
+    cache = _size_file(ctx)
+    before = seqno_value(_read_small(cache, 64))
+    if before == size:
+        return
+    if before is not None and size < before:
+        view = cluster_view(ctx)
+        if len(view.promoted) != size or me not in view.promoted:
+            return  # Pacemaker has not caught up yet: the next monitor looks again
+        for node in nodes:
+            if node not in view.promoted:
+                ctx.log.info("%s left the primary component at seqno %d or before", node, committed)
+                set_attr(ctx, node, "left-at", str(committed), lifetime="forever")
+    try:
+        os.makedirs(ctx.env.rsctmp, exist_ok=True)
+        _write_own(cache, f"{size}\n")
+    except OSError as err:
+        ctx.log.warning("cannot keep the cluster size in %s: %s", ctx.env.rsctmp, err.strerror)
+
+
+# --- 6. The server's status over SQL ------------------------------------------------------------
+
+
+def _clustercheck() -> dict[str, str]:
+    """MYSQL_USERNAME/MYSQL_PASSWORD of a clustercheck file, read as KEY=VALUE
+    lines (the reference sources it as shell: never run here). Only a
+    root-owned file that no one else may write counts."""
+    import stat
+
+    for path in CLUSTERCHECK_FILES:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return {}
+        values = {}
+        for line in (_read_small(path, 65536) or "").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key in ("MYSQL_USERNAME", "MYSQL_PASSWORD"):
+                value = value.strip()
+                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                    value = value[1:-1]
+                values[key] = value
+        return values
+    return {}
+
+
+def credentials(cfg: Config) -> tuple[str, str]:
+    """check_user and its password, with the reference's fallbacks."""
+    user = cfg.get(CHECK_USER) or ""
+    password = cfg.get(CHECK_PASSWD) or ""
+    if not user or not password:
+        found = _clustercheck()
+        user = user or found.get("MYSQL_USERNAME", "")
+        password = password or found.get("MYSQL_PASSWORD", "")
+    if cfg[CHECK_PASSWD_USE_EMPTY]:
+        password = ""
+    return user or "root", password
+
+
+def wsrep_status(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> dict[str, str | None] | None:
+    """The wsrep status variables, or None when the server refuses logins for
+    lack of connections (max_connections). GenericError when it does not answer
+    or refuses check_user."""
+    user, password = credentials(cfg)
+    try:
+        result = ctx.sql.query(
+            cfg[SOCKET],
+            user,
+            password,
+            STATUS_SQL,
+            min(timeout_s, max(ctx.deadline.remaining(), 0.5)),
+            lambda pid, uid: check_peer(cfg, ctx, pid, uid),
+        )
+    except OSError as err:
+        raise GenericError(f"MySQL does not accept connections on {cfg[SOCKET]}: {err}") from err
+    if result.state == "busy":
+        return None
+    if result.state != "ok":
+        raise GenericError(
+            f"Unable to retrieve wsrep_cluster_status, verify check_user '{user}' has "
+            f"permissions to view status: {result.message}"
+        )
+    return {row[0] or "": row[1] if len(row) > 1 else None for row in result.rows}
+
+
+# --- 7. Actions ---------------------------------------------------------------------------------
+
+
+def start(cfg: Config, ctx: Context) -> OCF:
+    me, _ = _local(cfg, ctx)
+    if server_process(cfg, ctx) is not None:
+        status = wsrep_status(cfg, ctx)
+        if status is not None:
+            from ocflib.galerastate import health
+
+            if health(status).state == "promoted":
+                raise GenericError(
+                    "master galera instance started outside of the cluster's control"
+                )
+    prepare(cfg, ctx)
+    detect_last_commit(cfg, ctx, me)
+    view = cluster_view(ctx)
+    if master_exists(ctx, view, me):
+        ctx.log.info("Master instances are already up: this instance will join them")
+        set_score(ctx, me, PROMOTED_SCORE)
+    else:
+        set_score(ctx, me, None)
+        detect_first_master(cfg, ctx, view, me)
+    return OCF.SUCCESS
+
+
+def monitor(cfg: Config, ctx: Context) -> OCF:
+    from ocflib.galerastate import health
+
+    server = server_process(cfg, ctx)
+    if server is None:
+        from ocflib import cluster
+
+        me = cluster.local_node_name(ctx.env, ctx.runner)
+        if get_attr(ctx, me, "last-committed") is None:
+            return OCF.NOT_RUNNING
+        # Unpromoted: the server is down and its position published.
+        view = cluster_view(ctx)
+        if master_exists(ctx, view, me):
+            set_score(ctx, me, PROMOTED_SCORE)
+        else:
+            detect_first_master(cfg, ctx, view, me)
+        return OCF.SUCCESS
+    me, _ = _local_running(cfg, ctx)
+    status = wsrep_status(cfg, ctx)
+    seen = health(status) if status is not None else None
+    if seen is not None and seen.state == "failed" and not ctx.is_probe:
+        # Galera re-forms its primary component by itself within seconds after
+        # a membership change (two nodes joining at once, a peer that left):
+        # look again for a while before calling the node failed.
+        ctx.log.info("%s: looking again for %.0f s", seen.why, NON_PRIMARY_GRACE)
+
+        def recovered() -> bool:
+            nonlocal status, seen
+            status = wsrep_status(cfg, ctx)
+            seen = health(status) if status is not None else None
+            return seen is None or seen.state != "failed"
+
+        ctx.deadline.wait_until(recovered, within=NON_PRIMARY_GRACE, keep=2.0, step=0.5, first=0.5)
+    if status is None or seen is None:
+        ctx.log.warning(
+            "MySQL pid %d refuses logins: too many connections (max_connections); its "
+            "Galera state is unknown, the last one stands",
+            server.pid,
+        )
+        return OCF.RUNNING_PROMOTED
+    if seen.state == "failed":
+        raise GenericError(f"local node <{me}> is started, but {seen.why}")
+    if seen.state == "joining":
+        ctx.log.info("local node <%s> is %s", me, seen.why)
+    elif ctx.is_probe:
+        set_score(ctx, me, PROMOTED_SCORE)  # restore the score of a running member
+    else:
+        record_departures(cfg, ctx, status, me)
+    return OCF.RUNNING_PROMOTED
+
+
+def _local_running(cfg: Config, ctx: Context) -> tuple[str, str]:
+    try:
+        return _local(cfg, ctx)
+    except ConfigError as err:  # started, so not fatal cluster-wide: recover here
+        raise GenericError(err.reason.replace("must be", "is started, but is not")) from err
+
+
+def promote(cfg: Config, ctx: Context) -> OCF:
+    from ocflib.galerastate import health
+
+    me, _ = _local(cfg, ctx)
+    view = cluster_view(ctx)
+    bootstrap = False
+    if view.promoted - {me}:
+        extra = [f"--wsrep-cluster-address={cfg[WSREP_CLUSTER_ADDRESS]}"]
+    elif view.attrs.get(me, {}).get(attr(ctx, "bootstrap")) == "true":
+        bootstrap = True
+        extra = ["--wsrep-cluster-address=gcomm://"]
+    else:
+        # Promoted to join, but nothing runs to join any more: give the promotion
+        # back, the next election decides (the reference does the same).
+        ctx.log.warning("There is no running cluster to join, demoting ourself")
+        set_score(ctx, me, None)
+        return OCF.SUCCESS
+
+    if server_process(cfg, ctx) is not None:
+        status = wsrep_status(cfg, ctx)
+        if status is not None and health(status).state == "promoted":
+            return promoted(cfg, ctx, me, bootstrap)
+        raise GenericError("MySQL runs but is not part of the primary component: stop it first")
+    if bootstrap:
+        state = read_grastate(cfg)
+        if state is not None and state.safe_to_bootstrap != "1":
+            allow_bootstrap(cfg, ctx)
+        ctx.log.info("Node <%s> is bootstrapping the cluster", me)
+    clear_attr(ctx, me, "last-committed")
+    clear_attr(ctx, me, "safe-to-bootstrap")
+    prepare(cfg, ctx)
+    start_galera(cfg, ctx, extra)
+    return promoted(cfg, ctx, me, bootstrap)
+
+
+def start_position(cfg: Config, ctx: Context) -> list[str]:
+    """--wsrep-start-position when grastate.dat has no position but recovery found
+    one: the node then asks for IST instead of a full SST."""
+    state = read_grastate(cfg)
+    if state is not None and state.position is not None:
+        return []
+    text = (_read_small(_position_file(ctx), 256) or "").strip()
+    return [f"--wsrep-start-position={text}"] if text else []
+
+
+def start_galera(cfg: Config, ctx: Context, extra: list[str]) -> None:
+    """Launch the server and wait until it is a synced member of the primary
+    component, logging the progress of a state transfer; GenericError, with
+    what was seen and what to configure, when promote's time runs out first."""
+    from ocflib.galerastate import health
+
+    launcher = launch(cfg, ctx, command_line(cfg, ctx, [*start_position(cfg, ctx), *extra]))
+    ctx.log.info("joining with %s", " ".join(extra))
+    seen = ["launched; waiting for the server"]
+    last_report = [0.0]
+
+    def synced() -> bool:
+        if failed_to_start(cfg, ctx, launcher):
+            seen[0] = "waiting for a state transfer (SST): the server answers only after it"
+        else:
+            try:
+                status = wsrep_status(cfg, ctx, timeout_s=2.0)
+            except GenericError as err:
+                seen[0] = err.reason
+                status = None
+            if status is not None:
+                h = health(status, joining_ok=True)
+                seen[0] = h.why
+                if h.state == "promoted":
+                    return True
+        if ctx.deadline.elapsed() - last_report[0] >= 10:
+            last_report[0] = ctx.deadline.elapsed()
+            ctx.log.info(
+                "promote: %.0f s, %s; datadir %s", last_report[0], seen[0], _datadir_size(cfg)
+            )
+        return False
+
+    if not ctx.deadline.wait_until(synced, first=0.05, step=0.25):
+        raise GenericError(
+            f"not synced with the cluster after {ctx.deadline.elapsed():.0f} s ({seen[0]}; "
+            f"datadir {_datadir_size(cfg)}): a state transfer of this size needs a longer "
+            f"promote timeout (README: Galera, timeouts)"
+        )
+
+
+def _datadir_size(cfg: Config) -> str:
+    total = 0
+    for root, _dirs, files in os.walk(cfg[DATADIR]):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return f"{total / 1e6:.0f} MB"
+
+
+def promoted(cfg: Config, ctx: Context, me: str, bootstrap: bool) -> OCF:
+    """Bookkeeping once this node is a synced member: the bootstrap node lets the
+    others join; every node forgets its pre-start position and departure."""
+    if bootstrap:
+        for node in pcmk_nodes(cfg):
+            set_score(ctx, node, PROMOTED_SCORE)
+        clear_attr(ctx, me, "bootstrap")
+        ctx.log.info("Bootstrap complete, promoting the rest of the galera instances.")
+    clear_attr(ctx, me, "no-grastate")
+    clear_attr(ctx, me, "last-committed")
+    clear_attr(ctx, me, "safe-to-bootstrap")
+    clear_attr(ctx, me, "left-at", lifetime="forever")
+    ctx.log.info("Galera started")
+    return OCF.SUCCESS
+
+
+def demote(cfg: Config, ctx: Context) -> OCF:
+    from ocflib import cluster
+
+    me = cluster.local_node_name(ctx.env, ctx.runner)
+    stop_server(cfg, ctx)
+    ctx.procs.remove_own_file(_size_file(ctx), ctx.log.warning)
+    for suffix in ("bootstrap", "last-committed", "no-grastate", "safe-to-bootstrap"):
+        clear_attr(ctx, me, suffix)
+    # No promotion here before a monitor has seen the other nodes again.
+    set_score(ctx, me, None)
+    detect_last_commit(cfg, ctx, me)
+    return OCF.SUCCESS
+
+
+def stop(cfg: Config, ctx: Context) -> OCF:
+    from ocflib import cluster
+
+    stop_server(cfg, ctx)
+    try:
+        me = cluster.local_node_name(ctx.env, ctx.runner)
+        for suffix in ("safe-to-bootstrap", "last-committed", "bootstrap", "no-grastate"):
+            clear_attr(ctx, me, suffix)
+        set_score(ctx, me, None)
+    except OCFError as err:  # the server is stopped: that is what stop answers for
+        ctx.log.warning("stop: %s", err.reason)
+    ctx.procs.remove_own_file(_position_file(ctx), ctx.log.warning)
+    ctx.procs.remove_own_file(_size_file(ctx), ctx.log.warning)
+    return OCF.SUCCESS
+
+
+def status(cfg: Config, ctx: Context) -> OCF:
+    return OCF.SUCCESS if server_process(cfg, ctx) is not None else OCF.NOT_RUNNING
+
+
+def validate(cfg: Config, ctx: Context) -> OCF:
+    return OCF.SUCCESS
+
+
+AGENT = Agent(
+    "galera-py",
+    version=VERSION,
+    shortdesc="Manages a galera instance",
+    longdesc="MariaDB Galera as a promotable clone: Unpromoted is the server stopped with "
+    "its last committed position published as a node attribute, Promoted the server "
+    "running in the primary component. The most advanced node bootstraps the cluster "
+    "after a full outage; the others join it.\n\ngalera-py is a drop-in replacement for "
+    "ocf:heartbeat:galera (same parameters, defaults and node attributes) written in "
+    "Python on ocflib: Promoted means able to commit (Primary, synced, with a cluster "
+    "history), the monitor's login passes no password in argv and survives "
+    "max_connections, a node recovered after a crash rejoins by IST, and promote reports "
+    "the progress of a state transfer.",
+    params=PARAMS,
+    actions=(
+        Action("start", start, timeout=120),
+        Action("stop", stop, timeout=120),
+        Action("status", status, timeout=60),
+        Action("monitor", monitor, timeout=30, interval=20, depth=0),
+        Action("monitor", monitor, timeout=30, interval=10, depth=0, role="Promoted"),
+        Action("monitor", monitor, timeout=30, interval=30, depth=0, role="Unpromoted"),
+        Action("promote", promote, timeout=300),
+        Action("demote", demote, timeout=120),
+        Action("validate-all", validate, timeout=5),
+        Action("meta-data", timeout=5),
+    ),
+    check_config=check_config,
+    check_local=check_local,
+)

@@ -1,0 +1,513 @@
+"""galera-py with fakes: every command, statement and signal of each action."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from ocflib.agents import galera
+from ocflib.exitcodes import OCF
+from ocflib.testing import FakeClock, FakeProcesses, FakeRunner, FakeSql, ocf_env
+from tests.conftest import Outcome, dispatch
+
+AGENT = galera.AGENT
+UUID = "ce79d7f2-ea5f-11f1-b478-7a93e54bc6b5"
+META = {"promotable": "true", "clone_max": "3", "promoted_max": "3", "on_node": "n1"}
+STATUS = galera.STATUS_SQL
+
+
+@pytest.fixture(autouse=True)
+def _no_system_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import grp
+    import pwd
+
+    def consulted(*args: object) -> None:
+        raise AssertionError(f"the machine's accounts were consulted: {args}")
+
+    for module, name in ((pwd, "getpwnam"), (grp, "getgrnam"), (grp, "getgrall")):
+        monkeypatch.setattr(module, name, consulted)
+    monkeypatch.setattr(galera, "CLUSTERCHECK_FILES", (str(tmp_path / "clustercheck"),))
+
+
+def env(
+    tmp: str, *, interval: int | None = None, extra: dict[str, str] | None = None, **params: str
+) -> dict[str, str]:
+    base = {
+        "binary": "/bin/true",
+        "config": "/etc/hostname",
+        "datadir": tmp,
+        "pid": os.path.join(tmp, "m.pid"),
+        "socket": os.path.join(tmp, "m.sock"),
+        "log": os.path.join(tmp, "err.log"),
+        "wsrep_cluster_address": "gcomm://n1,n2,n3",
+        **params,
+        **(extra or {}),
+    }
+    os.chown(tmp, 27, 27)  # the datadir and run directories belong to mysql
+    e = ocf_env(interval_ms=interval, meta=META, params=base, instance="db:0")
+    e["HA_RSCTMP"] = tmp
+    e["OCF_RESKEY_crm_feature_set"] = "3.16.2"
+    return e
+
+
+def run(
+    action: str,
+    fake: FakeRunner,
+    e: dict[str, str],
+    sql: FakeSql | None = None,
+    procs: FakeProcesses | None = None,
+    clock: FakeClock | None = None,
+) -> Outcome:
+    return dispatch(
+        AGENT, action, e, fake, sql=sql or FakeSql(), procs=procs or FakeProcesses(), clock=clock
+    )
+
+
+def attr(node: str, name: str, *args: str, lifetime: str = "reboot") -> list[str]:
+    return ["crm_attribute", "-N", node, "-l", lifetime, "-n", f"db-{name}", *args]
+
+
+def score(node: str, *args: str) -> list[str]:
+    return ["crm_attribute", "--promotion", "-N", node, *args]
+
+
+def crm_mon(
+    promoted: tuple[str, ...] = (),
+    attrs: dict[str, dict[str, str]] | None = None,
+    online: tuple[str, ...] = ("n1", "n2", "n3"),
+    quorum: bool = True,
+    stonith: bool = True,
+) -> str:
+    nodes = "".join(
+        f'<node name="{n}" online="{str(n in online).lower()}" unclean="false" type="member"/>'
+        for n in ("n1", "n2", "n3")
+    )
+    attributes = "".join(
+        f'<node name="{node}">'
+        + "".join(f'<attribute name="{k}" value="{v}"/>' for k, v in values.items())
+        + "</node>"
+        for node, values in (attrs or {}).items()
+    )
+    resources = "".join(
+        f'<resource id="db" role="Promoted" active="true" orphaned="false" failed="false">'
+        f'<node name="{n}"/></resource>'
+        for n in promoted
+    )
+    return (
+        f'<pacemaker-result><summary><current_dc with_quorum="{str(quorum).lower()}"/>'
+        f'<cluster_options stonith-enabled="{str(stonith).lower()}"/></summary>'
+        f'<nodes>{nodes}</nodes><resources><clone id="ms">{resources}</clone></resources>'
+        f"<node_attributes>{attributes}</node_attributes></pacemaker-result>"
+    )
+
+
+MON = ["crm_mon", "-1", "--output-as=xml"]
+
+
+def status_rows(**changes: str) -> list[tuple[str, str]]:
+    values = {
+        "wsrep_cluster_status": "Primary",
+        "wsrep_local_state": "4",
+        "wsrep_local_state_comment": "Synced",
+        "wsrep_ready": "ON",
+        "wsrep_connected": "ON",
+        "wsrep_cluster_conf_id": "5",
+        "wsrep_cluster_state_uuid": UUID,
+        "wsrep_cluster_size": "3",
+        "wsrep_last_committed": "77",
+        **changes,
+    }
+    return list(values.items())
+
+
+@pytest.fixture
+def running(tmp_path: Any) -> Generator[FakeProcesses]:
+    """A running mariadbd of the mysql user named by the pid file."""
+    (tmp_path / "m.pid").write_text("4242\n")
+    procs = FakeProcesses()
+    procs.add(4242, "mariadbd", uid=27)
+    yield procs
+
+
+def grastate(tmp: Any, seqno: int, safe: int = 0) -> None:
+    (tmp / "grastate.dat").write_text(
+        f"# GALERA saved state\nversion: 2.1\nuuid:    {UUID}\nseqno:   {seqno}\n"
+        f"safe_to_bootstrap: {safe}\n"
+    )
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"wsrep_cluster_address": ""}, "Galera must be configured with a wsrep_cluster_address"),
+        ({"wsrep_cluster_address": "n1,n2"}, "must have the form gcomm://node,node,..."),
+        ({"wsrep_cluster_address": "gcomm://"}, "names no node"),
+        ({"cluster_host_map": "n1=g1"}, "cluster_host_map entry [n1=g1] is not pcmk:galera"),
+    ],
+)
+def test_configuration_errors(
+    fake: FakeRunner, tmp_path: Any, params: dict[str, str], reason: str
+) -> None:
+    out = run("validate-all", fake, env(str(tmp_path), extra=params))
+    assert out.rc == OCF.ERR_CONFIGURED
+    assert reason in out.reason
+
+
+def test_start_needs_a_promotable_clone(fake: FakeRunner, tmp_path: Any) -> None:
+    e = env(str(tmp_path))
+    del e["OCF_RESKEY_CRM_meta_promotable"], e["OCF_RESKEY_CRM_meta_promoted_max"]
+    out = run("start", fake, e)
+    assert out.rc == OCF.ERR_CONFIGURED
+    assert out.reason == "Galera must be configured as a multistate Master/Slave resource."
+
+
+def test_start_on_a_node_outside_the_address(fake: FakeRunner, tmp_path: Any) -> None:
+    out = run("start", fake, env(str(tmp_path), wsrep_cluster_address="gcomm://n10,n2"))
+    assert out.rc == OCF.ERR_CONFIGURED  # n1 is not n10 (the reference's grep says it is)
+    assert "must be a member of the wsrep_cluster_address" in out.reason
+
+
+def test_names_with_ports_fqdn_and_a_host_map(tmp_path: Any) -> None:
+    def cfg(**p: str) -> Any:
+        return _cfg_ctx(env(str(tmp_path), extra=p))[0]
+
+    assert galera.pcmk_nodes(cfg(wsrep_cluster_address="gcomm://n1:4567,n2:4567")) == ["n1", "n2"]
+    mapped = cfg(
+        cluster_host_map="n1:10.0.0.1;n2:10.0.0.2",
+        wsrep_cluster_address="gcomm://10.0.0.1,10.0.0.2",
+    )
+    assert galera.pcmk_nodes(mapped) == ["n1", "n2"]
+    assert galera._same_host("n1.example.com", "n1") and not galera._same_host("n10", "n1")
+
+
+# --- start: position and election ------------------------------------------------------------
+
+
+def test_start_publishes_the_grastate_position_and_waits_for_the_others(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    grastate(tmp_path, 1234, safe=0)
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "1234"))
+    fake.expect(MON, crm_mon(attrs={"n1": {"db-last-committed": "1234"}}))
+    fake.expect(score("n1", "-D"))
+    for node in ("n2", "n3"):  # no position: is there a record of its departure?
+        fake.expect(attr(node, "left-at", "-G", "-q", lifetime="forever"), returncode=6)
+    out = run("start", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS, out.reasons
+    assert any("waiting for n2, n3" in r[1] for r in out.records)
+    with open(tmp_path / "galera-py-db:0.position") as f:
+        assert f.read() == f"{UUID}:1234\n"
+
+
+def test_start_elects_the_most_advanced_node(fake: FakeRunner, tmp_path: Any) -> None:
+    grastate(tmp_path, 10)
+    published = {
+        "n1": {"db-last-committed": "10"},
+        "n2": {"db-last-committed": "12"},
+        "n3": {"db-last-committed": "11"},
+    }
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "10"))
+    fake.expect(MON, crm_mon(attrs=published))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n2", "bootstrap", "-v", "true"))
+    fake.expect(score("n2", "-v", "100"))
+    assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
+
+
+def test_start_joins_a_running_cluster(fake: FakeRunner, tmp_path: Any) -> None:
+    grastate(tmp_path, 10)
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "10"))
+    fake.expect(MON, crm_mon(promoted=("n2", "n3")))
+    fake.expect(score("n1", "-v", "100"))
+    assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
+
+
+def recover_argv(tmp: Any) -> list[str]:
+    return [
+        "runuser",
+        "-u",
+        "mysql",
+        "-g",
+        "mysql",
+        "--",
+        "/bin/true",
+        "--defaults-file=/etc/hostname",
+        f"--pid-file={tmp}/m.pid",
+        f"--socket={tmp}/m.sock",
+        f"--datadir={tmp}",
+        "--wsrep-recover",
+        f"--log-error={tmp}/galera-py-db.recover.log",
+    ]
+
+
+def test_start_after_a_crash_recovers_the_position(fake: FakeRunner, tmp_path: Any) -> None:
+    grastate(tmp_path, -1)
+    log = tmp_path / "galera-py-db.recover.log"
+
+    def recover() -> None:
+        with open(log, "a") as f:
+            f.write(f"2026 [Note] WSREP: Recovered position: {UUID}:4711\n")
+
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(
+        recover_argv(tmp_path),
+        effect=recover,
+    )
+    fake.expect(attr("n1", "last-committed", "-v", "4711"))
+    fake.expect(MON, crm_mon(promoted=("n2",)))
+    fake.expect(score("n1", "-v", "100"))
+    assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
+    assert not log.exists()
+    # promote joins with the recovered position: IST, not a full SST
+    assert galera.start_position(*_cfg_ctx(env(str(tmp_path)))) == [
+        f"--wsrep-start-position={UUID}:4711"
+    ]
+
+
+def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
+    from ocflib.agent import Context
+    from ocflib.env import OcfEnv
+    from ocflib.log import Log
+    from ocflib.params import parse_params
+    from ocflib.run import Deadline
+
+    cfg, _ = parse_params(galera.PARAMS, OcfEnv("promote", e).reskeys)
+    return cfg, Context(OcfEnv("promote", e), FakeRunner(), Deadline(10), Log(), AGENT)
+
+
+def test_start_without_any_position_fails_and_says_so(fake: FakeRunner, tmp_path: Any) -> None:
+    fake.expect(attr("n1", "safe-to-bootstrap", "-D"), returncode=0)
+    fake.expect(attr("n1", "no-grastate", "-v", "true"))
+    fake.expect(
+        recover_argv(tmp_path),
+        stderr="[ERROR] Aborting",
+        returncode=1,
+    )
+    fake.expect(attr("n1", "last-committed", "-D"))
+    out = run("start", fake, env(str(tmp_path)))
+    assert out.rc == OCF.ERR_GENERIC
+    assert out.reason == "Unable to detect last known write sequence number"
+
+
+# --- monitor ------------------------------------------------------------------------------
+
+
+def test_probe_of_a_stopped_node(fake: FakeRunner, tmp_path: Any) -> None:
+    fake.expect(attr("n1", "last-committed", "-G", "-q"), returncode=6)
+    assert run("monitor", fake, env(str(tmp_path), interval=0)).rc == OCF.NOT_RUNNING
+
+
+def test_unpromoted_monitor_reruns_the_election(fake: FakeRunner, tmp_path: Any) -> None:
+    fake.expect(attr("n1", "last-committed", "-G", "-q"), stdout="9\n")
+    published = {n: {"db-last-committed": "9"} for n in ("n1", "n2", "n3")}
+    published["n1"]["db-safe-to-bootstrap"] = "1"
+    fake.expect(MON, crm_mon(attrs=published))
+    fake.expect(attr("n1", "bootstrap", "-v", "true"))
+    fake.expect(score("n1", "-v", "100"))
+    assert run("monitor", fake, env(str(tmp_path), interval=30000)).rc == OCF.SUCCESS
+
+
+def test_promoted_member(fake: FakeRunner, running: FakeProcesses, tmp_path: Any) -> None:
+    sql = FakeSql().wire("root", STATUS, status_rows())
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
+    assert out.rc == OCF.RUNNING_PROMOTED, out.reasons
+    sql.assert_done()
+
+
+def test_primary_synced_but_without_history_is_failed(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    """The state GALERA's pitfalls describe: Primary, Synced, size 1, conf_id -1,
+    every write fails. The monitor looks again for its grace, then fails."""
+    sql = FakeSql()
+    broken = status_rows(wsrep_cluster_conf_id="18446744073709551615", wsrep_cluster_size="1")
+    for _ in range(1 + int(galera.NON_PRIMARY_GRACE / 0.5) + 1):
+        sql.wire("root", STATUS, broken)
+    clock = FakeClock()
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running, clock)
+    assert out.rc == OCF.ERR_GENERIC
+    assert "cannot commit: the primary component has no cluster history" in out.reason
+    assert sum(clock.pauses) <= galera.NON_PRIMARY_GRACE + 0.5
+
+
+def test_a_short_loss_of_the_primary_component_is_not_a_failure(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_status="non-Primary"))
+    sql.wire("root", STATUS, status_rows())
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running, FakeClock())
+    assert out.rc == OCF.RUNNING_PROMOTED
+    sql.assert_done()
+
+
+def test_a_joiner_in_ist_is_not_failed(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_local_state="1"))
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
+    assert out.rc == OCF.RUNNING_PROMOTED
+
+
+def test_max_connections_does_not_fail_the_monitor(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    sql = FakeSql().wire("root", STATUS, state="busy", code=1040)
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
+    assert out.rc == OCF.RUNNING_PROMOTED
+    assert any("too many connections" in r[1] for r in out.records)
+
+
+def test_a_refused_check_user_fails_and_says_why(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    sql = FakeSql().wire("monitor", STATUS, state="denied", code=1045)
+    e = env(str(tmp_path), interval=10000, check_user="monitor", check_passwd="s3cret-pw")
+    out = run("monitor", fake, e, sql, running)
+    assert out.rc == OCF.ERR_GENERIC
+    assert "verify check_user 'monitor' has permissions" in out.reason
+    assert "s3cret-pw" not in repr(out)
+
+
+def test_a_member_that_left_is_recorded(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    (tmp_path / "galera-py-db.size").write_text("3\n")
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_size="2"))
+    fake.expect(MON, crm_mon(promoted=("n1", "n2")))
+    fake.expect(attr("n3", "left-at", "-v", "77", lifetime="forever"))
+    assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
+    assert (tmp_path / "galera-py-db.size").read_text() == "2\n"
+
+
+def test_departures_wait_until_pacemaker_agrees(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    (tmp_path / "galera-py-db.size").write_text("3\n")
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_size="2"))
+    fake.expect(MON, crm_mon(promoted=("n1", "n2", "n3")))  # n3 not yet seen gone
+    assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
+    assert (tmp_path / "galera-py-db.size").read_text() == "3\n"
+
+
+def test_clustercheck_file_is_read_never_run(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    (tmp_path / "clustercheck").write_text(
+        'MYSQL_USERNAME="clustercheck"\nMYSQL_PASSWORD=$(touch /tmp/pwned)\n'
+    )
+    os.chmod(tmp_path / "clustercheck", 0o600)
+    sql = FakeSql().wire("clustercheck", STATUS, status_rows())
+    assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
+    assert galera.credentials(_cfg_ctx(env(str(tmp_path)))[0]) == (
+        "clustercheck",
+        "$(touch /tmp/pwned)",
+    )
+    os.chmod(tmp_path / "clustercheck", 0o622)  # noqa: S103 - writable by others: not trusted
+    assert galera.credentials(_cfg_ctx(env(str(tmp_path)))[0]) == ("root", "")
+
+
+# --- promote, demote, stop ---------------------------------------------------------------------
+
+
+def server_argv(tmp: Any, *extra: str) -> list[str]:
+    return [
+        "runuser",
+        "-u",
+        "mysql",
+        "-g",
+        "mysql",
+        "--",
+        "/bin/true",
+        "--defaults-file=/etc/hostname",
+        f"--pid-file={tmp}/m.pid",
+        f"--socket={tmp}/m.sock",
+        f"--datadir={tmp}",
+        f"--log-error={tmp}/err.log",
+        *extra,
+    ]
+
+
+def test_promote_bootstraps_the_elected_node(fake: FakeRunner, tmp_path: Any) -> None:
+    grastate(tmp_path, 50, safe=0)
+    fake.expect(MON, crm_mon(attrs={"n1": {"db-bootstrap": "true"}}))
+    fake.expect(attr("n1", "last-committed", "-D"))
+    fake.expect(attr("n1", "safe-to-bootstrap", "-D"))
+    procs = FakeProcesses()
+    procs.add(4242, "mariadbd", uid=27)
+    procs.expect_spawn(
+        server_argv(tmp_path, "--wsrep-cluster-address=gcomm://"),
+        900,
+        effect=lambda: (tmp_path / "m.pid").write_text("4242\n"),
+    )
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_size="1"))
+    for node in ("n1", "n2", "n3"):
+        fake.expect(score(node, "-v", "100"))
+    fake.expect(attr("n1", "bootstrap", "-D"))
+    for name in ("no-grastate", "last-committed", "safe-to-bootstrap"):
+        fake.expect(attr("n1", name, "-D"))
+    fake.expect(attr("n1", "left-at", "-D", lifetime="forever"))
+    out = run("promote", fake, env(str(tmp_path)), sql, procs)
+    assert out.rc == OCF.SUCCESS, (out.reasons, out.records)
+    assert "safe_to_bootstrap: 1" in (tmp_path / "grastate.dat").read_text()
+    sql.assert_done()
+
+
+def test_promote_without_a_cluster_to_join_gives_the_promotion_back(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    fake.expect(MON, crm_mon())
+    fake.expect(score("n1", "-D"))
+    out = run("promote", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS
+    assert any("no running cluster to join" in r[1] for r in out.records)
+
+
+def test_promote_that_outlasts_its_timeout_says_what_to_configure(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    fake.expect(MON, crm_mon(promoted=("n2",)))
+    fake.expect(attr("n1", "last-committed", "-D"))
+    fake.expect(attr("n1", "safe-to-bootstrap", "-D"))
+    procs = FakeProcesses().expect_spawn(
+        server_argv(tmp_path, "--wsrep-cluster-address=gcomm://n1,n2,n3"), 900
+    )
+    procs.child_code = None  # the joiner runs (its SST does not end)
+    e = env(str(tmp_path))
+    e["OCF_RESKEY_CRM_meta_timeout"] = "30000"
+    out = run("promote", fake, e, FakeSql(), procs, FakeClock())
+    assert out.rc == OCF.ERR_GENERIC
+    assert "not synced with the cluster after 27 s" in out.reason
+    assert "needs a longer promote timeout" in out.reason
+    assert any("promote: 10 s" in r[1] for r in out.records)
+
+
+def test_demote_stops_and_publishes_the_position(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    grastate(tmp_path, 321, safe=0)
+    for name in ("bootstrap", "last-committed", "no-grastate", "safe-to-bootstrap"):
+        fake.expect(attr("n1", name, "-D"))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "321"))
+    out = run("demote", fake, env(str(tmp_path)), FakeSql(), running)
+    assert out.rc == OCF.SUCCESS, out.reasons
+    assert running.signals == [(4242, 15)]
+
+
+def test_stop_answers_for_the_server_not_for_crm_attribute(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    fake.expect(attr("n1", "safe-to-bootstrap", "-D"), returncode=1, stderr="cib gone")
+    out = run("stop", fake, env(str(tmp_path)), FakeSql(), running)
+    assert out.rc == OCF.SUCCESS  # the reference returns crm_attribute's status here
+    assert running.signals == [(4242, 15)]
