@@ -250,12 +250,13 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         else:
             raise LabError(f"{node.name}: its init did not start")
         veth = f"v{node.index}"
-        # The kernel removes a dead node's veth pair asynchronously: wait for it.
-        end = time.monotonic() + 15
-        while (
-            _run(["ip", "-n", self.bridge, "link", "show", veth], check=False).returncode == 0
-            and time.monotonic() < end
-        ):
+        # The kernel removes a dead node's veth pair asynchronously, and a dying
+        # namespace can linger: wait a little, then remove our end (the pair goes).
+        end = time.monotonic() + 3
+        while _run(["ip", "-n", self.bridge, "link", "show", veth], check=False).returncode == 0:
+            if time.monotonic() > end:
+                _run(["ip", "-n", self.bridge, "link", "del", veth], check=False)
+                break
             time.sleep(0.05)
         _run(
             [

@@ -7,8 +7,6 @@ and the cluster, and asks these functions what they mean.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -30,7 +28,7 @@ __all__ = [
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 UINT64_MAX = "18446744073709551615"  # seqno -1 as an unsigned number
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+HEX = frozenset("0123456789abcdefABCDEF")
 GRASTATE_MAX = 4096  # a real grastate.dat is about 150 bytes
 
 
@@ -60,6 +58,20 @@ class GraState:
         return f"GraState({self.uuid!r}, {self.seqno!r}, {self.safe_to_bootstrap!r})"
 
 
+def _is_uuid(text: str) -> bool:
+    parts = text.split("-")
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(set(p) <= HEX for p in parts)
+
+
+def _int(text: str) -> int | None:
+    """A seqno: an optional minus and up to 20 digits (re is not imported on the
+    monitor's path)."""
+    digits = text[1:] if text.startswith("-") else text
+    if not digits or len(digits) > 20 or not digits.isascii() or not digits.isdigit():
+        return None
+    return int(text)
+
+
 def _field(text: str, name: str) -> str | None:
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -71,12 +83,10 @@ def _field(text: str, name: str) -> str | None:
 def parse_grastate(text: str) -> GraState:
     """The fields of grastate.dat (anything malformed reads as absent)."""
     uuid = _field(text, "uuid")
-    if uuid is not None and not _UUID.match(uuid):
+    if uuid is not None and not _is_uuid(uuid):
         uuid = None
     seqno_text = _field(text, "seqno")
-    seqno = None
-    if seqno_text is not None and re.fullmatch(r"-?[0-9]{1,20}", seqno_text):
-        seqno = int(seqno_text)
+    seqno = _int(seqno_text) if seqno_text is not None else None
     safe = _field(text, "safe_to_bootstrap")
     return GraState(uuid, seqno, safe if safe in ("0", "1") else None)
 
@@ -95,15 +105,17 @@ def with_safe_to_bootstrap(text: str) -> str:
     return "".join(lines) + "safe_to_bootstrap: 1\n"
 
 
-_RECOVERED = re.compile(r"WSREP:\s*[Rr]ecovered position:?\s*([0-9a-fA-F-]{36}):(-?[0-9]+)\s*$")
-_PREPARED = re.compile(r"\[ERROR\]\s+Found\s+[0-9]+\s+prepared\s+transactions!")
+RECOVERED = r"WSREP:\s*[Rr]ecovered position:?\s*([0-9a-fA-F-]{36}):(-?[0-9]+)\s*$"
+PREPARED = r"\[ERROR\]\s+Found\s+[0-9]+\s+prepared\s+transactions!"
 
 
 def recovered_position(log: str) -> tuple[str, int] | None:
     """The last "WSREP: Recovered position: uuid:seqno" of a --wsrep-recover run."""
+    import re
+
     found = None
     for line in log.splitlines():
-        m = _RECOVERED.search(line)
+        m = re.search(RECOVERED, line)
         if m:
             found = (m.group(1).lower(), int(m.group(2)))
     return found
@@ -111,7 +123,9 @@ def recovered_position(log: str) -> tuple[str, int] | None:
 
 def prepared_transactions(log: str) -> bool:
     """Did recovery stop at prepared XA transactions (then --tc-heuristic-recover)?"""
-    return _PREPARED.search(log) is not None
+    import re
+
+    return re.search(PREPARED, log) is not None
 
 
 def seqno_value(text: str | None) -> int | None:
@@ -123,9 +137,7 @@ def seqno_value(text: str | None) -> int | None:
     text = text.strip()
     if text == UINT64_MAX:
         return 0
-    if not re.fullmatch(r"-?[0-9]{1,20}", text):
-        return None
-    return int(text)
+    return _int(text)
 
 
 # --- health of a running member -------------------------------------------------------------
@@ -134,13 +146,15 @@ def seqno_value(text: str | None) -> int | None:
 class Health:
     """What the status variables say: state is "promoted" (a member of the
     primary component that can commit), "joining" (state transfer under way) or
-    "failed"; why says what was seen."""
+    "failed"; why says what was seen; transient: a failure Galera may mend by
+    itself within seconds (out of the primary component, not synced)."""
 
-    __slots__ = ("state", "why")
+    __slots__ = ("state", "why", "transient")
 
-    def __init__(self, state: str, why: str) -> None:
+    def __init__(self, state: str, why: str, *, transient: bool = False) -> None:
         self.state = state
         self.why = why
+        self.transient = transient
 
     def __repr__(self) -> str:
         return f"Health({self.state!r}, {self.why!r})"
@@ -154,9 +168,11 @@ def health(status: Mapping[str, str | None], *, joining_ok: bool = False) -> Hea
 
     Promoted needs all of: wsrep_cluster_status Primary, wsrep_ready ON, local
     state Synced (4) or Donor (2), and a cluster history (a state UUID that is
-    not all zeros and a configuration id that is not -1). The last catches a
-    node restored from a saved primary component without its history, which
-    says Primary and Synced while every commit on it fails. joining_ok: during
+    not all zeros and a configuration id that is not -1). The last catches
+    nodes restored from a saved primary component without their history (all
+    nodes restarted after a staggered crash without their positions): they
+    say Primary, Synced and ready while the history has been reset, and a
+    late one may fail every commit. joining_ok: during
     promote, a joiner still preparing its state transfer (non-Primary, not
     ready, Joining/Joined) is not a failure (it may show non-Primary briefly).
     """
@@ -176,16 +192,21 @@ def health(status: Mapping[str, str | None], *, joining_ok: bool = False) -> Hea
     if joining_ok and connected == "ON" and cluster != "Primary" and local in ("0", ""):
         return Health("joining", f"connected, waiting for the primary component ({seen})")
     if cluster != "Primary":
-        return Health("failed", f"not part of the primary component ({seen})")
+        return Health("failed", f"not part of the primary component ({seen})", transient=True)
     if local not in ("2", "4"):
-        return Health("failed", f"not synced with the cluster ({seen})")
+        return Health("failed", f"not synced with the cluster ({seen})", transient=True)
     if ready != "ON":
-        return Health("failed", f"not ready for queries, wsrep_ready={ready or '?'} ({seen})")
+        return Health(
+            "failed",
+            f"not ready for queries, wsrep_ready={ready or '?'} ({seen})",
+            transient=True,
+        )
     if conf_id in ("-1", UINT64_MAX) or not uuid or uuid == ZERO_UUID:
         return Health(
             "failed",
-            f"cannot commit: the primary component has no cluster history "
-            f"(conf_id {conf_id or '?'}, state uuid {uuid or '?'}; {seen})",
+            f"its primary component has no cluster history (conf_id {conf_id or '?'}, "
+            f"state uuid {uuid or 'none'}; {seen}): what it serves is not the cluster's "
+            "data, and a commit there fails or forks the history",
         )
     return Health("promoted", seen)
 

@@ -266,7 +266,16 @@ class ClusterView:
     """One crm_mon snapshot: members, quorum, fencing, node attributes, and
     where this resource is Promoted (active, not failed)."""
 
-    __slots__ = ("online", "unclean", "members", "quorate", "stonith", "attrs", "promoted")
+    __slots__ = (
+        "online",
+        "unclean",
+        "members",
+        "quorate",
+        "stonith",
+        "attrs",
+        "promoted",
+        "promoting",
+    )
 
     def __init__(self) -> None:
         self.online: set[str] = set()
@@ -276,6 +285,7 @@ class ClusterView:
         self.stonith = True
         self.attrs: dict[str, dict[str, str]] = {}
         self.promoted: set[str] = set()
+        self.promoting: set[str] = set()
 
 
 def parse_crm_mon(xml: str, resource: str) -> ClusterView:
@@ -306,6 +316,8 @@ def parse_crm_mon(xml: str, resource: str) -> ClusterView:
     for rsc in root.iter("resource"):
         if rsc.get("id", "").split(":", 1)[0] != resource:
             continue
+        if "Promoting" in (rsc.get("role"), rsc.get("pending")):  # 2.1 shows it as the role
+            view.promoting.update(n.get("name", "") for n in rsc.iterfind("node"))
         if (
             rsc.get("role") in ("Promoted", "Master")
             and rsc.get("active") == "true"
@@ -771,7 +783,7 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
     me, _ = _local_running(cfg, ctx)
     status = wsrep_status(cfg, ctx)
     seen = health(status) if status is not None else None
-    if seen is not None and seen.state == "failed" and not ctx.is_probe:
+    if seen is not None and seen.state == "failed" and seen.transient and not ctx.is_probe:
         # Galera re-forms its primary component by itself within seconds after
         # a membership change (two nodes joining at once, a peer that left):
         # look again for a while before calling the node failed.
@@ -817,6 +829,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     bootstrap = False
     if view.promoted - {me}:
         extra = [f"--wsrep-cluster-address={cfg[WSREP_CLUSTER_ADDRESS]}"]
+        wait_for_earlier_joiners(cfg, ctx, view, me)
     elif view.attrs.get(me, {}).get(attr(ctx, "bootstrap")) == "true":
         bootstrap = True
         extra = ["--wsrep-cluster-address=gcomm://"]
@@ -840,8 +853,59 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     clear_attr(ctx, me, "last-committed")
     clear_attr(ctx, me, "safe-to-bootstrap")
     prepare(cfg, ctx)
+    forget_saved_component(cfg, ctx)
     start_galera(cfg, ctx, extra)
     return promoted(cfg, ctx, me, bootstrap)
+
+
+JOIN_WAIT = 30.0  # s a joiner waits at most for the joiners before it
+
+
+def wait_for_earlier_joiners(cfg: Config, ctx: Context, view: ClusterView, me: str) -> None:
+    """Join one node at a time: wait while a node listed before this one in
+    wsrep_cluster_address is being promoted. Galera nodes that connect to the
+    group at the same moment keep re-establishing their connections for
+    seconds (measured in the lab: 10 s for two joiners at once, against 4 s
+    each in turn), and may briefly take the primary component down. Bounded:
+    after JOIN_WAIT (or half the time left) it joins anyway."""
+    nodes = pcmk_nodes(cfg)
+    earlier = set(nodes[: nodes.index(me)]) if me in nodes else set()
+    if not view.promoting & earlier:
+        return
+    ctx.log.info("waiting for %s to join first", ", ".join(sorted(view.promoting & earlier)))
+
+    def alone() -> bool:
+        return not cluster_view(ctx).promoting & earlier
+
+    limit = min(JOIN_WAIT, ctx.deadline.remaining() / 2)
+    if not ctx.deadline.wait_until(alone, within=limit, first=0.25, step=0.5):
+        ctx.log.info("joining after %.0f s although another node is still joining", limit)
+
+
+def forget_saved_component(cfg: Config, ctx: Context) -> None:
+    """Remove gvwstate.dat, Galera's saved primary component, before a start.
+
+    With it, a node restarted after a crash tries to re-form the old primary
+    component by itself (pc.recovery): a joiner then waits for peers of the
+    old view before it joins the running cluster (seconds, measured in the
+    lab), and nodes started together may form a component without their
+    history (the monitor fails them). Here the election decides who
+    bootstraps, so the saved view is only in the way. Removed only when it is
+    a regular file of the server's user or root in the datadir."""
+    import stat
+
+    path = os.path.join(cfg[DATADIR], "gvwstate.dat")
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    account = ctx.accounts.user(cfg[USER])
+    owners = {0} | ({account.uid} if account is not None else set())
+    if not stat.S_ISREG(st.st_mode) or st.st_uid not in owners:
+        ctx.log.warning("%s is not a file of %s: left alone", path, cfg[USER])
+        return
+    _unlink(ctx, path)
+    ctx.log.info("removed %s: the election, not a saved view, forms the cluster", path)
 
 
 def start_position(cfg: Config, ctx: Context) -> list[str]:

@@ -127,6 +127,16 @@ def test_mysql_monitor_of_a_running_server() -> None:
     check(names)
 
 
+def test_galera_monitor_of_a_promoted_member() -> None:
+    from tests.integration.test_galera_real import galera_nodes
+
+    with galera_nodes(1) as (node,):
+        node.start("--wsrep-new-cluster")
+        names = imported([os.path.join(AGENTS_DIR, "galera-py"), "monitor"], node.monitor_env())
+    assert "ocflib.galerastate" in names and "ocflib.mysqlwire" in names  # it read the status
+    check(names)
+
+
 def test_drbd_monitor() -> None:
     """No DRBD module on the test machine: the monitor's early path (the real one is
     timed in a UML guest by make bench)."""

@@ -96,12 +96,12 @@ HEALTHY = {
         ({"wsrep_local_state": "1", "wsrep_local_state_comment": "Joining"}, "joining", "joining"),
         ({"wsrep_local_state": "3", "wsrep_local_state_comment": "Joined"}, "joining", "Joined"),
         # GALERA pitfall: restored from a saved primary component without history
-        ({"wsrep_cluster_conf_id": "18446744073709551615"}, "failed", "cannot commit"),
-        ({"wsrep_cluster_conf_id": "-1"}, "failed", "cannot commit"),
+        ({"wsrep_cluster_conf_id": "18446744073709551615"}, "failed", "no cluster history"),
+        ({"wsrep_cluster_conf_id": "-1"}, "failed", "no cluster history"),
         (
             {"wsrep_cluster_state_uuid": "00000000-0000-0000-0000-000000000000"},
             "failed",
-            "cannot commit",
+            "no cluster history",
         ),
         ({"wsrep_cluster_status": None}, "failed", "wsrep_on"),
     ],

@@ -326,17 +326,15 @@ def test_promoted_member(fake: FakeRunner, running: FakeProcesses, tmp_path: Any
 def test_primary_synced_but_without_history_is_failed(
     fake: FakeRunner, running: FakeProcesses, tmp_path: Any
 ) -> None:
-    """The state GALERA's pitfalls describe: Primary, Synced, size 1, conf_id -1,
-    every write fails. The monitor looks again for its grace, then fails."""
-    sql = FakeSql()
+    """Primary, Synced, size 1, conf_id -1: a node restored without its history
+    (tests/integration/test_galera_real.py makes it for real)."""
     broken = status_rows(wsrep_cluster_conf_id="18446744073709551615", wsrep_cluster_size="1")
-    for _ in range(1 + int(galera.NON_PRIMARY_GRACE / 0.5) + 1):
-        sql.wire("root", STATUS, broken)
+    sql = FakeSql().wire("root", STATUS, broken)
     clock = FakeClock()
     out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running, clock)
     assert out.rc == OCF.ERR_GENERIC
-    assert "cannot commit: the primary component has no cluster history" in out.reason
-    assert sum(clock.pauses) <= galera.NON_PRIMARY_GRACE + 0.5
+    assert "its primary component has no cluster history" in out.reason
+    assert clock.pauses == []  # no grace: this state does not mend by itself
 
 
 def test_a_short_loss_of_the_primary_component_is_not_a_failure(
@@ -347,6 +345,19 @@ def test_a_short_loss_of_the_primary_component_is_not_a_failure(
     out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running, FakeClock())
     assert out.rc == OCF.RUNNING_PROMOTED
     sql.assert_done()
+
+
+def test_a_lasting_loss_of_the_primary_component_fails_after_the_grace(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    sql = FakeSql()
+    for _ in range(40):
+        sql.wire("root", STATUS, status_rows(wsrep_cluster_status="non-Primary"))
+    clock = FakeClock()
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running, clock)
+    assert out.rc == OCF.ERR_GENERIC
+    assert "not part of the primary component" in out.reason
+    assert galera.NON_PRIMARY_GRACE - 0.5 <= sum(clock.pauses) <= galera.NON_PRIMARY_GRACE
 
 
 def test_a_joiner_in_ist_is_not_failed(
