@@ -12,7 +12,7 @@ VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' ocflib/__init__.py)
 AGENTS := $(sort $(wildcard agents/*-py))
 RPMBUILD_DIR ?= $(CURDIR)/build/rpmbuild
 
-.PHONY: all setup check lint typecheck test unit metadata install rpm bench bench-failover demo soak clean
+.PHONY: all setup check lint typecheck test unit metadata install rpm bench bench-failover bench-galera demo soak clean
 
 all: check
 
@@ -86,6 +86,11 @@ soak: setup
 # The whole stack's failover, pyha vs the reference agents, both labs (about half an hour).
 bench-failover: setup
 	$(PYTHON) bench/failover.py --write BENCHMARKS.md $(BENCH_ARGS)
+
+# galera-py against ocf:heartbeat:galera: the Promoted monitor, and cold start, full
+# outage and one-node kill in the three-node Galera lab.
+bench-galera: setup
+	$(VENV)/bin/python bench/galera.py --write BENCHMARKS.md $(BENCH_ARGS)
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache

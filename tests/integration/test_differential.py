@@ -33,6 +33,7 @@ REFERENCE = {
     "Filesystem-py": f"{OCF_ROOT}/resource.d/heartbeat/Filesystem",
     "mysql-py": f"{OCF_ROOT}/resource.d/heartbeat/mysql",
     "drbd-py": f"{OCF_ROOT}/resource.d/linbit/drbd",
+    "galera-py": f"{OCF_ROOT}/resource.d/heartbeat/galera",
 }
 NETWORK = (
     "ip link add eth0 type veth peer name eth1 && ip link set eth1 up && ip link set eth0 up && "
@@ -186,6 +187,23 @@ SPECIFIC: dict[str, dict[str, list[str]]] = {
         "replication_port": ["3306", "0", "65536", "x"],
         "additional_parameters": ["", "--skip-grant-tables", "--x='unterminated", "--a=1 --b=2"],
     },
+    "galera-py": {
+        "wsrep_cluster_address": [
+            "gcomm://node1,node2,node3",
+            "gcomm://node1",
+            "gcomm://10.0.0.1:4567,10.0.0.2:4567",
+            "gcomm://",
+            "node1,node2",
+            "gcomm://node1?pc.wait_prim=no",
+        ],
+        "cluster_host_map": ["", "node1:10.0.0.1;node2:10.0.0.2", "node1=g1", "x"],
+        "binary": ["/usr/sbin/mariadbd", "mysqld_safe", "/nonexistent/mysqld", "bin/mysqld"],
+        "config": ["/etc/mysql/my.cnf", "/nonexistent.cnf", "my.cnf"],
+        "datadir": ["/var/lib/mysql", "/nonexistent", "mysql"],
+        "user": ["mysql", "nobody", "no-such-user"],
+        "group": ["mysql", "nogroup", "no-such-group"],
+        "check_user": ["", "root", "clustercheck"],
+    },
     "drbd-py": {
         "drbd_resource": ["r0", "mysql_res", "-x", "r 0"],
         "drbdconf": ["/etc/drbd.conf", "/nonexistent.conf", "drbd.conf"],
@@ -200,6 +218,7 @@ REQUIRED_ALWAYS = {
     "Filesystem-py": {"device", "directory", "fstype"},
     "drbd-py": {"drbd_resource"},
     "mysql-py": set(),
+    "galera-py": {"wsrep_cluster_address"},
 }
 
 
@@ -255,7 +274,8 @@ def environment(agent: str, params: Mapping[str, str]) -> dict[str, str]:
 # and checks that the difference is exactly that one: where it can, by running an agent
 # again with that one thing changed.
 
-PATHS = {"Filesystem-py": ("directory",), "mysql-py": ("config", "datadir", "log", "pid", "socket")}
+MYSQL_PATHS = ("config", "datadir", "log", "pid", "socket")
+PATHS = {"Filesystem-py": ("directory",), "mysql-py": MYSQL_PATHS, "galera-py": MYSQL_PATHS}
 INTEGERS_OF = {
     "IPaddr2-py": ("lvs_ipv6_addrlabel_value", "arp_interval", "arp_count", "arp_count_refresh"),
     "mysql-py": ("max_slave_lag", "replication_port"),
@@ -293,8 +313,8 @@ def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | No
         return "both refuse; pyha names configuration errors (6) before node checks"
     if ours == 0 and ref in (1, 5) and again.pyha(params, depth=10) != 0:
         return "validate-all checks this node (installation, interfaces) at depth 10 only"
-    if agent == "mysql-py" and ref == 5 and ours == 0 and "client_binary" in params:
-        return "client_binary is not needed (mysql-py speaks the protocol itself)"
+    if agent in ("mysql-py", "galera-py") and ref == 5 and ours == 0 and "client_binary" in params:
+        return "client_binary is not needed (pyha speaks the protocol itself)"
     if ours == OCF_ERR_CONFIGURED and ref == 0:
         for name in PATHS.get(agent, ()):
             if not stripped.get(name, "/").startswith("/") and stripped.get(name):
@@ -311,6 +331,13 @@ def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | No
             return "test_table must be a table name (it is put into SQL)"
         if agent == "mysql-py" and stripped.get("test_table", "").count(".") > 1:
             return "test_table must be a table name (it is put into SQL)"
+        if agent == "galera-py":
+            address = stripped.get("wsrep_cluster_address", "")
+            names = address.removeprefix("gcomm://").split("?")[0]
+            if not address.startswith("gcomm://") or not names.strip(","):
+                return "wsrep_cluster_address must be gcomm:// with at least one node"
+            if any(":" not in i for i in stripped.get("cluster_host_map", "").split(";") if i):
+                return "cluster_host_map entries must be pcmk:galera"
         if agent == "Filesystem-py":
             prefix = stripped.get("statusfile_prefix", "")
             if prefix.startswith("/") or ".." in prefix.split("/"):
@@ -391,6 +418,9 @@ FIXED_CASES = [
     ("IPaddr2-py", {"ip": "192.0.2.10", "clusterip_hash": "SOURCEIP"}),
     ("IPaddr2-py", {"ip": "192.0.2.10", "lvs_ipv6_addrlabel": "Yes"}),
     ("IPaddr2-py", {"ip": "192.0.2.10", "nodad": "x"}),
+    ("galera-py", {"wsrep_cluster_address": "gcomm://node1,node2,node3"}),
+    ("galera-py", {"wsrep_cluster_address": ""}),
+    ("galera-py", {"wsrep_cluster_address": "gcomm://n1", "two_node_mode": "maybe"}),
 ]
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from lab.cluster import NamespaceCluster
-from tests.conftest import need
+from tests.lab import need_lab
 from tests.mntns import LoopDevice, loop_devices
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -18,16 +18,9 @@ DATA = "/srv/data"
 
 @pytest.fixture
 def stack() -> Iterator[tuple[NamespaceCluster, LoopDevice]]:
-    need(
-        "corosync",
-        "pacemakerd",
-        "crm",
-        "fence_dummy",
-        "nsenter",
-        "unshare",
+    need_lab(
         "losetup",
         "mkfs.ext4",
-        root=True,
     )
     with loop_devices((64, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
         lab.configure(

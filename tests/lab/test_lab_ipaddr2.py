@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from lab.cluster import NamespaceCluster
-from tests.conftest import need
+from tests.lab import need_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 VIP = "192.0.2.100"
@@ -16,7 +16,7 @@ VIP = "192.0.2.100"
 
 @pytest.fixture
 def cluster() -> Iterator[NamespaceCluster]:
-    need("corosync", "pacemakerd", "crm", "fence_dummy", "nsenter", "unshare", root=True)
+    need_lab()
     with NamespaceCluster(2) as lab:
         lab.configure(
             "\n".join(

@@ -11,7 +11,7 @@ import pytest
 
 from lab.cluster import NamespaceCluster
 from lab.disks import LoopDevice, loop_devices
-from tests.conftest import need
+from tests.lab import need_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 VIP = "192.0.2.100"
@@ -21,18 +21,11 @@ CLIENT = os.path.join(
 
 
 def tools() -> None:
-    need(
-        "corosync",
-        "pacemakerd",
-        "crm",
-        "fence_dummy",
-        "nsenter",
-        "unshare",
+    need_lab(
         "losetup",
         "mkfs.ext4",
         "mariadbd",
         "mariadb-install-db",
-        root=True,
     )
 
 
