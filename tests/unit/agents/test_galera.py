@@ -522,3 +522,56 @@ def test_stop_answers_for_the_server_not_for_crm_attribute(
     out = run("stop", fake, env(str(tmp_path)), FakeSql(), running)
     assert out.rc == OCF.SUCCESS  # the reference returns crm_attribute's status here
     assert running.signals == [(4242, 15)]
+
+
+# --- two_node_mode ------------------------------------------------------------------------
+
+
+def two_nodes(online: tuple[str, ...], *, stonith: bool = True, quorum: bool = True) -> str:
+    xml = crm_mon(
+        online=online, quorum=quorum, stonith=stonith, attrs={"n1": {"db-last-committed": "40"}}
+    )
+    return xml.replace('<node name="n3" online="false" unclean="false" type="member"/>', "")
+
+
+def test_two_node_survivor_bootstraps_without_the_peers_position(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    fake.expect(attr("n1", "last-committed", "-G", "-q"), stdout="40\n")
+    fake.expect(MON, two_nodes(("n1",)))
+    fake.expect(attr("n2", "left-at", "-G", "-q", lifetime="forever"), returncode=6)
+    fake.expect(attr("n1", "bootstrap", "-v", "true"))
+    fake.expect(score("n1", "-v", "100"))
+    e = env(str(tmp_path), interval=30000, two_node_mode="true")
+    e["OCF_RESKEY_wsrep_cluster_address"] = "gcomm://n1,n2"
+    out = run("monitor", fake, e)
+    assert out.rc == OCF.SUCCESS
+    assert any("Survived a split in a 2-node cluster" in r[1] for r in out.records)
+
+
+@pytest.mark.parametrize(
+    ("stonith", "quorum", "online", "why"),
+    [
+        (False, True, ("n1",), "two_node_mode ignored: it needs fencing"),
+        (True, False, ("n1",), ""),  # no quorum: the peer may be running
+        (True, True, ("n1", "n2"), ""),  # the peer is here: it publishes its position
+    ],
+)
+def test_two_node_mode_needs_fencing_quorum_and_a_fenced_peer(
+    fake: FakeRunner,
+    tmp_path: Any,
+    stonith: bool,
+    quorum: bool,
+    online: tuple[str, ...],
+    why: str,
+) -> None:
+    fake.expect(attr("n1", "last-committed", "-G", "-q"), stdout="40\n")
+    fake.expect(MON, two_nodes(online, stonith=stonith, quorum=quorum))
+    fake.expect(attr("n2", "left-at", "-G", "-q", lifetime="forever"), returncode=6)
+    e = env(str(tmp_path), interval=30000, two_node_mode="true")
+    e["OCF_RESKEY_wsrep_cluster_address"] = "gcomm://n1,n2"
+    out = run("monitor", fake, e)
+    assert out.rc == OCF.SUCCESS
+    assert any("waiting for n2" in r[1] for r in out.records)
+    if why:
+        assert any(why in r[1] for r in out.records)
