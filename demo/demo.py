@@ -346,7 +346,11 @@ GALERA_TIMELINE = [
         r"Result of start operation for p_galera on {node}: ok",
         "{node}: position published",
     ),
-    ("pacemaker", r"Promoting (\w+) to be our bootstrap node", "election: bootstrap node chosen"),
+    (
+        "pacemaker",
+        r"Initiating promote operation p_galera_promote_0 (locally )?on {node}",
+        "{node}: promote begins",
+    ),
     ("pacemaker", r"Result of promote operation for p_galera on {node}: ok", "{node}: Promoted"),
 ]
 

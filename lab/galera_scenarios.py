@@ -63,6 +63,28 @@ def _check(lab: GaleraLab, r: Result, acked: Sequence[int], via: str | None = No
     r.lost += lost(lab, acked, via)
 
 
+PROBED = r"Result of probe operation for p_galera on {node}"
+
+
+def first_logged(lab: GaleraLab, pattern: str, since: float, node: str = r"\w+") -> float | None:
+    """Seconds after `since` (wall clock) of the earliest line matching pattern in
+    any live node's pacemaker log."""
+    found = []
+    for name in lab.live_nodes():
+        ((_, offset),) = lab.timeline(name, [("pacemaker", pattern.format(node=node), "")], since)
+        if offset is not None:
+            found.append(offset)
+    return min(found) if found else None
+
+
+def agents_part(lab: GaleraLab, r: Result, since: float, done: float, node: str = r"\w+") -> None:
+    """The agents' part of a restart: from the first probe (the cluster is up and
+    asks the agents) until all were Promoted (done: wall clock)."""
+    probed = first_logged(lab, PROBED, since, node)
+    if probed is not None:
+        r.seconds["first probe to all Promoted"] = done - since - probed
+
+
 def bootstrap_node(lab: GaleraLab, since: float) -> str | None:
     """The node that bootstrapped the cluster after `since` (wall clock), from
     the agents' logs (both agents log "Node <X> is bootstrapping the cluster")."""
@@ -84,8 +106,10 @@ def bootstrap_node(lab: GaleraLab, since: float) -> str | None:
 def cold_start(lab: GaleraLab, timeout: float = 240) -> Result:
     """1. From nothing: configure, all three Promoted, clients commit on each."""
     r = Result("cold start")
+    wall = time.time()
     at = lab.configure_galera()
     r.seconds["all Promoted"] = lab.wait_promoted(3, timeout=timeout) - at
+    agents_part(lab, r, wall, time.time())
     lab.create_schema()
     writers = lab.writers()
     time.sleep(2)
@@ -111,10 +135,12 @@ def kill_one(lab: GaleraLab, victim: str = "node3", timeout: float = 240) -> Res
         time.sleep(0.1)
     time.sleep(1)
     on = time.monotonic()
+    wall = time.time()
     lab.power_on(victim)
     lab.wait_promoted(3, timeout=timeout)
     r.seconds["kill to Promoted again"] = time.monotonic() - killed
     r.seconds["power on to Promoted"] = time.monotonic() - on
+    agents_part(lab, r, wall, time.time(), node=victim)
     r.notes["rejoined by"] = _transfer(lab, victim)
     time.sleep(1)
     acked = stop_all(writers)
@@ -143,9 +169,11 @@ def full_outage(lab: GaleraLab, timeout: float = 300) -> Result:
     power_off_all(lab)
     acked = stop_all(writers)
     on = time.monotonic()
+    wall = time.time()
     power_on_all(lab, lab.node_names())
     lab.wait_promoted(3, timeout=timeout)
     r.seconds["power on to all Promoted"] = time.monotonic() - on
+    agents_part(lab, r, wall, time.time())
     r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
     _check(lab, r, acked)
     return r

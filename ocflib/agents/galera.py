@@ -742,15 +742,19 @@ def wsrep_status(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> dict[str,
 
 def start(cfg: Config, ctx: Context) -> OCF:
     me, _ = _local(cfg, ctx)
-    if server_process(cfg, ctx) is not None:
-        status = wsrep_status(cfg, ctx)
-        if status is not None:
-            from ocflib.galerastate import health
+    server = server_process(cfg, ctx)
+    if server is not None:
+        # Unpromoted means stopped. The reference then reads the position of a live
+        # datadir (--wsrep-recover cannot lock it and fails); say what is wrong instead.
+        from ocflib.galerastate import health
 
-            if health(status).state == "promoted":
-                raise GenericError(
-                    "master galera instance started outside of the cluster's control"
-                )
+        status = wsrep_status(cfg, ctx)
+        if status is not None and health(status).state == "promoted":
+            raise GenericError("master galera instance started outside of the cluster's control")
+        raise GenericError(
+            f"MySQL (pid {server.pid}) runs outside the cluster's control and is not a "
+            "member of the primary component: stop it, then start the resource"
+        )
     prepare(cfg, ctx)
     detect_last_commit(cfg, ctx, me)
     view = cluster_view(ctx)
@@ -858,28 +862,31 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     return promoted(cfg, ctx, me, bootstrap)
 
 
-JOIN_WAIT = 30.0  # s a joiner waits at most for the joiners before it
+JOIN_STAGGER = 1.0  # s between joiners promoted together
 
 
 def wait_for_earlier_joiners(cfg: Config, ctx: Context, view: ClusterView, me: str) -> None:
-    """Join one node at a time: wait while a node listed before this one in
-    wsrep_cluster_address is being promoted. Galera nodes that connect to the
-    group at the same moment keep re-establishing their connections for
-    seconds (measured in the lab: 10 s for two joiners at once, against 4 s
-    each in turn), and may briefly take the primary component down. Bounded:
-    after JOIN_WAIT (or half the time left) it joins anyway."""
+    """Stagger the joiners: while nodes listed before this one in
+    wsrep_cluster_address are being promoted, start JOIN_STAGGER seconds after
+    each (or as soon as they are done). Galera nodes that connect to the group
+    at the same moment keep re-establishing their connections for seconds
+    (measured in the lab: the second of two joiners started together was synced
+    8.7 s after the bootstrap; one after the other, 8.7 s too; staggered by 1 s,
+    6.6 s) and may briefly take the primary component down; a joiner is in the
+    group about a second after its start, and then the next may come (their
+    state transfers overlap)."""
     nodes = pcmk_nodes(cfg)
     earlier = set(nodes[: nodes.index(me)]) if me in nodes else set()
-    if not view.promoting & earlier:
+    ahead = view.promoting & earlier
+    if not ahead:
         return
-    ctx.log.info("waiting for %s to join first", ", ".join(sorted(view.promoting & earlier)))
+    stagger = min(JOIN_STAGGER * len(ahead), ctx.deadline.remaining() / 2)
+    ctx.log.info("joining %.1f s after %s", stagger, ", ".join(sorted(ahead)))
 
     def alone() -> bool:
         return not cluster_view(ctx).promoting & earlier
 
-    limit = min(JOIN_WAIT, ctx.deadline.remaining() / 2)
-    if not ctx.deadline.wait_until(alone, within=limit, first=0.25, step=0.5):
-        ctx.log.info("joining after %.0f s although another node is still joining", limit)
+    ctx.deadline.wait_until(alone, within=stagger, first=0.25, step=0.5)
 
 
 def forget_saved_component(cfg: Config, ctx: Context) -> None:

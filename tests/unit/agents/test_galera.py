@@ -76,6 +76,7 @@ def score(node: str, *args: str) -> list[str]:
 
 def crm_mon(
     promoted: tuple[str, ...] = (),
+    promoting: tuple[str, ...] = (),
     attrs: dict[str, dict[str, str]] | None = None,
     online: tuple[str, ...] = ("n1", "n2", "n3"),
     quorum: bool = True,
@@ -95,6 +96,10 @@ def crm_mon(
         f'<resource id="db" role="Promoted" active="true" orphaned="false" failed="false">'
         f'<node name="{n}"/></resource>'
         for n in promoted
+    ) + "".join(
+        f'<resource id="db" role="Promoting" active="true" orphaned="false" failed="false">'
+        f'<node name="{n}"/></resource>'
+        for n in promoting
     )
     return (
         f'<pacemaker-result><summary><current_dc with_quorum="{str(quorum).lower()}"/>'
@@ -575,3 +580,38 @@ def test_two_node_mode_needs_fencing_quorum_and_a_fenced_peer(
     assert any("waiting for n2" in r[1] for r in out.records)
     if why:
         assert any(why in r[1] for r in out.records)
+
+
+def test_start_with_a_server_running_outside_the_cluster(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    sql = FakeSql().wire("root", STATUS, status_rows())
+    out = run("start", fake, env(str(tmp_path)), sql, running)
+    assert out.rc == OCF.ERR_GENERIC
+    assert out.reason == "master galera instance started outside of the cluster's control"
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_status="non-Primary"))
+    out = run("start", fake, env(str(tmp_path)), sql, running)
+    assert out.rc == OCF.ERR_GENERIC  # never --wsrep-recover on a live datadir
+    assert "runs outside the cluster's control" in out.reason
+    assert running.signals == []
+
+
+def test_joiners_promoted_together_start_one_after_the_other(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    e = env(str(tmp_path))
+    e["OCF_RESKEY_CRM_meta_on_node"] = "n2"  # n1 comes before it in the address
+    fake.expect(MON, crm_mon(promoted=("n3",), promoting=("n1",)))
+    fake.expect(MON, crm_mon(promoted=("n3",), promoting=("n1",)))
+    fake.expect(MON, crm_mon(promoted=("n3", "n1")))  # n1 is done: n2 goes on at once
+    fake.expect(attr("n2", "last-committed", "-D"))
+    fake.expect(attr("n2", "safe-to-bootstrap", "-D"))
+    procs = FakeProcesses().expect_spawn(
+        server_argv(tmp_path, "--wsrep-cluster-address=gcomm://n1,n2,n3"), 900
+    )
+    procs.child_code = 1  # (the server fails at once: this test is about the wait)
+    clock = FakeClock()
+    out = run("promote", fake, e, FakeSql(), procs, clock)
+    assert out.rc == OCF.ERR_GENERIC
+    assert any("joining 1.0 s after n1" in r[1] for r in out.records)
+    assert sum(clock.pauses) <= galera.JOIN_STAGGER
