@@ -110,7 +110,7 @@ def cell(values: list[float], digits: int = 1) -> str:
     )
 
 
-def run(rounds: int, runs: int) -> str:
+def run(rounds: int, runs: int, data_mb: int) -> str:
     monitors: dict[str, list[float]] = {}
     times: dict[str, dict[str, list[float]]] = {"pyha": {}, "reference": {}}
     lost = 0
@@ -125,10 +125,23 @@ def run(rounds: int, runs: int) -> str:
                 if agents == "pyha":  # both agents' monitor of the same running server
                     for k, v in time_monitors(lab, runs).items():
                         monitors.setdefault(k, []).extend(v)
+            if not data_mb:
+                continue
+            # A datadir of some size: a full state transfer (SST) costs its size.
+            with GaleraLab(agents, data_mb=data_mb) as lab:
+                S.cold_start(lab)
+                r = S.kill_one(lab, "node3")
+                print(f"{data_mb} MB: {r}", flush=True)
+                lost += len(r.lost)
+                for key, value in r.seconds.items():
+                    if key in ("power on to Promoted", "first probe to all Promoted"):
+                        name = f"kill node3, {data_mb} MB of data: {key} ({r.notes['rejoined by']})"
+                        times[agents].setdefault(name, []).append(value)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         f"Measured {stamp} on this machine ({os.cpu_count()} cores, Linux "
-        f"{platform.release()}), `bench/galera.py --rounds {rounds} --runs {runs}`. "
+        f"{platform.release()}), `bench/galera.py --rounds {rounds} --runs {runs} "
+        f"--data-mb {data_mb}`. "
         "Three namespace nodes (token 1000 ms, fence_dummy powering nodes off), MariaDB "
         "10.11 + galera-4, writers committing on every node; every acknowledged commit "
         f"checked: {lost} lost.",
@@ -142,7 +155,10 @@ def run(rounds: int, runs: int) -> str:
         lines.append(f"| one run, in the node | {cell(mine)} | {cell(ref)} | **{ratio:.2f}** |")
     lines += ["", "| seconds, median (min-max) | galera-py | galera | ratio |", "|---|---|---|---|"]
     for key, values in times["pyha"].items():
-        theirs = times["reference"].get(key)
+        theirs = next(
+            (v for k, v in times["reference"].items() if k.split(" (")[0] == key.split(" (")[0]),
+            None,
+        )
         if not theirs:
             continue
         ratio = statistics.median(values) / statistics.median(theirs)
@@ -154,11 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--data-mb", type=int, default=1000, help="datadir size for a second kill (0: none)"
+    )
     parser.add_argument("--write", metavar="FILE")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("galera: needs root (it builds namespaces and runs clusters)")
-    body = run(args.rounds, args.runs)
+    body = run(args.rounds, args.runs, args.data_mb)
     print(f"\n## galera\n\n{body}", flush=True)
     if args.write:
         write_section(args.write, "galera", body)

@@ -50,10 +50,11 @@ BASE = 10_000_000  # each node's writer commits ids in its own range: node i -> 
 class GaleraLab(NamespaceCluster):
     """NamespaceCluster(3) with a Galera node's datadir on each node."""
 
-    def __init__(self, agents: str = "pyha", *, keep: bool = False) -> None:
+    def __init__(self, agents: str = "pyha", *, keep: bool = False, data_mb: int = 0) -> None:
         super().__init__(3, keep=keep)
         self.agents = agents
         self.config_path = os.path.join(self.dir, "galera.cnf")
+        self.data_mb = data_mb  # bulk data in the seed: a full state transfer costs more
 
     def _prepare(self) -> None:
         super()._prepare()
@@ -61,6 +62,8 @@ class GaleraLab(NamespaceCluster):
             f.write(GALERA_CNF)
         seed = os.path.join(self.dir, "seed")
         stack.seed_datadir(seed)
+        if self.data_mb:
+            add_bulk_data(seed, self.data_mb)
         for node in self.nodes:
             top = os.path.join(self.dir, node.name, "var/lib/mysql")
             os.makedirs(top)
@@ -168,6 +171,52 @@ class GaleraLab(NamespaceCluster):
             src = os.path.join(self.dir, node.name, "var/lib/mysql/error.log")
             if os.path.exists(src):
                 shutil.copy(src, os.path.join(dest, node.name, "mariadb-error.log"))
+
+
+def add_bulk_data(datadir: str, megabytes: int) -> None:
+    """A table bulk.filler of about `megabytes` MB in a datadir, written by a plain
+    mariadbd of its own (no network, no Galera) that is stopped again."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="pyha-bulk-", dir="/var/tmp") as run:
+        shutil.chown(run, "mysql", "mysql")
+        sock = os.path.join(run, "s.sock")
+        server = subprocess.Popen(
+            [
+                "runuser",
+                "-u",
+                "mysql",
+                "--",
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
+                f"--datadir={datadir}",
+                f"--socket={sock}",
+                f"--pid-file={run}/p.pid",
+                "--skip-networking",
+                f"--log-error={run}/err.log",
+                "--innodb-buffer-pool-size=128M",
+                "--innodb-log-file-size=256M",
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            end = time.monotonic() + 60
+            while not os.path.exists(sock) and time.monotonic() < end:
+                time.sleep(0.1)
+            rows = str(int(megabytes) * 1024 // 4)  # rows of 4 KB
+            sql = (
+                "CREATE DATABASE bulk; CREATE TABLE bulk.filler (id INT PRIMARY KEY "  # noqa: S608 - a number
+                "AUTO_INCREMENT, pad VARBINARY(4096)) ENGINE=InnoDB; "
+                "SET SESSION max_recursive_iterations = 100000000; "
+                "INSERT INTO bulk.filler (pad) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                "SELECT i + 1 FROM n WHERE i < " + rows + ") SELECT CONCAT(RANDOM_BYTES(1024), "
+                "RANDOM_BYTES(1024), RANDOM_BYTES(1024), RANDOM_BYTES(1024)) FROM n"
+            )
+            subprocess.run(["mariadb", "-S", sock, "-e", sql], check=True, timeout=1800)
+        finally:
+            server.terminate()
+            server.wait(timeout=300)
 
 
 def stop_all(writers: dict[str, Writer]) -> list[int]:
