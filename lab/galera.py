@@ -202,7 +202,7 @@ def add_bulk_data(datadir: str, megabytes: int) -> None:
         )
         try:
             end = time.monotonic() + 60
-            while not os.path.exists(sock) and time.monotonic() < end:
+            while not os.path.exists(sock) and server.poll() is None and time.monotonic() < end:
                 time.sleep(0.1)
             rows = str(int(megabytes) * 1024 // 4)  # rows of 4 KB
             sql = (
