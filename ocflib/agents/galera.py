@@ -394,7 +394,7 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
     recovery stops at them, as the reference does). The whole uuid:seqno is
     kept in our own file for promote (the start position for IST)."""
     gvw = os.path.join(cfg[DATADIR], "gvwstate.dat")
-    if _is_empty_regular_file(gvw):
+    if _is_empty_regular_file(gvw) and servers_file(cfg, ctx, gvw):
         ctx.log.warning("empty %s detected, removing it to prevent PC recovery failure", gvw)
         _unlink(ctx, gvw)
     state = read_grastate(cfg)
@@ -418,7 +418,7 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
                 found, log = wsrep_recover(cfg, ctx, rollback=True)
                 if found is not None:
                     ctx.log.warning("state recovered: SST forced at next restart")
-                    if state is not None:
+                    if state is not None and servers_file(cfg, ctx, grastate_path(cfg)):
                         _unlink(ctx, grastate_path(cfg))
                     set_attr(ctx, me, "no-grastate", "true")
         if found is not None:
@@ -456,6 +456,23 @@ def _is_empty_regular_file(path: str) -> bool:
     except OSError:
         return False
     return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def servers_file(cfg: Config, ctx: Context, path: str) -> os.stat_result | None:
+    """The stat of path when it is a regular file (not a link) of the server's
+    user or root: a file of Galera's that the agent may replace or remove."""
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    account = ctx.accounts.user(cfg[USER])
+    owners = {0} | ({account.uid} if account is not None else set())
+    if not stat.S_ISREG(st.st_mode) or st.st_uid not in owners:
+        ctx.log.warning("%s is not a file of %s: left alone", path, cfg[USER])
+        return None
+    return st
 
 
 def _unlink(ctx: Context, path: str) -> None:
@@ -545,19 +562,11 @@ def allow_bootstrap(cfg: Config, ctx: Context) -> None:
     from ocflib.galerastate import GRASTATE_MAX, parse_grastate, with_safe_to_bootstrap
 
     path = grastate_path(cfg)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return  # no file: nothing forbids the bootstrap
-    account = ctx.accounts.user(cfg[USER])
-    owners = {0} | ({account.uid} if account is not None else set())
+    st = servers_file(cfg, ctx, path)
     text = _read_small(path, GRASTATE_MAX)
-    if (
-        not stat.S_ISREG(st.st_mode)
-        or st.st_uid not in owners
-        or text is None
-        or not parse_grastate(text).has_history
-    ):
+    if st is None or text is None or not parse_grastate(text).has_history:
         raise GenericError(f"{path} is not a grastate.dat of {cfg[USER]}: left alone")
     tmp = f"{path}.pyha-{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -899,17 +908,8 @@ def forget_saved_component(cfg: Config, ctx: Context) -> None:
     history (the monitor fails them). Here the election decides who
     bootstraps, so the saved view is only in the way. Removed only when it is
     a regular file of the server's user or root in the datadir."""
-    import stat
-
     path = os.path.join(cfg[DATADIR], "gvwstate.dat")
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    account = ctx.accounts.user(cfg[USER])
-    owners = {0} | ({account.uid} if account is not None else set())
-    if not stat.S_ISREG(st.st_mode) or st.st_uid not in owners:
-        ctx.log.warning("%s is not a file of %s: left alone", path, cfg[USER])
+    if servers_file(cfg, ctx, path) is None:
         return
     _unlink(ctx, path)
     ctx.log.info("removed %s: the election, not a saved view, forms the cluster", path)

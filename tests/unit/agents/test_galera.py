@@ -284,9 +284,12 @@ def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
     from ocflib.log import Log
     from ocflib.params import parse_params
     from ocflib.run import Deadline
+    from ocflib.testing import STANDARD_ACCOUNTS, STANDARD_GROUPS, FakeAccounts
 
     cfg, _ = parse_params(galera.PARAMS, OcfEnv("promote", e).reskeys)
-    return cfg, Context(OcfEnv("promote", e), FakeRunner(), Deadline(10), Log(), AGENT)
+    accounts = FakeAccounts(STANDARD_ACCOUNTS, STANDARD_GROUPS)
+    ctx = Context(OcfEnv("promote", e), FakeRunner(), Deadline(10), Log(), AGENT, accounts=accounts)
+    return cfg, ctx
 
 
 def test_start_without_any_position_fails_and_says_so(fake: FakeRunner, tmp_path: Any) -> None:
@@ -615,3 +618,56 @@ def test_joiners_promoted_together_start_one_after_the_other(
     assert out.rc == OCF.ERR_GENERIC
     assert any("joining 1.0 s after n1" in r[1] for r in out.records)
     assert sum(clock.pauses) <= galera.JOIN_STAGGER
+
+
+def test_start_rolls_back_prepared_transactions_and_forces_sst(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    """Recovery that stops at prepared XA transactions: run again with
+    --tc-heuristic-recover=rollback; with a position then, grastate.dat goes
+    and the node is marked no-grastate (it rejoins by SST), as the reference."""
+    grastate(tmp_path, -1)
+    log = tmp_path / "galera-py-db.recover.log"
+
+    def stuck() -> None:
+        log.write_text("2026 [ERROR] Found 1 prepared transactions! It means that mysqld\n")
+
+    def rolled_back() -> None:
+        log.write_text(f"2026 [Note] WSREP: Recovered position: {UUID}:99\n")
+
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(recover_argv(tmp_path), effect=stuck)
+    fake.expect([*recover_argv(tmp_path), "--tc-heuristic-recover=rollback"], effect=rolled_back)
+    fake.expect(attr("n1", "no-grastate", "-v", "true"))
+    fake.expect(attr("n1", "last-committed", "-v", "99"))
+    fake.expect(MON, crm_mon(promoted=("n2",)))
+    fake.expect(score("n1", "-v", "100"))
+    out = run("start", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS, out.reasons
+    assert not (tmp_path / "grastate.dat").exists()
+    assert any("--tc-heuristic-recover" in r[1] for r in out.records)
+
+
+def test_galeras_files_are_changed_only_when_they_are_the_servers(tmp_path: Any) -> None:
+    """grastate.dat and gvwstate.dat are replaced or removed only as regular
+    files of the server's user or root: never through a link, never another's."""
+    target = tmp_path / "precious"
+    target.write_text(f"uuid: {UUID}\nseqno: 5\nsafe_to_bootstrap: 0\n")
+    os.symlink(target, tmp_path / "grastate.dat")
+    os.symlink(target, tmp_path / "gvwstate.dat")
+    cfg, ctx = _cfg_ctx(env(str(tmp_path)))
+    from ocflib.errors import GenericError
+
+    with pytest.raises(GenericError, match="is not a grastate.dat of mysql: left alone"):
+        galera.allow_bootstrap(cfg, ctx)
+    galera.forget_saved_component(cfg, ctx)
+    assert (tmp_path / "gvwstate.dat").is_symlink()
+    assert target.read_text().endswith("safe_to_bootstrap: 0\n")
+    os.unlink(tmp_path / "gvwstate.dat")
+    (tmp_path / "gvwstate.dat").write_text("my_uuid: x\n")
+    os.chown(tmp_path / "gvwstate.dat", 65534, 65534)  # nobody's
+    galera.forget_saved_component(cfg, ctx)
+    assert (tmp_path / "gvwstate.dat").exists()
+    os.chown(tmp_path / "gvwstate.dat", 27, 27)  # the server's user
+    galera.forget_saved_component(cfg, ctx)
+    assert not (tmp_path / "gvwstate.dat").exists()
