@@ -324,6 +324,17 @@ def test_unpromoted_monitor_reruns_the_election(fake: FakeRunner, tmp_path: Any)
     assert run("monitor", fake, env(str(tmp_path), interval=30000)).rc == OCF.SUCCESS
 
 
+def test_unpromoted_monitor_survives_a_cluster_tool_failure(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    fake.expect(attr("n1", "last-committed", "-G", "-q"), stdout="9\n")
+    fake.expect(MON, returncode=102, stderr="Connection to cluster failed")
+    fake.expect(["crm_mon", "-1", "--as-xml"], returncode=102, stderr="Connection failed")
+    out = run("monitor", fake, env(str(tmp_path), interval=30000))
+    assert out.rc == OCF.SUCCESS
+    assert any("election not run" in r[1] for r in out.records)
+
+
 def test_promoted_member(fake: FakeRunner, running: FakeProcesses, tmp_path: Any) -> None:
     sql = FakeSql().wire("root", STATUS, status_rows())
     out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
@@ -405,6 +416,19 @@ def test_a_member_that_left_is_recorded(
     fake.expect(attr("n3", "left-at", "-v", "77", lifetime="forever"))
     assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
     assert (tmp_path / "galera-py-db.size").read_text() == "2\n"
+
+
+def test_a_record_that_cannot_be_written_never_fails_a_healthy_member(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    (tmp_path / "galera-py-db.size").write_text("3\n")
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_size="2"))
+    fake.expect(MON, crm_mon(promoted=("n1", "n2")))
+    fake.expect(attr("n3", "left-at", "-v", "77", lifetime="forever"), returncode=1)
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
+    assert out.rc == OCF.RUNNING_PROMOTED
+    assert any("cannot record who left" in r[1] for r in out.records)
+    assert (tmp_path / "galera-py-db.size").read_text() == "3\n"  # the next monitor retries
 
 
 def test_departures_wait_until_pacemaker_agrees(
