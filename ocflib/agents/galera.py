@@ -394,7 +394,7 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
     recovery stops at them, as the reference does). The whole uuid:seqno is
     kept in our own file for promote (the start position for IST)."""
     gvw = os.path.join(cfg[DATADIR], "gvwstate.dat")
-    if _is_empty_regular_file(gvw) and servers_file(cfg, ctx, gvw):
+    if os.path.lexists(gvw) and getattr(servers_file(cfg, ctx, gvw), "st_size", None) == 0:
         ctx.log.warning("empty %s detected, removing it to prevent PC recovery failure", gvw)
         _unlink(ctx, gvw)
     state = read_grastate(cfg)
@@ -431,31 +431,12 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
     ctx.log.info("Last commit version found: %d", seqno)
     set_attr(ctx, me, "last-committed", str(seqno))
     try:
+        from ocflib.proc import write_private_file
+
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
-        _write_own(_position_file(ctx), (position or "") + "\n")
+        write_private_file(_position_file(ctx), (position or "") + "\n")
     except OSError as err:
         ctx.log.warning("cannot keep the position in %s: %s", ctx.env.rsctmp, err.strerror)
-
-
-def _write_own(path: str, text: str) -> None:
-    """Replace a bookkeeping file of ours (never through a symlink)."""
-    tmp = f"{path}.{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def _is_empty_regular_file(path: str) -> bool:
-    import stat
-
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 
 def servers_file(cfg: Config, ctx: Context, path: str) -> os.stat_result | None:
@@ -654,6 +635,7 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
     Galera's (exactly cluster_size nodes Promoted), so a node still in the
     component is never marked."""
     from ocflib.galerastate import seqno_value
+    from ocflib.proc import read_private_file, write_private_file
 
     size = seqno_value(status.get("wsrep_cluster_size"))
     committed = seqno_value(status.get("wsrep_last_committed"))
@@ -661,7 +643,8 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
     if size is None or committed is None:
         return
     cache = _size_file(ctx)
-    before = seqno_value(_read_small(cache, 64))
+    got = read_private_file(cache)
+    before = seqno_value(got[0] if got else None)
     if before == size:
         return
     if before is not None and size < before:
@@ -674,7 +657,7 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
                 set_attr(ctx, node, "left-at", str(committed), lifetime="forever")
     try:
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
-        _write_own(cache, f"{size}\n")
+        write_private_file(cache, f"{size}\n")
     except OSError as err:
         ctx.log.warning("cannot keep the cluster size in %s: %s", ctx.env.rsctmp, err.strerror)
 
@@ -928,7 +911,10 @@ def start_position(cfg: Config, ctx: Context) -> list[str]:
     state = read_grastate(cfg)
     if state is not None and state.position is not None:
         return []
-    text = (_read_small(_position_file(ctx), 256) or "").strip()
+    from ocflib.proc import read_private_file
+
+    got = read_private_file(_position_file(ctx), 256)
+    text = got[0].strip() if got else ""
     return [f"--wsrep-start-position={text}"] if text else []
 
 
