@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import AGENTS_DIR, need
+from tests.netns import lan
 
 pytestmark = pytest.mark.integration
 AGENT = os.path.join(AGENTS_DIR, "galera-py")
@@ -31,9 +32,9 @@ PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 class Node:
     """One mariadbd Galera node: its namespace, address, directory."""
 
-    def __init__(self, base: str, index: int, prefix: str, count: int) -> None:
+    def __init__(self, base: str, index: int, netns: str, count: int) -> None:
         self.name = f"g{index}"
-        self.netns = f"{prefix}-{self.name}"
+        self.netns = netns
         self.address = f"10.251.{os.getpid() % 200}.{index}"
         self.dir = os.path.join(base, self.name)
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -184,51 +185,22 @@ def galera_nodes(count: int) -> Iterator[list[Node]]:
     """count Galera nodes (not started), each in a namespace of its own on one
     bridge; every server, namespace and file removed afterwards."""
     need(PROVIDER, "mariadbd", "mariadb-install-db", "rsync", root=True)
-    prefix = f"pyha-t-{os.getpid()}"
     base = tempfile.mkdtemp(prefix="pyha-galera-", dir="/var/tmp")
     shutil.chown(base, "mysql", "mysql")
-    made: list[str] = []
     nodes: list[Node] = []
     try:
-        sw = f"{prefix}-gsw"
-        subprocess.run(["ip", "netns", "add", sw], check=True)
-        made.append(sw)
-        subprocess.run(["ip", "-n", sw, "link", "add", "br0", "type", "bridge"], check=True)
-        subprocess.run(["ip", "-n", sw, "link", "set", "br0", "up"], check=True)
-        for i in range(1, count + 1):
-            node = Node(base, i, prefix, count)
-            nodes.append(node)
-            subprocess.run(["ip", "netns", "add", node.netns], check=True)
-            made.append(node.netns)
-            for argv in (
-                ["ip", "-n", node.netns, "link", "set", "lo", "up"],
-                [
-                    "ip",
-                    "-n",
-                    sw,
-                    "link",
-                    "add",
-                    f"v{i}",
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    "eth0",
-                    "netns",
-                    node.netns,
-                ],
-                ["ip", "-n", sw, "link", "set", f"v{i}", "master", "br0", "up"],
-                ["ip", "-n", node.netns, "addr", "add", f"{node.address}/24", "dev", "eth0"],
-                ["ip", "-n", node.netns, "link", "set", "eth0", "up"],
-            ):
-                subprocess.run(argv, check=True)
-        yield nodes
+        with lan(count) as hosts:
+            for i, host in enumerate(hosts, 1):
+                node = Node(base, i, host.name, count)
+                nodes.append(node)
+                host.ip("addr", "add", f"{node.address}/24", "dev", "eth0")
+            try:
+                yield nodes
+            finally:
+                for node in nodes:
+                    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                        node.kill()
     finally:
-        for node in nodes:
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                node.kill()
-        for name in made:
-            subprocess.run(["ip", "netns", "del", name], check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
