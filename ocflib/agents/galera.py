@@ -501,23 +501,8 @@ def wsrep_recover(
         os.fchown(fd, account.uid, gid)
     finally:
         os.close(fd)
-    argv = [
-        "runuser",
-        "-u",
-        cfg[USER],
-        "-g",
-        cfg[GROUP],
-        "--",
-        server_binary(cfg, ctx),
-        f"--defaults-file={cfg[CONFIG]}",
-        f"--pid-file={cfg[PID]}",
-        f"--socket={cfg[SOCKET]}",
-        f"--datadir={cfg[DATADIR]}",
-        "--wsrep-recover",
-        f"--log-error={log}",
-    ]
-    if rollback:
-        argv.append("--tc-heuristic-recover=rollback")
+    extra = ["--wsrep-recover"] + (["--tc-heuristic-recover=rollback"] if rollback else [])
+    argv = command_line(cfg, ctx, extra, program=server_binary(cfg, ctx), log=log)
     result = ctx.runner.run(argv, ok=None)
     # What the server printed before it opened its log (an early abort) counts too.
     text = (_read_small(log, 1 << 20) or "") + result.stderr + result.stdout

@@ -465,8 +465,17 @@ def server_argv(cfg: Config, ctx: Context) -> list[str]:
     return command_line(cfg, ctx, ["--skip-slave-start"] if ctx.env.is_promotable else [])
 
 
-def command_line(cfg: Config, ctx: Context, extra: Sequence[str] = ()) -> list[str]:
-    """The server's command line (as user, through runuser); extra options last."""
+def command_line(
+    cfg: Config,
+    ctx: Context,
+    extra: Sequence[str] = (),
+    *,
+    program: str | None = None,
+    log: str | None = None,
+) -> list[str]:
+    """The server's command line (as user, through runuser); extra options last.
+    program and log replace binary and the error log, and then the
+    additional_parameters are left out (galera-py's --wsrep-recover run)."""
     return [
         "runuser",
         "-u",
@@ -474,14 +483,14 @@ def command_line(cfg: Config, ctx: Context, extra: Sequence[str] = ()) -> list[s
         "-g",
         cfg[GROUP],
         "--",
-        binary(cfg, ctx),
+        program or binary(cfg, ctx),
         f"--defaults-file={cfg[CONFIG]}",
         f"--pid-file={cfg[PID]}",
         f"--socket={cfg[SOCKET]}",
         f"--datadir={cfg[DATADIR]}",
-        f"--log-error={cfg[LOG]}",
+        f"--log-error={log or cfg[LOG]}",
         # split on white space, quotes kept, as the reference's unquoted expansion does
-        *(cfg.get(ADDITIONAL_PARAMETERS) or "").split(),
+        *([] if program else (cfg.get(ADDITIONAL_PARAMETERS) or "").split()),
         *extra,
     ]
 

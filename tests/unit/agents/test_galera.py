@@ -237,21 +237,8 @@ def test_start_joins_a_running_cluster(fake: FakeRunner, tmp_path: Any) -> None:
 
 
 def recover_argv(tmp: Any) -> list[str]:
-    return [
-        "runuser",
-        "-u",
-        "mysql",
-        "-g",
-        "mysql",
-        "--",
-        "/bin/true",
-        "--defaults-file=/etc/hostname",
-        f"--pid-file={tmp}/m.pid",
-        f"--socket={tmp}/m.sock",
-        f"--datadir={tmp}",
-        "--wsrep-recover",
-        f"--log-error={tmp}/galera-py-db.recover.log",
-    ]
+    argv = server_argv(tmp, "--wsrep-recover")
+    return [a.replace(f"{tmp}/err.log", f"{tmp}/galera-py-db.recover.log") for a in argv]
 
 
 def test_start_after_a_crash_recovers_the_position(fake: FakeRunner, tmp_path: Any) -> None:
