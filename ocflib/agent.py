@@ -9,7 +9,7 @@ from ocflib.env import OcfEnv
 from ocflib.errors import OCFError
 from ocflib.exitcodes import OCF
 from ocflib.log import Log
-from ocflib.params import Config, Param, Problem, parse_params
+from ocflib.params import Config, Param, Problem, String, parse_params
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -191,6 +191,42 @@ class Context:
         return self.env.is_probe
 
 
+# Every agent accepts resource-agents' tracing parameters (ocflib.trace honours them);
+# they are advertised so that pcs, which adds them only for the heartbeat and
+# pacemaker providers, accepts them for pyha too.
+TRACE_PARAMS: tuple[Param[object], ...] = (
+    Param(
+        "trace_ra",
+        String(max_len=16),
+        shortdesc="Set to 1 to trace the agent's actions",
+        longdesc="When true (1, yes, true, on), each action writes a trace: the parameters "
+        "(secret ones redacted), every command it ran with its argv, exit code and time, "
+        "every log message, and the exit code and reason. The trace is written to "
+        "trace_file if set, else to <trace_dir>/<agent>/<resource>.<action>.<timestamp> "
+        "under /var/lib/heartbeat/trace_ra, as `crm resource trace` announces. "
+        "A trace that cannot be written never changes the action's result.",
+        default="0",
+    ),
+    Param(
+        "trace_file",
+        String(),
+        shortdesc="Trace file for trace_ra",
+        longdesc="The absolute path of the file trace_ra writes to, instead of one new file "
+        "per action in the trace directory. Traces are appended; a file that is not a "
+        "pyha trace is never written to.",
+        default="",
+    ),
+    Param(
+        "trace_dir",
+        String(),
+        shortdesc="Trace directory for trace_ra",
+        longdesc="The directory under which trace_ra writes one file per action, in a "
+        "subdirectory named after the agent (`crm resource trace RSC OP DIR` sets it).",
+        default="/var/lib/heartbeat/trace_ra",
+    ),
+)
+
+
 class Agent:
     """An agent's whole spec in one place: parameters, actions, checks.
 
@@ -211,13 +247,14 @@ class Agent:
         actions: Sequence[Action],
         check_config: Checker | None = None,
         check_local: Checker | None = None,
-        ocf_version: str = "1.1",
+        ocf_version: str = "1.0",
     ) -> None:
         self.name = name
         self.version = version
         self.shortdesc = shortdesc
         self.longdesc = longdesc
-        self.params = tuple(params)
+        names = {p.name for p in params}
+        self.params = (*params, *(p for p in TRACE_PARAMS if p.name not in names))
         self.actions = tuple(actions)
         self.check_config = check_config
         self.check_local = check_local
@@ -311,6 +348,63 @@ class Agent:
             value = env.reskeys.get(param.name)
             if value:
                 log.add_secret(value)
+        trace = None
+        if environ.get("OCF_RESKEY_trace_ra") or environ.get("OCF_TRACE_RA"):
+            from ocflib import trace as tracing
+
+            if tracing.wanted(environ):
+                trace = tracing.Trace.open(
+                    environ, self.name, env.instance, action_name, log.warning
+                )
+                if trace is not None:
+                    trace.header(
+                        self.name,
+                        self.version,
+                        action_name,
+                        argv,
+                        environ,
+                        log.redact,
+                        [p.name for p in self.secret_params],
+                    )
+                    log.trace = trace
+        rc: int = OCF.ERR_GENERIC
+        try:
+            rc = self._dispatch(
+                action_name,
+                argv[0],
+                env,
+                environ,
+                runner,
+                log,
+                err,
+                out,
+                accounts,
+                sql,
+                procs,
+                clock,
+            )
+        finally:
+            if trace is not None:
+                log.trace = None
+                trace.finish(rc)
+        return rc
+
+    def _dispatch(
+        self,
+        action_name: str,
+        argv0: str,
+        env: OcfEnv,
+        environ: Mapping[str, str],
+        runner: Runner | None,
+        log: Log,
+        err: TextIO,
+        out: TextIO,
+        accounts: Accounts | None,
+        sql: Sql | None,
+        procs: Processes | None,
+        clock: Clock | None,
+    ) -> int:
+        """dispatch() after the log (and the trace) is set up."""
         if not action_name:
             _write(err, self.usage() + "\n")
             return self._fail(env, log, err, OCF.ERR_ARGS, "no action given")
@@ -327,7 +421,7 @@ class Agent:
         if runner is None:
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
         ctx = Context(
-            env, runner, deadline, log, self, os.path.realpath(argv[0]), accounts, out, sql, procs
+            env, runner, deadline, log, self, os.path.realpath(argv0), accounts, out, sql, procs
         )
         try:
             rc = self._run(action, ctx)
@@ -411,6 +505,8 @@ class Agent:
     def _fail(self, env: OcfEnv, log: Log, err: TextIO | None, rc: OCF, reason: str) -> OCF:
         """Write the ocf-exit-reason line (stderr) and log it; return rc."""
         line = " ".join(log.redact(reason).split())
+        if log.trace is not None:
+            log.trace.reason = line
         _write(err, f"{env.exit_reason_prefix}{line}\n")
         log.log("error", "%s", line, ignore_stderr=True)
         return rc

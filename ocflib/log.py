@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
+    from ocflib.trace import Trace
+
 __all__ = ["Log", "configure"]
 
 _LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR", "crit": "CRIT"}
@@ -82,6 +84,9 @@ class Log:
             to_stderr = bool(isatty) or (not facility and not logfile)
         self.to_stderr = to_stderr
         self.records: list[tuple[str, str]] | None = None
+        # The action's trace (ocflib.trace.Trace) when trace_ra is on: every message,
+        # debug included, and every command the runner ran.
+        self.trace: Trace | None = None
 
     @property
     def tag(self) -> str:
@@ -107,7 +112,12 @@ class Log:
         ignore_stderr: the text is already on stderr (an exit reason), as
         __ha_log --ignore-stderr.
         """
-        if level == "debug" and not self.debug_enabled and self.records is None:
+        if (
+            level == "debug"
+            and not self.debug_enabled
+            and self.records is None
+            and self.trace is None
+        ):
             return
         if args:
             try:
@@ -115,6 +125,10 @@ class Log:
             except (TypeError, ValueError):
                 msg = " ".join([msg, *map(str, args)])
         msg = self.redact(msg)
+        if self.trace is not None:
+            self.trace.log(level, msg)
+            if level == "debug" and not self.debug_enabled and self.records is None:
+                return
         if self.records is not None:
             self.records.append((level, msg))
             if level == "debug" and not self.debug_enabled:

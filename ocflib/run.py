@@ -250,10 +250,12 @@ class ProcessRunner:
         if timeout is not None:
             limit = min(limit, timeout)
         log = self.log
-        if log:
+        if log and log.trace is None:  # a trace records each command in full
             log.debug("running: %s", self.redact(quote_argv(argv)))
         path = which(argv[0])
         if path is None:
+            if log and log.trace is not None:
+                log.trace.command(self.redact(quote_argv(argv)), None, 0.0, "", "", "not installed")
             raise CommandNotFound(argv[0])
         started = time.monotonic()
         result = _spawn_and_wait(
@@ -264,6 +266,16 @@ class ProcessRunner:
             limit,
             self.deadline.kill_grace if self.deadline else None,
         )
+        trace = log.trace if log else None
+        if trace is not None:
+            trace.command(
+                self.redact(quote_argv(argv)),
+                None if result is None else result.returncode,
+                time.monotonic() - started,
+                "" if result is None else self.redact(result.stdout),
+                "" if result is None else self.redact(result.stderr),
+                note="killed at the deadline" if result is None else "",
+            )
         if result is None:
             raise CommandTimeout(argv, time.monotonic() - started)
         if log:
@@ -275,7 +287,7 @@ class ProcessRunner:
                     self.redact(quote_argv(argv)),
                     self.redact(describe_failure(argv, result.returncode, result.stderr)),
                 )
-            elif output:
+            elif output and trace is None:
                 log.debug("%s: rc=%d %s", argv[0], result.returncode, output)
         if ok is not None and result.returncode not in ok:
             raise CommandFailed(

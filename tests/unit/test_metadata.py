@@ -33,10 +33,11 @@ def test_metadata_structure_and_escaping() -> None:
     assert text.startswith('<?xml version="1.0"?>\n<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">')
     root = ET.fromstring(text.split("\n", 2)[2])
     assert root.get("name") == "demo-py" and root.get("version") == "2.0"
-    assert root.findtext("version") == "1.1"
+    assert root.findtext("version") == "1.0"
     assert root.findtext("longdesc") == 'uses <, > and & and "quotes"\r\nCRLF'
     params = {p.get("name"): p for p in root.iter("parameter")}
-    assert list(params) == ["name", "count", "flag", "mode"]  # hidden is not advertised
+    # hidden is not advertised; every agent accepts the tracing parameters
+    assert list(params) == ["name", "count", "flag", "mode", "trace_ra", "trace_file", "trace_dir"]
     name = params["name"]
     assert (name.get("required"), name.get("unique")) == ("1", "1")
     assert name.findtext("shortdesc") == "a < b & c"

@@ -1,0 +1,120 @@
+"""The real pcs (its -f CIB-file mode needs no daemon) reads pyha's meta-data as it
+reads the reference agents': unique parameters refused twice, trace_ra accepted,
+default operations taken from the advertised actions."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.conftest import AGENTS_DIR, ROOT, need
+from tests.ocfroot import run_with_provider
+
+CASES = [
+    # (agent, options, the unique option pcs must refuse twice)
+    ("ocf:heartbeat:IPaddr2", "ip=192.0.2.10 cidr_netmask=24", "ip"),
+    ("ocf:pyha:IPaddr2-py", "ip=192.0.2.20 cidr_netmask=24", "ip"),
+    ("ocf:linbit:drbd", "drbd_resource=r0", "drbd_resource"),
+    ("ocf:pyha:drbd-py", "drbd_resource=r1", "drbd_resource"),
+    ("ocf:pyha:mysql-py", "reader_attribute=readable_a", "reader_attribute"),
+]
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The pyha provider directory: the installed one (PYHA_AGENTS_DIR) or a fresh
+    `make install` under a temporary prefix."""
+    need("pcs", "cibadmin", "unshare", root=True)
+    installed = os.environ.get("PYHA_AGENTS_DIR")
+    if installed:
+        return installed
+    base = str(tmp_path_factory.mktemp("pcs-install"))
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            ROOT,
+            "install",
+            f"PREFIX={base}/usr",
+            f"PYTHON_SITELIB={base}/site",
+            "PYTHON=/usr/bin/python3",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return f"{base}/usr/lib/ocf/resource.d/pyha"
+
+
+def pcs(provider: str, tmp: str, *commands: str) -> list[tuple[int, str]]:
+    """Run each `pcs -f CIB ...` command line on one fresh CIB file; (rc, output) each."""
+    cib = os.path.join(tmp, "cib.xml")
+    with open(cib, "w") as f:
+        subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
+    script = "".join(
+        f'out=$(pcs -f {cib} {c} 2>&1); echo "@@rc=$?"; echo "$out"; echo "@@end"\n'
+        for c in commands
+    )
+    result = run_with_provider(provider, script, os.path.join(tmp, "mnt"))
+    assert result.returncode == 0, result.stderr
+    found = re.findall(r"@@rc=(\d+)\n(.*?)@@end", result.stdout, re.S)
+    assert len(found) == len(commands), result.stdout + result.stderr
+    return [(int(rc), out) for rc, out in found]
+
+
+@pytest.mark.parametrize(("agent", "options", "unique"), CASES)
+def test_pcs_refuses_a_second_resource_with_the_same_unique_value(
+    provider: str, tmp_path: object, agent: str, options: str, unique: str
+) -> None:
+    kind = "promotable" if "drbd" in agent else ""
+    (first, second) = pcs(
+        provider,
+        str(tmp_path),
+        f"resource create first {agent} {options} {kind}",
+        f"resource create second {agent} {options} {kind}",
+    )
+    assert first[0] == 0, first[1]
+    assert second[0] != 0, second[1]
+    assert f"of option '{unique}' is not unique" in second[1], second[1]
+
+
+@pytest.mark.parametrize("agent", sorted(n for n in os.listdir(AGENTS_DIR) if n.endswith("-py")))
+def test_pcs_accepts_trace_ra_for_every_agent(provider: str, tmp_path: object, agent: str) -> None:
+    options = {
+        "IPaddr2-py": "ip=192.0.2.30",
+        "Filesystem-py": "device=/dev/vdz directory=/mnt/z fstype=ext4",
+        "drbd-py": "drbd_resource=r9",
+        "mysql-py": "",
+        "galera-py": "wsrep_cluster_address=gcomm://a,b,c",
+    }[agent]
+    kind = "promotable" if agent in ("drbd-py", "galera-py") else ""
+    ((rc, out),) = pcs(
+        provider,
+        str(tmp_path),
+        f"resource create r ocf:pyha:{agent} {options} trace_ra=1 trace_file=/var/tmp/t {kind}",
+    )
+    assert rc == 0, out
+    assert "invalid resource option" not in out
+
+
+def test_pcs_takes_the_promoted_monitor_from_the_advertised_actions(
+    provider: str, tmp_path: object
+) -> None:
+    cib = os.path.join(str(tmp_path), "cib.xml")
+    ((rc, out),) = pcs(
+        provider, str(tmp_path), "resource create d ocf:pyha:drbd-py drbd_resource=r0 promotable"
+    )
+    assert rc == 0, out
+    # pcs wrote the CIB file inside the test's namespace; the file itself is ours.
+    root = ET.parse(cib).getroot()
+    monitors = {
+        (op.get("role"), op.get("interval"))
+        for op in root.iter("op")
+        if op.get("name") == "monitor"
+    }
+    assert ("Promoted", "10s") in monitors, monitors
+    assert ("Unpromoted", "20s") in monitors, monitors
