@@ -98,7 +98,25 @@ def build_root(host_dir: str) -> None:
         os.makedirs(path, exist_ok=True)
     files = "/host/files"
     if os.path.isdir(files):
-        shutil.copytree(files, "/", symlinks=True, dirs_exist_ok=True)
+        copy_over(files, "/")
+
+
+def copy_over(source: str, target: str) -> None:
+    """Copy the tree source onto target, replacing what is there (the guest's root is an
+    overlay: a replaced file is a copy-up, never a write to the host). Links are copied
+    as links; a host that has pyha installed already has some of them."""
+    for directory, subdirs, names in os.walk(source):
+        here = os.path.normpath(os.path.join(target, os.path.relpath(directory, source)))
+        os.makedirs(here, exist_ok=True)
+        linked_dirs = [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        for name in [*names, *linked_dirs]:
+            src, dst = os.path.join(directory, name), os.path.join(here, name)
+            if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
+                os.unlink(dst)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), dst)
+            else:
+                shutil.copy2(src, dst)
 
 
 def network(name: str, address: str) -> None:
