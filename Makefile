@@ -7,12 +7,22 @@ DESTDIR ?=
 OCF_ROOT ?= $(PREFIX)/lib/ocf
 PROVIDER_DIR ?= $(OCF_ROOT)/resource.d/pyha
 SHIM_DIR ?= $(OCF_ROOT)/lib/pyha
+MANDIR ?= $(PREFIX)/share/man
 PYTHON_SITELIB ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' ocflib/__init__.py)
 AGENTS := $(sort $(wildcard agents/*-py))
 RPMBUILD_DIR ?= $(CURDIR)/build/rpmbuild
+# Debian's rpm runs brp-compress (which gzips the manual pages) as #!/bin/sh, which is
+# dash here, and the script needs bash, as /bin/sh is on RHEL: here it is run by bash.
+RPMBUILD_ARGS ?= $(if $(wildcard /etc/debian_version),--define "__os_install_post /bin/bash %{_rpmconfigdir}/brp-compress %{_prefix}")
+DIST_DIR ?= $(CURDIR)/build/dist
+DEB_DIR ?= $(CURDIR)/build/deb
+TARBALL := $(DIST_DIR)/pyha-$(VERSION).tar.gz
+MANPAGES := $(patsubst agents/%,build/man/ocf_pyha_%.7,$(AGENTS))
+# ocflib's modules as the packages ship them: ocflib.testing (fakes for tests) stays out.
+SHIPPED_PY = $(filter-out ocflib/testing.py,$(shell find ocflib -name '*.py' | sort))
 
-.PHONY: all setup check lint typecheck test unit metadata install rpm bench bench-failover bench-galera demo soak clean
+.PHONY: all setup check check-installed lint typecheck test unit metadata man install uninstall dist rpm deb bench bench-failover bench-galera demo soak clean
 
 all: check
 
@@ -20,8 +30,13 @@ setup:
 	bash .ci/setup
 
 # The README's test command: installs what it needs, then lints, type-checks and runs
-# every tier (unit, property, contract, integration) with integration tests enforced.
-check: setup lint typecheck test
+# every tier (unit, property, contract, integration, lab) with integration tests
+# enforced; then builds the .deb, installs it with apt and runs the integration and
+# contract tests again against the installed agents (purged afterwards).
+check: setup lint typecheck test check-installed
+
+check-installed: deb
+	bash .ci/installed
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -31,7 +46,7 @@ lint:
 # test machine's Python (pytest itself needs 3.10+).
 typecheck:
 	$(VENV)/bin/mypy ocflib $(AGENTS)
-	$(VENV)/bin/mypy --python-version 3.11 tests bench lab demo
+	$(VENV)/bin/mypy --python-version 3.11 tests bench lab demo packaging/manpage.py
 
 test:
 	OCFLIB_REQUIRE_INTEGRATION=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -45,30 +60,67 @@ metadata:
 		env -i $(PYTHON) -IS $$agent meta-data > metadata/$$(basename $$agent).xml || exit 1; \
 	done
 
+# ocf_pyha_<agent>(7), from each agent's meta-data (itself rendered from the spec).
+man: $(MANPAGES)
+
+build/man/ocf_pyha_%.7: metadata/%.xml packaging/manpage.py ocflib/__init__.py
+	@mkdir -p build/man
+	$(PYTHON) packaging/manpage.py $< > $@.tmp && mv $@.tmp $@
+
 # Agents into the OCF provider directory (0755), with _OCFLIB_DIR pointing at the installed
 # ocflib; ocflib where $(PYTHON) imports it, with each agent's rendered meta-data (printed
-# without importing the agent); the ocf.py shim for OCF_FUNCTIONS_DIR.
-install:
-	install -d $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(PYTHON_SITELIB) $(DESTDIR)$(SHIM_DIR)
+# without importing the agent); the ocf.py shim for OCF_FUNCTIONS_DIR; the manual pages.
+# Byte-compiled here only for a direct install (DESTDIR empty); the packages compile the
+# Debian or the RPM way. `make uninstall` with the same variables removes it all.
+install: man
+	install -d $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(PYTHON_SITELIB) $(DESTDIR)$(SHIM_DIR) $(DESTDIR)$(MANDIR)/man7
 	for agent in $(AGENTS); do \
 		sed -e 's|^_OCFLIB_DIR = None$$|_OCFLIB_DIR = "$(PYTHON_SITELIB)"|' \
 		    -e '1s|^#!.*|#!$(PYTHON) -IS|' $$agent > $(DESTDIR)$(PROVIDER_DIR)/$$(basename $$agent); \
 		chmod 0755 $(DESTDIR)$(PROVIDER_DIR)/$$(basename $$agent); \
 	done
-	find ocflib -name '*.py' | while read -r f; do \
+	for f in $(SHIPPED_PY); do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PYTHON_SITELIB)/$$f"; done
 	for agent in $(AGENTS); do \
 		install -m 0644 metadata/$$(basename $$agent).xml $(DESTDIR)$(PYTHON_SITELIB)/ocflib/agents/; \
 	done
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man7/
 	ln -sfn $$(realpath -m --relative-to=$(SHIM_DIR) $(PYTHON_SITELIB)/ocflib/ocf.py) $(DESTDIR)$(SHIM_DIR)/ocf.py
 	[ -n "$(DESTDIR)" ] || $(PYTHON) -m compileall -q $(PYTHON_SITELIB)/ocflib
 
-rpm:
-	rm -rf $(RPMBUILD_DIR) && mkdir -p $(RPMBUILD_DIR)/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
-	git ls-files -z | tar --null -T - --transform 's|^|pyha-$(VERSION)/|' -czf $(RPMBUILD_DIR)/SOURCES/pyha-$(VERSION).tar.gz
-	sed 's/@VERSION@/$(VERSION)/' packaging/rpm/pyha.spec.in > $(RPMBUILD_DIR)/SPECS/pyha.spec
-	rpmbuild --define "_topdir $(RPMBUILD_DIR)" --nodeps -ba $(RPMBUILD_DIR)/SPECS/pyha.spec
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PROVIDER_DIR)/,$(notdir $(AGENTS)))
+	rm -f $(DESTDIR)$(SHIM_DIR)/ocf.py
+	rm -f $(patsubst build/man/%,$(DESTDIR)$(MANDIR)/man7/%,$(MANPAGES))
+	rm -rf $(DESTDIR)$(PYTHON_SITELIB)/ocflib
+	-rmdir $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(SHIM_DIR) 2>/dev/null
+
+# The release tarball, from the files of this tree (a git checkout or an unpacked
+# tarball: no git needed). It holds the spec, so `rpmbuild -ta` builds from it.
+dist:
+	@mkdir -p $(DIST_DIR)
+	rm -f $(TARBALL)
+	find . \( -path ./.git -o -path ./.venv -o -path ./build -o -path ./dist -o -path ./rpmbuild \
+		-o -path ./lab-logs -o -path './*.egg-info' -o -name __pycache__ -o -name .mypy_cache \
+		-o -name .pytest_cache -o -name .ruff_cache -o -name .hypothesis \) -prune \
+		-o \( -type f -o -type l \) -print | sed 's|^\./||' | LC_ALL=C sort > $(DIST_DIR)/files
+	tar --create --gzip --file $(TARBALL) --files-from $(DIST_DIR)/files \
+		--transform 's|^|pyha-$(VERSION)/|' --owner=0 --group=0 --numeric-owner \
+		--mtime=@$$(stat -c %Y ocflib/__init__.py) --sort=name
+	@echo $(TARBALL)
+
+# A noarch RPM from the release tarball, as a packager builds it (rpmbuild -ta).
+rpm: dist
+	rm -rf $(RPMBUILD_DIR) && mkdir -p $(RPMBUILD_DIR)
+	rpmbuild --define "_topdir $(RPMBUILD_DIR)" $(RPMBUILD_ARGS) -ta $(TARBALL)
 	@ls $(RPMBUILD_DIR)/RPMS/noarch/*.rpm
+
+# A .deb with Debian's tooling (debian/, dpkg-buildpackage), from the release tarball.
+deb: dist
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
+	tar -xzf $(TARBALL) -C $(DEB_DIR)
+	cd $(DEB_DIR)/pyha-$(VERSION) && dpkg-buildpackage --build=binary --no-sign -us -uc
+	@ls $(DEB_DIR)/*.deb
 
 # The bench runs on the test virtualenv's interpreter (the system python3 with the test
 # tools): the drbd and guest cases reuse the integration tests' lab helpers.

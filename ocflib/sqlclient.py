@@ -28,7 +28,15 @@ def pymysql() -> Any:
         import site
 
         site.main()
-        import pymysql as module
+        try:
+            import pymysql as module
+        except ImportError:
+            from ocflib.errors import NotInstalledError
+
+            raise NotInstalledError(
+                "PyMySQL is not installed (python3-pymysql on Debian, python3-PyMySQL on "
+                "RHEL): mysql-py needs it for SQL"
+            ) from None
     return module
 
 

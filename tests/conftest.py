@@ -27,9 +27,13 @@ from ocflib.testing import (  # noqa: E402
     FakeSql,
 )
 
-AGENTS_DIR = os.path.join(ROOT, "agents")
+# The agents under test: the checkout's, or with PYHA_AGENTS_DIR an installed package's
+# (CI installs the .deb and runs the integration and contract tests against it).
+AGENTS_DIR = os.environ.get("PYHA_AGENTS_DIR") or os.path.join(ROOT, "agents")
 # Every agent, from the one place that defines them: the executables in agents/.
-AGENT_NAMES = sorted(n for n in os.listdir(AGENTS_DIR) if n.endswith("-py"))
+AGENT_NAMES = sorted(n for n in os.listdir(os.path.join(ROOT, "agents")) if n.endswith("-py"))
+# tests/installed checks an installed package: collected only when one is named.
+collect_ignore = [] if os.environ.get("PYHA_AGENTS_DIR") else ["installed"]
 REQUIRE = os.environ.get("OCFLIB_REQUIRE_INTEGRATION") == "1"
 
 

@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = "/run/pyha-src"  # where the sandbox sees the checkout
+# The agents the sandbox runs: the checkout's, or an installed package's (PYHA_AGENTS_DIR;
+# the sandbox's root is an overlay of the machine's, so the same path works inside).
+SANDBOX_AGENTS = os.environ.get("PYHA_AGENTS_DIR") or f"{SRC}/agents"
 
 # Runs as root inside `unshare --mount ...`: every mount below is private to
 # that namespace and vanishes with it. $1 is an empty directory to build in.

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, need
-from tests.sandbox import SRC, Sandbox
+from tests.sandbox import SANDBOX_AGENTS, Sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -297,7 +297,7 @@ class Rerun:
 
     def pyha(self, params: Mapping[str, str], depth: int = 0) -> int:
         env = environment(self.agent, params) | {"OCF_CHECK_LEVEL": str(depth)}
-        return self.box.run([f"{SRC}/agents/{self.agent}", "validate-all"], env).returncode
+        return self.box.run([f"{SANDBOX_AGENTS}/{self.agent}", "validate-all"], env).returncode
 
 
 def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | None:
@@ -375,7 +375,7 @@ def sandbox() -> Generator[Sandbox]:
 def compare(box: Sandbox, agent: str, params: dict[str, str]) -> tuple[int, int, str, str]:
     env = environment(agent, params)
     ref = box.run([REFERENCE[agent], "validate-all"], env)
-    ours = box.run([f"{SRC}/agents/{agent}", "validate-all"], env)
+    ours = box.run([f"{SANDBOX_AGENTS}/{agent}", "validate-all"], env)
     return ref.returncode, ours.returncode, ref.stderr, ours.stderr
 
 

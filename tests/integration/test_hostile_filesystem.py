@@ -13,7 +13,7 @@ import os
 import pytest
 
 from tests.conftest import AGENTS_DIR, need
-from tests.sandbox import SRC, run_sandboxed
+from tests.sandbox import SANDBOX_AGENTS, run_sandboxed
 
 pytestmark = pytest.mark.integration
 AGENT = os.path.join(AGENTS_DIR, "Filesystem-py")
@@ -104,7 +104,7 @@ def test_hostile_parameters_change_nothing(
 
 def test_a_symlink_planted_as_the_status_file_is_not_followed() -> None:
     """Depth 20 must never write through a link: /etc/passwd stays as it is."""
-    agent = f"{SRC}/agents/Filesystem-py"  # the checkout as the sandbox sees it
+    agent = f"{SANDBOX_AGENTS}/Filesystem-py"  # the checkout as the sandbox sees it
     script = (
         f"{agent} start && "
         "mkdir -p /tmp/m/.Filesystem_status && "
@@ -167,7 +167,7 @@ def test_stop_clears_the_file_system_from_every_mount_namespace(
     propagation: str, inside: str, force: str, expected: list[str], reason: str | None
 ) -> None:
     script = _ANOTHER_NAMESPACE.format(
-        agent=f"{SRC}/agents/Filesystem-py",
+        agent=f"{SANDBOX_AGENTS}/Filesystem-py",
         propagation=propagation,
         inside=inside,
         force=force,
@@ -188,7 +188,7 @@ def test_a_copy_that_cannot_be_unmounted_fails_stop_with_1_not_5() -> None:
     """Without nsenter the copy in another namespace stays: stop says so (1, the node is
     fenced), never 'not installed' (5), and the process there is left alone."""
     script = _ANOTHER_NAMESPACE.format(
-        agent=f"{SRC}/agents/Filesystem-py",
+        agent=f"{SANDBOX_AGENTS}/Filesystem-py",
         propagation="private",
         inside="cd /",
         force="true",

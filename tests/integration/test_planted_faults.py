@@ -13,11 +13,11 @@ import time
 import pytest
 
 from tests.conftest import need
-from tests.sandbox import SRC, run_sandboxed
+from tests.sandbox import SANDBOX_AGENTS, SRC, run_sandboxed
 
 pytestmark = pytest.mark.integration
-MYSQL = f"{SRC}/agents/mysql-py"
-IPADDR2 = f"{SRC}/agents/IPaddr2-py"
+MYSQL = f"{SANDBOX_AGENTS}/mysql-py"
+IPADDR2 = f"{SANDBOX_AGENTS}/IPaddr2-py"
 
 
 @pytest.fixture(autouse=True)
