@@ -179,6 +179,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
                 f"PROVIDER_DIR={staging}/pyha",
                 f"SHIM_DIR={self.dir}/shim",
                 f"PYTHON_SITELIB={self.dir}/site",
+                f"MANDIR={self.dir}/man",  # every install path inside the lab's directory
                 f"PYTHON={PYTHON}",
             ]
         )
@@ -193,7 +194,13 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         uid, gid = _ids_of("hacluster", "haclient")
         for node in self.nodes:
             base = os.path.join(self.dir, node.name)
-            for sub in ("etc/corosync", "var/lib/corosync", "var/log/corosync"):
+            # var/lib/heartbeat: the node's own (trace_ra writes there), never the host's.
+            for sub in (
+                "etc/corosync",
+                "var/lib/corosync",
+                "var/log/corosync",
+                "var/lib/heartbeat",
+            ):
                 os.makedirs(os.path.join(base, sub))
             for sub in ("cib", "pengine", "blackbox", "cores"):
                 path = os.path.join(base, "var/lib/pacemaker", sub)

@@ -58,6 +58,8 @@ def setup() -> None:
         "var/log/corosync",
     ):
         sh("mount", "--bind", os.path.join(NODE, target), "/" + target)
+    if os.path.isdir("/var/lib/heartbeat"):  # resource-agents' HA_VARLIB (trace_ra)
+        sh("mount", "--bind", os.path.join(NODE, "var/lib/heartbeat"), "/var/lib/heartbeat")
     sh("mount", "--bind", os.path.join(LAB, "hosts"), "/etc/hosts")
     if os.path.isdir(os.path.join(NODE, "var/lib/mysql")):  # a node's own database (Galera)
         sh("mount", "--bind", os.path.join(NODE, "var/lib/mysql"), "/var/lib/mysql")

@@ -1,5 +1,5 @@
-"""The real pcs (its -f CIB-file mode needs no daemon) reads pyha's meta-data as it
-reads the reference agents': unique parameters refused twice, trace_ra accepted,
+"""The real pcs (its -f CIB-file mode needs no daemon) and crmsh read pyha's meta-data as they
+read the reference agents': unique parameters refused twice, trace_ra accepted,
 default operations taken from the advertised actions."""
 
 from __future__ import annotations
@@ -118,3 +118,34 @@ def test_pcs_takes_the_promoted_monitor_from_the_advertised_actions(
     }
     assert ("Promoted", "10s") in monitors, monitors
     assert ("Unpromoted", "20s") in monitors, monitors
+
+
+@pytest.mark.parametrize(
+    ("agent", "trace_rc"),
+    # crmsh refuses trace_ra as a parameter of the reference (it knows it only as an
+    # operation attribute, which `crm resource trace` sets); pyha advertises it.
+    [("ocf:heartbeat:IPaddr2", "1"), ("ocf:pyha:IPaddr2-py", "0")],
+    ids=["reference", "pyha"],
+)
+def test_crmsh_warns_of_a_duplicate_unique_value(
+    provider: str, tmp_path: object, agent: str, trace_rc: str
+) -> None:
+    need("crm", "crm_attribute")
+    cib = os.path.join(str(tmp_path), "cib.xml")
+    with open(cib, "w") as f:
+        subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
+    subprocess.run(
+        ["crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"],
+        env={**os.environ, "CIB_file": cib},
+        check=True,
+    )
+    script = (
+        f"export CIB_file={cib}\n"
+        f"crm configure primitive a {agent} params ip=192.0.2.40; echo @@rc=$?\n"
+        f"crm configure primitive b {agent} params ip=192.0.2.40; echo @@rc=$?\n"
+        f"crm configure primitive c {agent} params ip=192.0.2.41 trace_ra=1; echo @@rc=$?\n"
+    )
+    result = run_with_provider(provider, script, os.path.join(str(tmp_path), "mnt"))
+    out = result.stdout + result.stderr
+    assert re.findall(r"@@rc=(\d+)", out) == ["0", "1", trace_rc], out
+    assert 'violate uniqueness for parameter "ip"' in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -123,3 +124,61 @@ def test_monitor_detects_an_address_removed_behind_the_clusters_back(
     assert (
         failures[0].get("exitstatus") in ("not running", "7") or failures[0].get("exitcode") == "7"
     )
+
+
+def test_crm_resource_trace_writes_the_trace_where_crm_says(cluster: NamespaceCluster) -> None:
+    lab = cluster
+    holder = lab.wait_for("vip")
+    said = lab.crm(holder, "resource", "trace", "vip", "monitor")
+    match = re.search(r"written to (/\S+)", said)
+    assert match, said
+    directory = match.group(1).rstrip("/")
+    if not directory.endswith("/IPaddr2-py"):
+        directory += "/IPaddr2-py"
+    found = ""
+    end = time.monotonic() + 40  # the monitor is rescheduled with trace_ra=1 (10 s interval)
+    while time.monotonic() < end and not found:
+        listing = lab.run(holder, ["ls", directory], check=False).stdout.split()
+        found = next((n for n in listing if n.startswith("vip.monitor.")), "")
+        time.sleep(1)
+    assert found, f"no trace in {directory} on {holder}"
+    text = lab.run(holder, ["cat", f"{directory}/{found}"]).stdout
+    assert text.startswith("# pyha trace: IPaddr2-py")
+    assert f"  ip={VIP}" in text and "  trace_ra=1" in text
+    assert " run: ip " in text
+    assert "exit 0 (SUCCESS)" in text
+    lab.crm(holder, "resource", "untrace", "vip", "monitor")
+
+
+def test_pacemaker_reads_drbd_py_reload_support_as_for_the_reference(
+    cluster: NamespaceCluster,
+) -> None:
+    """The controller records, with each probe, which parameters force a restart when
+    the agent supports reloading (op-force-restart): for drbd-py, as for ocf:linbit:drbd,
+    the unique drbd_resource only; every other parameter is reloaded."""
+    lab = cluster
+    node = lab.wait_for("vip")
+    for name, agent in (("d_pyha", "ocf:pyha:drbd-py"), ("d_ref", "ocf:linbit:drbd")):
+        lab.crm(
+            node,
+            "configure",
+            "primitive",
+            name,
+            agent,
+            "params",
+            f"drbd_resource=r_{name}",
+            "meta",
+            "target-role=Stopped",
+        )
+    restart: dict[str, str | None] = {}
+    end = time.monotonic() + 30
+    while time.monotonic() < end and len(restart) < 2:
+        status = lab.run(node, ["cibadmin", "--query", "--scope", "status"]).stdout
+        for name in ("d_pyha", "d_ref"):
+            probe = re.search(rf'<lrm_rsc_op id="{name}_last_0"[^>]*>', status)
+            if probe:
+                attr = re.search(r'op-force-restart="([^"]*)"', probe.group(0))
+                restart[name] = " ".join(attr.group(1).split()) if attr else None
+        time.sleep(1)
+    assert restart.get("d_ref") == "drbd_resource", restart
+    assert restart.get("d_pyha") == restart.get("d_ref"), restart
