@@ -22,7 +22,7 @@ MANPAGES := $(patsubst agents/%,build/man/ocf_pyha_%.7,$(AGENTS))
 # ocflib's modules as the packages ship them: ocflib.testing (fakes for tests) stays out.
 SHIPPED_PY = $(filter-out ocflib/testing.py,$(shell find ocflib -name '*.py' | sort))
 
-.PHONY: all setup check check-installed lint typecheck test unit metadata man install uninstall dist rpm deb bench bench-failover bench-galera demo soak clean
+.PHONY: all setup check check-installed lint typecheck test unit metadata man install uninstall dist rpm deb matrix bench bench-failover bench-galera demo soak clean
 
 all: check
 
@@ -37,6 +37,12 @@ check: setup lint typecheck test check-installed
 
 check-installed: deb
 	bash .ci/installed
+
+# The tests on other Debian releases (Debian 11: Python 3.9, Pacemaker 2.0; Debian 13:
+# Python 3.13, Pacemaker 3.0), each from a root tree built with debootstrap and cached
+# in /var/cache/pyha/roots (lab/roots.py, lab/matrix.py). MATRIX_ARGS narrows it.
+matrix: setup
+	$(VENV)/bin/python lab/matrix.py $(MATRIX_ARGS)
 
 lint:
 	$(VENV)/bin/ruff check .

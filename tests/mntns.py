@@ -50,7 +50,9 @@ class MountNamespace:
             raise RuntimeError("cannot mount a tmpfs on /mnt in the namespace")
 
     def argv(self, argv: Sequence[str]) -> list[str]:
-        return ["nsenter", "-t", str(self.pid), "--mount", "--", *argv]
+        # --root/--wd: the helper's root and directory, so a run from a chroot (the
+        # platform matrix's root trees) stays inside it; on the machine itself both are /.
+        return ["nsenter", "-t", str(self.pid), "--mount", "--root", "--wd", "--", *argv]
 
     def run(
         self, argv: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 120

@@ -102,6 +102,14 @@ IFLABEL = Param(
     longdesc="A label for the address: the full label is NIC:LABEL and may not "
     "be longer than 15 characters (the kernel's limit).",
 )
+PROTO = Param(
+    "proto",
+    String(max_len=32, allowed="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"),
+    default="",
+    shortdesc="Proto",
+    longdesc="The routing protocol a route must have to be used when finding the "
+    "network from the routing table (e.g. kernel), as `ip route list proto` takes it.",
+)
 LVS_SUPPORT = Param(
     "lvs_support",
     Boolean(),
@@ -271,6 +279,7 @@ PARAMS: Sequence[Param[object]] = (
     NIC,
     CIDR_NETMASK,
     BROADCAST,
+    PROTO,
     IFLABEL,
     LVS_SUPPORT,
     LVS_IPV6_ADDRLABEL,
@@ -502,6 +511,8 @@ def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) 
     if not nic or prefix is None:
         match = ip.text if prefix is None else f"{ip.text}/{prefix}"
         argv = ["ip", "-o", "-f", ip.family, "route", "list", "match", match]
+        if cfg.get(PROTO):
+            argv += ["proto", str(cfg.get(PROTO))]
         if ip.version == 4:
             argv += ["scope", "link"]
         route = best_route(parse_routes(ctx.runner.run(argv).stdout), nic)

@@ -8,6 +8,7 @@ import configparser
 import os
 import re
 import sys
+import sysconfig
 
 from tests.conftest import AGENT_NAMES, ROOT
 
@@ -23,7 +24,21 @@ def shipped_sources() -> list[str]:
     return [f for f in files if not f.endswith(os.path.join("ocflib", "testing.py"))]
 
 
+def stdlib_names() -> set[str]:
+    """The standard library's top-level modules (Python 3.9 has no sys.stdlib_module_names)."""
+    names = getattr(sys, "stdlib_module_names", None)
+    if names:
+        return set(names)
+    found = set(sys.builtin_module_names)
+    stdlib = sysconfig.get_paths()["stdlib"]
+    for directory in (stdlib, os.path.join(stdlib, "lib-dynload")):
+        for entry in os.listdir(directory):
+            found.add(entry.split(".")[0])
+    return found
+
+
 def third_party_imports() -> set[str]:
+    stdlib = stdlib_names()
     found = set()
     for path in shipped_sources():
         with open(path, encoding="utf-8") as f:
@@ -37,7 +52,7 @@ def third_party_imports() -> set[str]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top != "ocflib" and top not in sys.stdlib_module_names:
+                if top != "ocflib" and top not in stdlib:
                     found.add(top)
     return found
 

@@ -19,9 +19,17 @@ OUTSIDE = (
 
 
 def tracked(*suffixes: str) -> list[str]:
-    files = subprocess.run(
-        ["git", "-C", ROOT, "ls-files"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    if os.path.isdir(os.path.join(ROOT, ".git")):
+        files = subprocess.run(
+            ["git", "-C", ROOT, "ls-files"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    else:  # an unpacked release tarball: every file in it is the project's
+        files = [
+            os.path.relpath(os.path.join(d, n), ROOT)
+            for d, dirs, names in os.walk(ROOT)
+            for n in names
+            if "__pycache__" not in d
+        ]
     here = [f for f in files if os.path.exists(os.path.join(ROOT, f))]
     return [f for f in here if f.endswith(suffixes) or f.startswith("agents/")]
 

@@ -247,6 +247,35 @@ def test_route_choice_is_longest_prefix_then_first(fake: FakeRunner, net: Net) -
     assert run("start", fake, env(ip="192.0.2.50", check_duplicate="false")).rc == 0
 
 
+def test_proto_filters_the_routes_as_findif_does(fake: FakeRunner, net: Net) -> None:
+    """resource-agents 4.13+: proto=kernel adds `proto kernel` to the route lookup."""
+    addrs(fake, BASE4)
+    fake.expect(
+        [
+            "ip",
+            "-o",
+            "-f",
+            "inet",
+            "route",
+            "list",
+            "match",
+            "192.0.2.50",
+            "proto",
+            "kernel",
+            "scope",
+            "link",
+        ],
+        stdout=ROUTE4,
+    )
+    fake.expect(
+        ["ip", "-f", "inet", "addr", "add", "192.0.2.50/24", "brd", "192.0.2.255", "dev", "eth0"]
+    )
+    fake.expect(["ip", "link", "set", "eth0", "up"])
+    out = run("start", fake, env(ip="192.0.2.50", proto="kernel", check_duplicate="false"))
+    assert out.rc == 0, out.reason
+    assert run("validate-all", fake, env(ip="192.0.2.50", proto="kernel; reboot")).rc == 6
+
+
 def test_loopback_address_uses_the_local_table(fake: FakeRunner, net: Net) -> None:
     addrs(fake, "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever")
     fake.expect(["ip", "-o", "-f", "inet", "route", "list", "match", "127.0.0.2", "scope", "link"])

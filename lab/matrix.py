@@ -1,0 +1,99 @@
+"""`make matrix`: pyha's tests on other Debian releases' Python, Pacemaker, resource-agents
+and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kernel.
+
+    python3 lab/matrix.py [--release bullseye] [--release trixie] [--pytest-args ...]
+
+For each release: the unit, property and contract tiers and the integration tests that
+need no cluster, run by that release's python3 against its own tools, from pyha's
+release tarball. Prints one line per release and exits non-zero if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from lab import roots  # noqa: E402
+
+# What runs in every root. The package builds need the build machine's tooling (they run
+# on Debian 12 in CI), the labs a cluster of their own.
+TIERS = ("tests/unit", "tests/property", "tests/contract", "tests/integration")
+LEAVE_OUT = (
+    "tests/contract/test_packages.py",
+    "tests/integration/test_drbd_real.py",  # User-Mode-Linux: the machine's own kernel build
+)
+
+
+def run_release(
+    name: str, tarball: str, tiers: Sequence[str], extra: list[str]
+) -> tuple[bool, str]:
+    started = time.monotonic()
+    root = roots.ensure(name)
+    release = roots.RELEASES[name]
+    version = roots.run_in_root(
+        root, ["python3", "-c", "import sys; print(sys.version.split()[0])"]
+    )
+    pacemaker = roots.run_in_root(root, ["pacemakerd", "--version"])
+    argv = [
+        "python3",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *(f"--ignore={path}" for path in LEAVE_OUT),
+        *tiers,
+        *extra,
+    ]
+    env = {"OCFLIB_REQUIRE_INTEGRATION": "1"}
+    if release.python >= "3.12":
+        # No deprecation warning from pyha's own code (the filter names its modules).
+        env["PYTHONWARNINGS"] = "error::DeprecationWarning:ocflib"
+    result = roots.run_in_root(root, argv, tarball=tarball, env=env, timeout=3600)
+    tail = (result.stdout + result.stderr).strip().splitlines()
+    summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
+    line = (
+        f"{name} (Debian {release.number}): Python {version.stdout.strip()}, "
+        f"{pacemaker.stdout.strip().splitlines()[0] if pacemaker.stdout else 'pacemaker ?'}: "
+        f"{summary or 'no summary'} [{time.monotonic() - started:.0f} s]"
+    )
+    if result.returncode != 0:
+        line += "\n" + "\n".join(tail[-60:])
+    return result.returncode == 0, line
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--release", action="append", choices=sorted(roots.RELEASES))
+    parser.add_argument("--pytest-args", default="", help="more pytest arguments (one string)")
+    parser.add_argument(
+        "--tier", action="append", help=f"a test directory to run (default: {' '.join(TIERS)})"
+    )
+    args = parser.parse_args()
+    releases = args.release or sorted(roots.RELEASES)
+    root_of_repo = roots.ROOT_OF_REPO
+    with tempfile.TemporaryDirectory(prefix="pyha-matrix-") as tmp:
+        subprocess.run(
+            ["make", "-s", "-C", root_of_repo, "dist", f"DIST_DIR={tmp}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        (tarball,) = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.endswith(".tar.gz")]
+        ok = True
+        for name in releases:
+            passed, line = run_release(name, tarball, args.tier or TIERS, args.pytest_args.split())
+            print(line, flush=True)
+            ok = ok and passed
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
