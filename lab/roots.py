@@ -225,11 +225,13 @@ def run_in_root(
         mount --rbind /sys {root}/sys
         mount --rbind /dev {root}/dev
         mount -t tmpfs -o mode=1777 pyha-tmp {root}/tmp
+        mount -t tmpfs -o mode=1777 pyha-vartmp {root}/var/tmp
         mount -t tmpfs -o mode=755 pyha-run {root}/run
         mkdir -p {root}/run/lock {root}/run/resource-agents {root}/run/mysqld
         mount -t tmpfs -o mode=1777 pyha-shm {root}/dev/shm
         """)
         + unpack
+        + ("" if network else "ip link set lo up\n")
         # The shell stays PID 1 of the namespace and reaps orphans: a test that kills a
         # process group must not see zombies re-parented to itself.
         + f"chroot {root} /bin/sh -c '{exports}{inner}' sh \"$@\"\n"

@@ -398,7 +398,14 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
         problems.append(Problem("LVS and load sharing do not go together well"))
     if ip.version == 4:
         if cfg[LVS_IPV6_ADDRLABEL]:
-            problems.append(Problem("IPv4 does not support lvs_ipv6_addrlabel"))
+            # resource-agents 4.12 refused it (6); 4.16 accepts it (its default became
+            # true): it only ever acts on IPv6 addresses, so it is ignored here.
+            problems.append(
+                Problem(
+                    "lvs_ipv6_addrlabel applies to IPv6 addresses only: ignored for an IPv4 ip",
+                    rc=OCF.SUCCESS,
+                )
+            )
         brd = cfg.get(BROADCAST)
         if brd and brd not in ("+", "-"):
             try:

@@ -300,6 +300,9 @@ class Rerun:
         return self.box.run([f"{SANDBOX_AGENTS}/{self.agent}", "validate-all"], env).returncode
 
 
+TRUE_WORDS = {"yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"}  # ocf_is_true
+
+
 def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | None:
     """The README row that explains this difference, or None (then it is a bug)."""
     agent = again.agent
@@ -315,6 +318,13 @@ def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | No
         return "validate-all checks this node (installation, interfaces) at depth 10 only"
     if agent in ("mysql-py", "galera-py") and ref == 5 and ours == 0 and "client_binary" in params:
         return "client_binary is not needed (pyha speaks the protocol itself)"
+    if (
+        agent == "IPaddr2-py"
+        and (ref, ours) == (OCF_ERR_CONFIGURED, 0)
+        and ":" not in stripped.get("ip", "")
+        and stripped.get("lvs_ipv6_addrlabel") in TRUE_WORDS
+    ):
+        return "lvs_ipv6_addrlabel is ignored for an IPv4 address (as resource-agents 4.16 does)"
     if ours == OCF_ERR_CONFIGURED and ref == 0:
         for name in PATHS.get(agent, ()):
             if not stripped.get(name, "/").startswith("/") and stripped.get(name):

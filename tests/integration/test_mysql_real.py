@@ -379,7 +379,12 @@ def wait_replicated(server: Server, statement: str, expected: list[Any]) -> None
         except Exception:  # noqa: BLE001, S110 - the table may not exist yet
             pass
         time.sleep(0.05)
-    pytest.fail(f"{statement} never returned {expected} on {server.dir}")
+    try:  # why: the replica's own account of its threads
+        rows = server.sql("SHOW SLAVE STATUS")
+        status = str(rows[0])[:2000] if rows else "not a replica"
+    except Exception as error:  # noqa: BLE001 - diagnostics only
+        status = f"SHOW SLAVE STATUS failed: {error}"
+    pytest.fail(f"{statement} never returned {expected} on {server.dir}: {status}")
 
 
 def post(op: str, promoted: str, **extra: str) -> dict[str, str]:

@@ -510,6 +510,17 @@ def test_status_prints_state(fake: FakeRunner, net: Net) -> None:
 # --- validation ------------------------------------------------------------------
 
 
+def test_lvs_ipv6_addrlabel_with_an_ipv4_address_is_ignored_with_a_warning(
+    fake: FakeRunner, net: Net
+) -> None:
+    """resource-agents 4.16 accepts it (4.12 refused it): it acts on IPv6 only."""
+    out = run("validate-all", fake, env(ip="192.0.2.50", lvs_ipv6_addrlabel="true"))
+    assert out.rc == 0
+    assert out.logged("warning") == [
+        "lvs_ipv6_addrlabel applies to IPv6 addresses only: ignored for an IPv4 ip"
+    ]
+
+
 @pytest.mark.parametrize(
     ("params", "meta", "reason"),
     [
@@ -519,7 +530,6 @@ def test_status_prints_state(fake: FakeRunner, net: Net) -> None:
         ({"ip": "192.0.2.500"}, {}, "parameter ip='192.0.2.500' is not a valid IPv4 address"),
         ({"cidr_netmask": "33"}, {}, "cidr_netmask=33 is out of range 1..32"),
         ({"broadcast": "nope"}, {}, "Invalid broadcast address [nope]"),
-        ({"lvs_ipv6_addrlabel": "true"}, {}, "IPv4 does not support lvs_ipv6_addrlabel"),
         ({"ip": "2001:db8::5", "lvs_support": "true"}, {}, "The IPv6 does not support lvs_support"),
         (
             {"iflabel": "abcdefghijk", "nic": "eth0"},
