@@ -32,8 +32,9 @@ setup:
 # The README's test command: installs what it needs, then lints, type-checks and runs
 # every tier (unit, property, contract, integration, lab) with integration tests
 # enforced; then builds the .deb, installs it with apt and runs the integration and
-# contract tests again against the installed agents (purged afterwards).
-check: setup lint typecheck test check-installed
+# contract tests again against the installed agents (purged afterwards); then the
+# platform matrix (Debian 11 and 13 root trees).
+check: setup lint typecheck test check-installed matrix
 
 check-installed: deb
 	bash .ci/installed

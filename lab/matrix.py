@@ -1,11 +1,12 @@
 """`make matrix`: pyha's tests on other Debian releases' Python, Pacemaker, resource-agents
 and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kernel.
 
-    python3 lab/matrix.py [--release bullseye] [--release trixie] [--pytest-args ...]
+    python3 lab/matrix.py [--release bullseye] [--release trixie] [--tier tests/unit ...]
 
-For each release: the unit, property and contract tiers and the integration tests that
-need no cluster, run by that release's python3 against its own tools, from pyha's
-release tarball. Prints one line per release and exits non-zero if any failed.
+For each release: the test tiers named in lab/roots.py's RELEASES, run by that release's
+python3 against its own tools, from pyha's release tarball (Python 3.12 and later with
+DeprecationWarning from ocflib an error). Prints one line per release, keeps the whole
+output in build/matrix/<release>.log, and exits non-zero if any failed.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lab import roots  # noqa: E402
 
-# What runs in every root. The package builds need the build machine's tooling (they run
-# on Debian 12 in CI), the labs a cluster of their own.
-TIERS = ("tests/unit", "tests/property", "tests/contract", "tests/integration")
+# Left out in every root: the package builds need the build machine's tooling (they run
+# on Debian 12 in CI), the labs a cluster of their own (not yet built from a root).
 LEAVE_OUT = (
     "tests/contract/test_packages.py",
     "tests/integration/test_drbd_real.py",  # User-Mode-Linux: the machine's own kernel build
@@ -33,7 +33,7 @@ LEAVE_OUT = (
 
 
 def run_release(
-    name: str, tarball: str, tiers: Sequence[str], extra: list[str]
+    name: str, tarball: str, tiers: Sequence[str], extra: list[str], logs: str
 ) -> tuple[bool, str]:
     started = time.monotonic()
     root = roots.ensure(name)
@@ -58,12 +58,16 @@ def run_release(
         # No deprecation warning from pyha's own code (the filter names its modules).
         env["PYTHONWARNINGS"] = "error::DeprecationWarning:ocflib"
     result = roots.run_in_root(root, argv, tarball=tarball, env=env, timeout=3600)
+    os.makedirs(logs, exist_ok=True)
+    log = os.path.join(logs, f"{name}.log")
+    with open(log, "w") as f:
+        f.write(result.stdout + result.stderr)
     tail = (result.stdout + result.stderr).strip().splitlines()
     summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
     line = (
         f"{name} (Debian {release.number}): Python {version.stdout.strip()}, "
         f"{pacemaker.stdout.strip().splitlines()[0] if pacemaker.stdout else 'pacemaker ?'}: "
-        f"{summary or 'no summary'} [{time.monotonic() - started:.0f} s]"
+        f"{' '.join(tiers)}: {summary or 'no summary'} [{time.monotonic() - started:.0f} s; {log}]"
     )
     if result.returncode != 0:
         line += "\n" + "\n".join(tail[-60:])
@@ -75,8 +79,9 @@ def main() -> int:
     parser.add_argument("--release", action="append", choices=sorted(roots.RELEASES))
     parser.add_argument("--pytest-args", default="", help="more pytest arguments (one string)")
     parser.add_argument(
-        "--tier", action="append", help=f"a test directory to run (default: {' '.join(TIERS)})"
+        "--tier", action="append", help="a test directory to run (default: the release's tiers)"
     )
+    parser.add_argument("--logs", default=os.path.join(roots.ROOT_OF_REPO, "build", "matrix"))
     args = parser.parse_args()
     releases = args.release or sorted(roots.RELEASES)
     root_of_repo = roots.ROOT_OF_REPO
@@ -89,7 +94,8 @@ def main() -> int:
         (tarball,) = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.endswith(".tar.gz")]
         ok = True
         for name in releases:
-            passed, line = run_release(name, tarball, args.tier or TIERS, args.pytest_args.split())
+            tiers = args.tier or roots.RELEASES[name].tiers
+            passed, line = run_release(name, tarball, tiers, args.pytest_args.split(), args.logs)
             print(line, flush=True)
             ok = ok and passed
     return 0 if ok else 1

@@ -70,6 +70,9 @@ class Release:
     python: str
     pytest: str
     hypothesis: str
+    # The test tiers `make matrix` runs there (what passes today; the README's
+    # "Supported platforms" table says what is left out and why).
+    tiers: tuple[str, ...] = ("tests/unit", "tests/property", "tests/contract", "tests/integration")
     extra: tuple[str, ...] = ()
 
     @property
@@ -80,7 +83,16 @@ class Release:
 RELEASES = {
     # Python 3.9 (RHEL 9's language level), Pacemaker 2.0.5: pytest 8.3 is the last
     # pytest that runs there; pip picks the newest hypothesis that supports 3.9.
-    "bullseye": Release("bullseye", "11", "3.9", "pytest==8.3.5", "hypothesis<6.171"),
+    "bullseye": Release(
+        "bullseye",
+        "11",
+        "3.9",
+        "pytest==8.3.5",
+        "hypothesis<6.171",
+        # Contract and integration against Pacemaker 2.0.5, resource-agents 4.7, pcs 0.10
+        # and MariaDB 10.5 still fail (the README's table lists why): not yet run.
+        tiers=("tests/unit", "tests/property"),
+    ),
     "trixie": Release("trixie", "13", "3.13", "pytest==9.2.0", "hypothesis==6.170.17"),
 }
 

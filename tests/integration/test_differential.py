@@ -364,6 +364,13 @@ def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | No
                 return "device must not begin with '-' (it would be read as an option)"
             if stripped.get("fstype", "").lower() != stripped.get("fstype", ""):
                 return "fstype must be a file system type name (lower case)"
+            from ocflib.agents.filesystem import Signals
+
+            for name in ("term_signals", "kill_signals"):
+                try:
+                    Signals().parse(stripped.get(name, "TERM"))
+                except ValueError:
+                    return "term_signals and kill_signals must name signals"
     return None
 
 
