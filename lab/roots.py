@@ -90,7 +90,7 @@ RELEASES = {
         "pytest==8.3.5",
         "hypothesis<6.171",
         # Contract and integration against Pacemaker 2.0.5, resource-agents 4.7, pcs 0.10
-        # and MariaDB 10.5 still fail (the README's table lists why): not yet run.
+        # and MariaDB 10.5 still fail in part (the README's table lists what): not run yet.
         tiers=("tests/unit", "tests/property"),
     ),
     "trixie": Release("trixie", "13", "3.13", "pytest==9.2.0", "hypothesis==6.170.17"),

@@ -63,11 +63,21 @@ def test_promotion_score_set_get_delete(cib: str) -> None:
         assert "master-p_drbd" not in f.read()
 
 
+def feature_set() -> str:
+    """The installed Pacemaker's feature set, as it passes it to agents (2.0.5: 3.6.x,
+    so the agents use crm_master there; 2.1: crm_attribute --promotion)."""
+    out = subprocess.run(
+        ["pacemakerd", "--features"], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split("Supporting v", 1)[1].split(":", 1)[0]
+
+
 def test_promotion_score_on_the_node_pacemaker_names(cib: str) -> None:
+    need("pacemakerd")
     environ = {
         "CIB_file": cib,
         "OCF_RESOURCE_INSTANCE": "p_db",
-        "OCF_RESKEY_crm_feature_set": "3.16.2",
+        "OCF_RESKEY_crm_feature_set": feature_set(),
         "OCF_RESKEY_CRM_meta_on_node": "node1",
     }
     env = OcfEnv("monitor", environ)

@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+from ocflib.metadata import for_this_pacemaker
 from tests.conftest import AGENT_NAMES, ROOT, need
 
 PYTHON = "/usr/bin/python3"
@@ -57,7 +58,7 @@ def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == rendered
+    assert result.stdout == for_this_pacemaker(rendered.encode()).decode()
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert "ocflib.agents" in imported
     assert not [m for m in imported if m.startswith("ocflib.agents.") or m == "ocflib.agent"]
@@ -69,7 +70,7 @@ def test_installed_meta_data_is_the_rendered_one_without_importing_the_agent(
         )
     finally:
         os.rename(f"{installed}/{name}.xml", f"{installed}/site/ocflib/agents/{name}.xml")
-    assert again.returncode == 0 and again.stdout == rendered
+    assert again.returncode == 0 and again.stdout == for_this_pacemaker(rendered.encode()).decode()
 
 
 @pytest.mark.parametrize("where", ["installed", "checkout"])

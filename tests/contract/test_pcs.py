@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from ocflib.metadata import legacy_role_names
 from tests.conftest import AGENTS_DIR, ROOT, need
 from tests.ocfroot import run_with_provider
 
@@ -116,8 +117,12 @@ def test_pcs_takes_the_promoted_monitor_from_the_advertised_actions(
         for op in root.iter("op")
         if op.get("name") == "monitor"
     }
-    assert ("Promoted", "10s") in monitors, monitors
-    assert ("Unpromoted", "20s") in monitors, monitors
+    # Pacemaker 2.0 takes only the old names, and the meta-data advertises those there.
+    promoted, unpromoted = (
+        ("Master", "Slave") if legacy_role_names() else ("Promoted", "Unpromoted")
+    )
+    assert (promoted, "10s") in monitors, monitors
+    assert (unpromoted, "20s") in monitors, monitors
 
 
 def test_crmsh_treats_a_duplicate_unique_value_as_for_the_reference(

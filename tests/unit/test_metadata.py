@@ -66,3 +66,24 @@ def test_characters_xml_cannot_carry_are_replaced() -> None:
     text = _agent("bell \x07 and nul \x00 and \ufffe").metadata()
     root = ET.fromstring(text.split("\n", 2)[2])
     assert root.findtext("longdesc") == "bell \ufffd and nul \ufffd and \ufffd"
+
+
+def test_role_names_follow_the_installed_pacemaker(tmp_path: object) -> None:
+    """Pacemaker 2.0 (CIB schemas up to 3.5) refuses Promoted/Unpromoted: Master/Slave
+    there; 2.1 and later, or no Pacemaker at all, keep the current names."""
+    import os
+
+    from ocflib.metadata import for_this_pacemaker, legacy_role_names
+
+    xml = b'<action name="monitor" role="Promoted"/><action name="monitor" role="Unpromoted"/>'
+    old, new, empty = (os.path.join(str(tmp_path), d) for d in ("old", "new", "empty"))
+    for directory, versions in ((old, ("3.4", "3.5")), (new, ("3.5", "3.7", "4.0")), (empty, ())):
+        os.makedirs(directory)
+        for version in versions:
+            open(os.path.join(directory, f"resources-{version}.rng"), "w").close()
+    assert legacy_role_names(old) and not legacy_role_names(new) and not legacy_role_names(empty)
+    assert not legacy_role_names(os.path.join(str(tmp_path), "missing"))
+    assert for_this_pacemaker(xml, old) == (
+        b'<action name="monitor" role="Master"/><action name="monitor" role="Slave"/>'
+    )
+    assert for_this_pacemaker(xml, new) == xml
