@@ -17,9 +17,8 @@ from tests.conftest import AGENT_NAMES, ROOT, need
 
 pytestmark = pytest.mark.slow
 
-VERSION = re.search(
-    r'__version__ = "([^"]+)"', open(os.path.join(ROOT, "ocflib", "__init__.py")).read()
-).group(1)  # type: ignore[union-attr]
+with open(os.path.join(ROOT, "ocflib", "__init__.py")) as _init:
+    VERSION = re.search(r'__version__ = "([^"]+)"', _init.read()).group(1)  # type: ignore[union-attr]
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
