@@ -12,6 +12,11 @@ the node's status file and a host-side watcher SIGKILLs that node's PID 1,
 which removes the whole node. Every status file exists ("on") from the start,
 so a missing file can never pass for a successful fence.
 
+With release (or PYHA_LAB_RELEASE) naming one of lab/roots.py's releases, every node
+runs from that release's root tree (lab/node_init.py): its Pacemaker, Corosync, crmsh,
+resource-agents and MariaDB, and pyha's agents under its python3 (Debian 13: Pacemaker
+3.0 and Python 3.13 beside this machine's own cluster stack).
+
     with NamespaceCluster(2) as lab:
         lab.crm("node1", "configure", "primitive", "vip", "ocf:pyha:IPaddr2-py", ...)
         lab.power_off("node1")
@@ -102,8 +107,16 @@ class NamespaceCluster(ClusterOps, Lifecycle):
     """A Pacemaker cluster of `size` namespace nodes (see the module docstring)."""
 
     def __init__(
-        self, size: int = 2, *, token_ms: int = 1000, keep: bool = False, workdir: str | None = None
+        self,
+        size: int = 2,
+        *,
+        token_ms: int = 1000,
+        keep: bool = False,
+        workdir: str | None = None,
+        release: str | None = None,
     ) -> None:
+        self.release = release if release is not None else os.environ.get("PYHA_LAB_RELEASE")
+        self.root = ""  # the release's root tree, once up() has it
         self.id = f"{os.getpid()}-{next(_ids)}"
         self.dir = workdir or f"/var/tmp/pyha-lab-{self.id}"
         self.bridge = f"pyha-lab-{self.id}-br"
@@ -128,6 +141,10 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         """Prepare the lab directory, start every node, wait until all are online."""
         if os.geteuid() != 0:
             raise LabError("the lab needs root (namespaces, mounts)")
+        if self.release:
+            from lab import roots
+
+            self.root = roots.ensure(self.release)
         self._prepare()
         _run(["ip", "netns", "add", self.bridge])
         _run(["ip", "-n", self.bridge, "link", "set", "lo", "up"])
@@ -167,7 +184,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
             f.writelines(f"{n.address} {n.name}\n" for n in self.nodes)
         # pyha, installed as a package would be, plus the machine's own providers.
         staging = os.path.join(self.dir, "resource.d")
-        for provider in os.listdir("/usr/lib/ocf/resource.d"):
+        for provider in os.listdir(self.root + "/usr/lib/ocf/resource.d"):
             os.makedirs(os.path.join(staging, provider))
         _run(
             [
@@ -191,7 +208,9 @@ class NamespaceCluster(ClusterOps, Lifecycle):
             env={**os.environ, "CIB_file": seed},
         )
         conf = corosync_conf([(n.name, n.address) for n in self.nodes], self.token_ms)
-        uid, gid = _ids_of("hacluster", "haclient")
+        uid, gid = self.user_ids("hacluster", "haclient")
+        if self.root:
+            shutil.copy(INIT, os.path.join(self.dir, "node_init.py"))  # run again, chrooted
         for node in self.nodes:
             base = os.path.join(self.dir, node.name)
             # var/lib/heartbeat: the node's own (trace_ra writes there), never the host's.
@@ -237,6 +256,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
                 INIT,
                 node.name,
                 self.dir,
+                *([self.root] if self.root else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -336,6 +356,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
                 "--uts",
                 "--ipc",
                 "--pid",
+                *(["--root", "--wd"] if self.root else []),  # its chroot, when it has one
                 "--",
                 *argv,
             ],
@@ -359,6 +380,14 @@ class NamespaceCluster(ClusterOps, Lifecycle):
     ) -> tuple[int, str, str]:
         result = self.run(name, argv, check=False, timeout=timeout, input=input)
         return result.returncode, result.stdout, result.stderr
+
+    def user_ids(self, user: str, group: str) -> tuple[int, int]:
+        """user's uid and group's gid on the nodes (their root's numbering)."""
+        if self.root:
+            from lab import roots
+
+            return roots.ids_in(self.root, user, group)
+        return _ids_of(user, group)
 
     def node_names(self) -> list[str]:
         return [n.name for n in self.nodes]

@@ -5,8 +5,10 @@ and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kerne
 
 For each release: the test tiers named in lab/roots.py's RELEASES, run by that release's
 python3 against its own tools, from pyha's release tarball (Python 3.12 and later with
-DeprecationWarning from ocflib an error). Prints one line per release, keeps the whole
-output in build/matrix/<release>.log, and exits non-zero if any failed.
+DeprecationWarning from ocflib an error); then the release's cluster tests, run here
+against a namespace lab whose nodes run from the root (that release's Pacemaker and
+Corosync, PYHA_LAB_RELEASE). Prints one line per run, keeps the whole output in
+build/matrix/<release>.log (and <release>-cluster.log), and exits non-zero if any failed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lab import roots  # noqa: E402
 
 # Left out in every root: the package builds need the build machine's tooling (they run
-# on Debian 12 in CI), the labs a cluster of their own (not yet built from a root).
+# on Debian 12 in CI); DRBD needs User-Mode-Linux. The lab tests are not a tier inside a
+# root: they run here, on a cluster whose nodes run from it (run_cluster).
 LEAVE_OUT = (
     "tests/contract/test_packages.py",
     "tests/integration/test_drbd_real.py",  # User-Mode-Linux: the machine's own kernel build
@@ -58,20 +61,53 @@ def run_release(
         # No deprecation warning from pyha's own code (the filter names its modules).
         env["PYTHONWARNINGS"] = "error::DeprecationWarning:ocflib"
     result = roots.run_in_root(root, argv, tarball=tarball, env=env, timeout=3600)
-    os.makedirs(logs, exist_ok=True)
-    log = os.path.join(logs, f"{name}.log")
+    title = (
+        f"{name} (Debian {release.number}): Python {version.stdout.strip()}, "
+        f"{pacemaker.stdout.strip().splitlines()[0] if pacemaker.stdout else 'pacemaker ?'}: "
+        f"{' '.join(tiers)}"
+    )
+    return report(result, title, os.path.join(logs, f"{name}.log"), started)
+
+
+def report(
+    result: subprocess.CompletedProcess[str], title: str, log: str, started: float
+) -> tuple[bool, str]:
+    """Keep the whole output in log; one line of it (with the failures' tail)."""
+    os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, "w") as f:
         f.write(result.stdout + result.stderr)
     tail = (result.stdout + result.stderr).strip().splitlines()
     summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
-    line = (
-        f"{name} (Debian {release.number}): Python {version.stdout.strip()}, "
-        f"{pacemaker.stdout.strip().splitlines()[0] if pacemaker.stdout else 'pacemaker ?'}: "
-        f"{' '.join(tiers)}: {summary or 'no summary'} [{time.monotonic() - started:.0f} s; {log}]"
-    )
+    # What the lab tests print of their failovers ("...: 2.71 s").
+    measured = [
+        line.strip(". ")
+        for line in tail
+        if re.search(r"\d+\.\d+ s\b", line) and not re.search(r"passed|failed|Error", line)
+    ]
+    line = f"{title}: {summary or 'no summary'} [{time.monotonic() - started:.0f} s; {log}]"
+    line += "".join(f"\n    {m}" for m in measured)
     if result.returncode != 0:
         line += "\n" + "\n".join(tail[-60:])
     return result.returncode == 0, line
+
+
+def run_cluster(name: str, extra: list[str], logs: str) -> tuple[bool, str]:
+    """The release's lab tests, from this checkout, on a cluster of its root's nodes."""
+    started = time.monotonic()
+    release = roots.RELEASES[name]
+    argv = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
+    env = {**os.environ, "PYHA_LAB_RELEASE": name, "OCFLIB_REQUIRE_INTEGRATION": "1"}
+    result = subprocess.run(
+        [*argv, *release.cluster, *extra],
+        cwd=roots.ROOT_OF_REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
+    title = f"{name} (Debian {release.number}) cluster: {' '.join(release.cluster)}"
+    return report(result, title, os.path.join(logs, f"{name}-cluster.log"), started)
 
 
 def main() -> int:
@@ -80,6 +116,9 @@ def main() -> int:
     parser.add_argument("--pytest-args", default="", help="more pytest arguments (one string)")
     parser.add_argument(
         "--tier", action="append", help="a test directory to run (default: the release's tiers)"
+    )
+    parser.add_argument(
+        "--no-cluster", action="store_true", help="leave out the releases' cluster tests"
     )
     parser.add_argument("--logs", default=os.path.join(roots.ROOT_OF_REPO, "build", "matrix"))
     args = parser.parse_args()
@@ -98,6 +137,10 @@ def main() -> int:
             passed, line = run_release(name, tarball, tiers, args.pytest_args.split(), args.logs)
             print(line, flush=True)
             ok = ok and passed
+            if roots.RELEASES[name].cluster and not args.no_cluster:
+                passed, line = run_cluster(name, args.pytest_args.split(), args.logs)
+                print(line, flush=True)
+                ok = ok and passed
     return 0 if ok else 1
 
 

@@ -4,7 +4,14 @@ then corosync and pacemakerd; reaps every child; shuts the stack down on SIGTERM
 
 Started by lab.cluster inside `unshare --net --mount --uts --ipc --pid --fork
 --mount-proc --propagation private`, so every mount here is private to the
-node and disappears with it. argv: NODE_NAME LAB_DIR
+node and disappears with it. argv: NODE_NAME LAB_DIR [ROOT]
+
+With ROOT (another Debian release's root tree, lab/roots.py), the node runs from it:
+an overlay whose lower layer is ROOT and whose upper layer is the node's own (the
+cached root is never written, and a node powered on again finds what it left), with
+the machine's /dev, a fresh /proc and the lab directory at its own path; then this
+script runs again, chrooted, under that root's python3, and everything below (the
+cluster stack, the agents, crm) is that release's.
 """
 
 from __future__ import annotations
@@ -74,6 +81,24 @@ def setup() -> None:
     sh("ip", "link", "set", "lo", "up")
 
 
+def enter_root(root: str) -> None:
+    """Chroot into an overlay of root (see the module docstring); never returns."""
+    merged, upper, work = (os.path.join(NODE, d) for d in ("rootfs", "rootfs-up", "rootfs-work"))
+    for path in (merged, upper, work):
+        os.makedirs(path, exist_ok=True)
+    options = f"lowerdir={root},upperdir={upper},workdir={work}"
+    sh("mount", "-t", "overlay", "-o", options, "pyha-node-root", merged)
+    sh("mount", "--rbind", "/dev", merged + "/dev")
+    sh("mount", "-t", "proc", "proc", merged + "/proc")
+    inside = merged + LAB
+    os.makedirs(inside, exist_ok=True)
+    sh("mount", "--bind", LAB, inside)
+    os.chroot(merged)
+    os.chdir("/")
+    again = ["python3", "-I", os.path.join(LAB, "node_init.py"), NAME, LAB]
+    os.execv("/usr/bin/python3", again)  # noqa: S606 - the root's python3, a fixed argv
+
+
 def wait_for(argv: list[str], seconds: float) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -84,6 +109,8 @@ def wait_for(argv: list[str], seconds: float) -> bool:
 
 
 def main() -> None:
+    if len(sys.argv) > 3:
+        enter_root(sys.argv[3])
     setup()
     # The host moves eth0 into this namespace and then writes "net-ready".
     while not os.path.exists(os.path.join(NODE, "net-ready")):

@@ -74,6 +74,10 @@ class Release:
     # "Supported platforms" table says what is left out and why).
     tiers: tuple[str, ...] = ("tests/unit", "tests/property", "tests/contract", "tests/integration")
     extra: tuple[str, ...] = ()
+    # Lab tests run on this machine against a cluster whose nodes run from the root
+    # (lab.cluster.NamespaceCluster with PYHA_LAB_RELEASE set): that release's Pacemaker,
+    # Corosync, crmsh, resource-agents and MariaDB, pyha under its python3.
+    cluster: tuple[str, ...] = ()
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -93,7 +97,21 @@ RELEASES = {
         # and MariaDB 10.5 still fail in part (the README's table lists what): not run yet.
         tiers=("tests/unit", "tests/property"),
     ),
-    "trixie": Release("trixie", "13", "3.13", "pytest==9.2.0", "hypothesis==6.170.17"),
+    # Python 3.13, Pacemaker 3.0: also a cluster of its own (fence_dummy is packaged
+    # apart there).
+    "trixie": Release(
+        "trixie",
+        "13",
+        "3.13",
+        "pytest==9.2.0",
+        "hypothesis==6.170.17",
+        extra=("fence-agents-dummy",),
+        cluster=(
+            "tests/lab/test_lab_mysql.py",
+            "tests/lab/test_lab_ipaddr2.py",
+            "tests/lab/test_lab_filesystem.py",
+        ),
+    ),
 }
 
 
@@ -259,6 +277,20 @@ def run_in_root(
         check=False,
         stdin=subprocess.DEVNULL,
     )
+
+
+def ids_in(root: str, user: str, group: str) -> tuple[int, int]:
+    """user's uid and group's gid as root's own /etc/passwd and /etc/group number them."""
+
+    def lookup(path: str, name: str) -> int:
+        with open(os.path.join(root, path)) as f:
+            for line in f:
+                fields = line.split(":")
+                if fields[0] == name and len(fields) > 2:
+                    return int(fields[2])
+        raise LabError(f"{name} is not in {root}/{path}")
+
+    return lookup("etc/passwd", user), lookup("etc/group", group)
 
 
 def _run(argv: Sequence[str]) -> None:

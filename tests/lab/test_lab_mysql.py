@@ -29,12 +29,12 @@ def tools() -> None:
     )
 
 
-def prepare_disk(disk: LoopDevice) -> None:
-    """An ext4 file system with an empty datadir owned by mysql (created in a
-    private mount namespace: nothing is mounted on the machine itself)."""
+def prepare_disk(disk: LoopDevice, owner: tuple[int, int]) -> None:
+    """An ext4 file system with an empty datadir owned by mysql as the nodes number it
+    (created in a private mount namespace: nothing is mounted on the machine itself)."""
     script = (
         f"mkdir -p /tmp/d && mount {disk.device} /tmp/d && mkdir /tmp/d/mysql && "
-        "chown mysql:mysql /tmp/d/mysql && umount /tmp/d"
+        f"chown {owner[0]}:{owner[1]} /tmp/d/mysql && umount /tmp/d"
     )
     subprocess.run(
         [
@@ -54,7 +54,7 @@ def prepare_disk(disk: LoopDevice) -> None:
 def group() -> Iterator[NamespaceCluster]:
     tools()
     with loop_devices((256, ["mkfs.ext4", "-q", "-F"])) as (disk,), NamespaceCluster(2) as lab:
-        prepare_disk(disk)
+        prepare_disk(disk, lab.user_ids("mysql", "mysql"))
         config = os.path.join(lab.dir, "my.cnf")
         with open(config, "w") as f:
             f.write("[mysqld]\nbind-address=0.0.0.0\nport=3306\nskip-name-resolve\n")
