@@ -328,7 +328,7 @@ class Agent:
         if action_name == "methods":
             text = "\n".join(sorted({*self._by_name, "meta-data", "validate-all"})) + "\n"
         elif action_name == "meta-data":
-            from ocflib.metadata import for_this_pacemaker
+            from ocflib.pacemaker import for_this_pacemaker
 
             text = for_this_pacemaker(self.metadata().encode()).decode()
         elif action_name in ("usage", "help", "-h", "--help"):

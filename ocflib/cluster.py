@@ -8,7 +8,6 @@ if TYPE_CHECKING:
     from ocflib.run import Runner
 
 __all__ = [
-    "version_tuple",
     "promotion_uses_crm_attribute",
     "set_promotion_score",
     "get_promotion_score",
@@ -20,26 +19,18 @@ __all__ = [
 ]
 
 
-def version_tuple(text: str) -> tuple[int, ...]:
-    """'3.10.0' -> (3, 10, 0); unparsable parts count as 0."""
-    parts = []
-    for piece in text.strip().split("."):
-        digits = ""
-        for ch in piece:
-            if not ch.isdigit():
-                break
-            digits += ch
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
+def _promotion_tool(env: OcfEnv, runner: Runner) -> list[str]:
+    from ocflib.pacemaker import promotion_command
+
+    return promotion_command(
+        env.crm_feature_set or "0", lambda: runner.which("crm_master") is not None
+    )
 
 
 def promotion_uses_crm_attribute(env: OcfEnv, runner: Runner) -> bool:
-    """ocf_promotion_score's choice: crm_attribute --promotion when the
-    feature set is at least 3.10.0 (Pacemaker 2.1) or crm_master is gone;
-    the deprecated crm_master otherwise."""
-    if version_tuple(env.crm_feature_set or "0") >= (3, 10, 0):
-        return True
-    return runner.which("crm_master") is None
+    """crm_attribute --promotion, or the deprecated crm_master (ocflib.pacemaker decides;
+    crm_master is looked for only on a feature set older than 2.1's)."""
+    return _promotion_tool(env, runner)[0] == "crm_attribute"
 
 
 def _promotion_argv(
@@ -49,9 +40,7 @@ def _promotion_argv(
     # needs a running cluster (and is wrong for bundles). node_name: another node's.
     target = node_name or env.on_node
     node = ["-N", target] if target else []
-    if promotion_uses_crm_attribute(env, runner):
-        return ["crm_attribute", "--promotion", *node, *args]
-    return ["crm_master", "-l", "reboot", *node, *args]
+    return [*_promotion_tool(env, runner), *node, *args]
 
 
 def set_promotion_score(

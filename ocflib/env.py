@@ -63,9 +63,11 @@ class NotifyInfo:
         self.type = meta.get("notify_type", "").strip()
         self.operation = meta.get("notify_operation", "").strip()
 
-    def _list(self, *names: str) -> tuple[str, ...]:
-        for name in names:
-            value = self._meta.get(f"notify_{name}")
+    def _list(self, name: str) -> tuple[str, ...]:
+        from ocflib.pacemaker import meta_names
+
+        for each in meta_names(f"notify_{name}"):
+            value = self._meta.get(each)
             if value is not None and value.strip():
                 return split_list(value)
         return ()
@@ -73,24 +75,16 @@ class NotifyInfo:
     def unames(self, kind: str) -> tuple[str, ...]:
         """Node names of a notify list: start, stop, active, inactive, promote,
         demote, promoted, unpromoted, all, available."""
-        return self._list(*_aliases(kind, "uname"))
+        return self._list(f"{kind}_uname")
 
     def resources(self, kind: str) -> tuple[str, ...]:
         """Resource instance names of a notify list (same kinds as unames)."""
-        return self._list(*_aliases(kind, "resource"))
+        return self._list(f"{kind}_resource")
 
     @property
     def key(self) -> str:
         """``pre-promote``, ``post-start``, ..."""
         return f"{self.type}-{self.operation}"
-
-
-def _aliases(kind: str, suffix: str) -> tuple[str, ...]:
-    if kind == "promoted":
-        return (f"promoted_{suffix}", f"master_{suffix}")
-    if kind == "unpromoted":
-        return (f"unpromoted_{suffix}", f"slave_{suffix}")
-    return (f"{kind}_{suffix}",)
 
 
 class OcfEnv:
@@ -182,14 +176,22 @@ class OcfEnv:
     @property
     def promoted_max(self) -> int | None:
         """promoted-max (or the deprecated master-max)."""
-        value = self.meta_int("promoted_max")
-        return self.meta_int("master_max") if value is None else value
+        return self._meta_int_of("promoted_max")
 
     @property
     def promoted_node_max(self) -> int | None:
         """promoted-node-max (or the deprecated master-node-max)."""
-        value = self.meta_int("promoted_node_max")
-        return self.meta_int("master_node_max") if value is None else value
+        return self._meta_int_of("promoted_node_max")
+
+    def _meta_int_of(self, name: str) -> int | None:
+        """The first of name's meta-attribute names (ocflib.pacemaker) that is set."""
+        from ocflib.pacemaker import meta_names
+
+        for each in meta_names(name):
+            value = self.meta_int(each)
+            if value is not None:
+                return value
+        return None
 
     @property
     def is_promotable(self) -> bool:

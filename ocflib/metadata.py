@@ -14,9 +14,7 @@ if TYPE_CHECKING:
     from ocflib.agent import Agent
     from ocflib.params import Param
 
-__all__ = ["for_this_pacemaker", "legacy_role_names", "render", "xml_safe"]
-
-PACEMAKER_SCHEMAS = "/usr/share/pacemaker"
+__all__ = ["render", "xml_safe"]
 
 DOCTYPE = '<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">'
 
@@ -105,36 +103,3 @@ def _desc(parent: Element, tag: str, text: str) -> None:
 
     node = ET.SubElement(parent, tag, {"lang": "en"})
     node.text = xml_safe(text)
-
-
-def legacy_role_names(schemas: str = PACEMAKER_SCHEMAS) -> bool:
-    """Whether this node's Pacemaker predates the Promoted/Unpromoted role names.
-
-    Pacemaker 2.1 brought them with CIB schema 3.7; 2.0 refuses them in a CIB (so pcs
-    0.10, which copies the advertised monitor roles into the operations it creates,
-    fails there). Decided from the schema files Pacemaker installs: legacy only when
-    resources-*.rng are there and all older than 3.7; no Pacemaker at all means the
-    current names.
-    """
-    import os
-
-    try:
-        names = os.listdir(schemas)
-    except OSError:
-        return False
-    versions = []
-    for name in names:
-        if name.startswith("resources-") and name.endswith(".rng"):
-            parts = name[len("resources-") : -len(".rng")].split(".")
-            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-                versions.append((int(parts[0]), int(parts[1])))
-    return bool(versions) and max(versions) < (3, 7)
-
-
-def for_this_pacemaker(xml: bytes, schemas: str = PACEMAKER_SCHEMAS) -> bytes:
-    """The meta-data with Master/Slave role names where Pacemaker predates 2.1."""
-    if b'role="' not in xml or not legacy_role_names(schemas):
-        return xml
-    return xml.replace(b'role="Promoted"', b'role="Master"').replace(
-        b'role="Unpromoted"', b'role="Slave"'
-    )

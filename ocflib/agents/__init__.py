@@ -17,7 +17,7 @@ def main(module: str, name: str) -> int:
     for it on a failover's critical path, the first time a node starts a
     resource, and where process starts are slow (a User-Mode-Linux guest) the
     import costs more than the interpreter itself. Where Pacemaker predates 2.1
-    the advertised roles are Master/Slave (ocflib.metadata.for_this_pacemaker). A
+    the advertised roles are Master/Slave (ocflib.pacemaker.for_this_pacemaker). A
     checkout renders it. When
     the file cannot be read or the output not written, the agent's own
     dispatch does it and reports what went wrong.
@@ -27,7 +27,7 @@ def main(module: str, name: str) -> int:
             with open(os.path.join(os.path.dirname(__file__), f"{name}.xml"), "rb") as f:
                 xml = f.read()
             if b'role="' in xml:
-                from ocflib.metadata import for_this_pacemaker
+                from ocflib.pacemaker import for_this_pacemaker
 
                 xml = for_this_pacemaker(xml)
             sys.stdout.buffer.write(xml)

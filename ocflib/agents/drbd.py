@@ -372,11 +372,13 @@ def pacemaker_primaries(cfg: Config, ctx: Context) -> list[str]:
 
 
 def parse_locate(text: str) -> list[str]:
+    from ocflib.pacemaker import is_promoted
+
     nodes = []
     for line in text.splitlines():
         _, sep, rest = line.partition("is running on:")
         words = rest.split()
-        if sep and len(words) >= 2 and words[1] in ("Promoted", "Master"):
+        if sep and len(words) >= 2 and is_promoted(words[1]):
             nodes.append(words[0])
     return nodes
 

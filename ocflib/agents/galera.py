@@ -292,6 +292,8 @@ def parse_crm_mon(xml: str, resource: str) -> ClusterView:
     """crm_mon's XML (--output-as=xml, or the older --as-xml) as a ClusterView."""
     import xml.etree.ElementTree as ET  # noqa: N817 - the usual name
 
+    from ocflib.pacemaker import is_promoted
+
     view = ClusterView()
     try:
         root = ET.fromstring(xml)  # noqa: S314 - crm_mon's own output, not untrusted input
@@ -319,7 +321,7 @@ def parse_crm_mon(xml: str, resource: str) -> ClusterView:
         if "Promoting" in (rsc.get("role"), rsc.get("pending")):  # 2.1 shows it as the role
             view.promoting.update(n.get("name", "") for n in rsc.iterfind("node"))
         if (
-            rsc.get("role") in ("Promoted", "Master")
+            is_promoted(rsc.get("role"))
             and rsc.get("active") == "true"
             and rsc.get("orphaned", "false") == "false"
             and rsc.get("failed", "false") == "false"

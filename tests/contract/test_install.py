@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from ocflib.metadata import for_this_pacemaker
+from ocflib.pacemaker import for_this_pacemaker
 from tests.conftest import AGENT_NAMES, ROOT, need
 
 PYTHON = "/usr/bin/python3"

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ocflib.metadata import for_this_pacemaker
+from ocflib.pacemaker import for_this_pacemaker
 from tests.conftest import AGENTS_DIR, ROOT, need
 
 AGENTS = sorted(name for name in os.listdir(AGENTS_DIR) if name.endswith("-py"))

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ocflib.metadata import legacy_role_names
+from ocflib.pacemaker import legacy_role_names
 from tests.conftest import AGENTS_DIR, ROOT, need
 from tests.ocfroot import run_with_provider
 

@@ -47,9 +47,3 @@ def test_node_attributes(fake: FakeRunner) -> None:
     cluster.set_node_attribute(fake, "n1", "readable", "1")
     assert cluster.get_node_attribute(fake, "n1", "readable") == "1"
     cluster.delete_node_attribute(fake, "n1", "readable")
-
-
-def test_version_tuple() -> None:
-    assert cluster.version_tuple("3.10.0") == (3, 10, 0)
-    assert cluster.version_tuple("3.9") < (3, 10, 0)
-    assert cluster.version_tuple("x.1") == (0, 1)

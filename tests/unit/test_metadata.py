@@ -73,7 +73,7 @@ def test_role_names_follow_the_installed_pacemaker(tmp_path: object) -> None:
     there; 2.1 and later, or no Pacemaker at all, keep the current names."""
     import os
 
-    from ocflib.metadata import for_this_pacemaker, legacy_role_names
+    from ocflib.pacemaker import for_this_pacemaker, legacy_role_names
 
     xml = b'<action name="monitor" role="Promoted"/><action name="monitor" role="Unpromoted"/>'
     old, new, empty = (os.path.join(str(tmp_path), d) for d in ("old", "new", "empty"))

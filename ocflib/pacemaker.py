@@ -1,0 +1,114 @@
+"""What differs between Pacemaker 2.0, 2.1 and 3.0 for an agent: decided here, only here.
+
+Measured on real clusters (Debian 11's 2.0.5, Debian 12's 2.1.5, Debian 13's 3.0.0; the
+table in docs/design.md, "Pacemaker versions"):
+
+- Role names. 2.1 brought Promoted/Unpromoted (CIB schema 3.7); 2.0 knows only
+  Master/Slave and refuses the new names in its CIB. 2.1 and 3.0 accept both in a
+  CIB and print Promoted (crm_mon's XML, crm_resource --locate); 2.0 prints Master.
+  The meta-data advertises the names the installed Pacemaker takes
+  (`for_this_pacemaker`); what the tools print is read with `is_promoted`.
+- Promotion scores. `crm_attribute --promotion` exists from feature set 3.10.0 (2.1);
+  before it, `crm_master`, deprecated since and still shipped by 3.0.
+- Clone meta-attributes and notify variables. 2.1 and 3.0 pass both promoted_* /
+  unpromoted_* and the old master_* / slave_* names (identical sets, checked with
+  ocf:pacemaker:Stateful's envfile on both); 2.0 passes only the old names.
+  `meta_names` gives the names to read, the current one first.
+- Everything else an agent sees is the same on all three: OCF_RA_VERSION 1.1, the
+  legacy reload rule for agents declaring OCF 1.0 (drbd-py is reloaded, not restarted,
+  on 2.1 and 3.0 alike), the exit codes.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "PROMOTION_FEATURE_SET",
+    "SCHEMAS",
+    "for_this_pacemaker",
+    "is_promoted",
+    "legacy_role_names",
+    "meta_names",
+    "promotion_command",
+    "version_tuple",
+]
+
+SCHEMAS = "/usr/share/pacemaker"
+# The feature set of Pacemaker 2.1, which brought crm_attribute --promotion.
+PROMOTION_FEATURE_SET = (3, 10, 0)
+PROMOTED_WORDS = frozenset({"Promoted", "Master"})
+_OLD_NAMES = {"promoted": "master", "unpromoted": "slave"}
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'3.10.0' -> (3, 10, 0); unparsable parts count as 0."""
+    parts = []
+    for piece in text.strip().split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def promotion_command(feature_set: str, crm_master_present: Callable[[], bool]) -> list[str]:
+    """The start of a promotion-score command, as ocf_promotion_score chooses it:
+    crm_attribute --promotion from feature set 3.10.0 on (or where crm_master is gone),
+    the deprecated crm_master before (crm_master_present is asked only then)."""
+    if version_tuple(feature_set or "0") >= PROMOTION_FEATURE_SET or not crm_master_present():
+        return ["crm_attribute", "--promotion"]
+    return ["crm_master", "-l", "reboot"]
+
+
+def meta_names(name: str) -> tuple[str, ...]:
+    """The meta-attribute (or notify variable) names to read for name, current first:
+    promoted_max -> (promoted_max, master_max); notify_unpromoted_uname ->
+    (notify_unpromoted_uname, notify_slave_uname); others -> (name,)."""
+    for new, old in _OLD_NAMES.items():
+        for head in ("", "notify_"):
+            if name.startswith(head + new + "_"):
+                return (name, head + old + name[len(head + new) :])
+    return (name,)
+
+
+def is_promoted(role: str | None) -> bool:
+    """A role word the tools print for a promoted instance (Promoted; Master before 2.1)."""
+    return role in PROMOTED_WORDS
+
+
+def legacy_role_names(schemas: str = SCHEMAS) -> bool:
+    """Whether this node's Pacemaker predates the Promoted/Unpromoted role names.
+
+    Decided from the CIB schema files Pacemaker installs: legacy only when
+    resources-*.rng are there and all older than 3.7 (the schema 2.1 brought the names
+    with); no Pacemaker at all means the current names.
+    """
+    import os
+
+    try:
+        names = os.listdir(schemas)
+    except OSError:
+        return False
+    versions = []
+    for name in names:
+        if name.startswith("resources-") and name.endswith(".rng"):
+            parts = name[len("resources-") : -len(".rng")].split(".")
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                versions.append((int(parts[0]), int(parts[1])))
+    return bool(versions) and max(versions) < (3, 7)
+
+
+def for_this_pacemaker(xml: bytes, schemas: str = SCHEMAS) -> bytes:
+    """The meta-data with Master/Slave role names where Pacemaker predates 2.1 (pcs 0.10
+    copies the advertised roles into the operations it creates, and 2.0 refuses the new
+    names)."""
+    if b'role="' not in xml or not legacy_role_names(schemas):
+        return xml
+    return xml.replace(b'role="Promoted"', b'role="Master"').replace(
+        b'role="Unpromoted"', b'role="Slave"'
+    )
