@@ -633,6 +633,11 @@ class Announcer:
         self.pidfile = pidfile
 
     def __call__(self) -> int:  # in the child
+        import signal
+
+        # stop's SIGTERM must end it even where the agent was started with SIGTERM
+        # ignored (an ignored signal stays ignored across fork and exec).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             os.setsid()
             devnull = os.open(os.devnull, os.O_RDWR)
@@ -759,10 +764,11 @@ def announce(cfg: Config, ctx: Context, want: Want, *, refresh: bool = False) ->
 def stop_announcer(ctx: Context, ip: IPAddr) -> None:
     """Kill a background announcer of this address that we started.
 
-    Its SIGTERM is the default (fatal) action, so there is no need to wait
-    for its exit: it sends nothing after kill() returns.
+    The built-in announcer keeps SIGTERM's default (fatal) action, whatever the
+    agent inherited; an external arp_sender may have inherited it ignored: what
+    still runs after a second is killed (a dying process is gone in a millisecond).
     """
-    if ctx.procs.stop_pidfile_process(_pidfile(ctx, ip), wait_s=0, log_warning=ctx.log.warning):
+    if ctx.procs.stop_pidfile_process(_pidfile(ctx, ip), wait_s=1.0, log_warning=ctx.log.warning):
         ctx.log.info("killed previously running send_arp for %s", ip.text)
 
 

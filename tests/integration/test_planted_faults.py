@@ -178,7 +178,19 @@ mount -o remount,bind,ro /run/resource-agents
 """
 
 
-def test_ipaddr2_with_a_read_only_rsctmp_never_fails_stop_or_leaves_an_announcer() -> None:
+@pytest.mark.parametrize(
+    "parent",
+    [
+        "",
+        # A parent that ignores SIGTERM (and SIGINT): the agent inherits the ignored
+        # disposition (Debian 11's shell gave it to the agents it ran here).
+        "trap '' TERM INT\n",
+    ],
+    ids=["plain", "sigterm-ignored"],
+)
+def test_ipaddr2_with_a_read_only_rsctmp_never_fails_stop_or_leaves_an_announcer(
+    parent: str,
+) -> None:
     env = {
         "OCF_ROOT": "/usr/lib/ocf",
         "OCF_RESOURCE_INSTANCE": "vip",
@@ -189,7 +201,8 @@ def test_ipaddr2_with_a_read_only_rsctmp_never_fails_stop_or_leaves_an_announcer
         "OCF_RESKEY_cidr_netmask": "24",
         "OCF_RESKEY_check_duplicate": "false",
     }
-    result = run_sandboxed(["/bin/sh", "-c", _READ_ONLY_RSCTMP_IP.format(agent=IPADDR2)], env)
+    script = parent + _READ_ONLY_RSCTMP_IP.format(agent=IPADDR2)
+    result = run_sandboxed(["/bin/sh", "-c", script], env)
     assert lines(result.stdout) == [
         "rc=0",
         "on",
