@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Generator, Mapping, Sequence
 
@@ -35,6 +36,16 @@ AGENT_NAMES = sorted(n for n in os.listdir(os.path.join(ROOT, "agents")) if n.en
 # tests/installed checks an installed package: collected only when one is named.
 collect_ignore = [] if os.environ.get("PYHA_AGENTS_DIR") else ["installed"]
 REQUIRE = os.environ.get("OCFLIB_REQUIRE_INTEGRATION") == "1"
+
+
+def feature_set() -> str:
+    """The installed Pacemaker's feature set, as it passes it to agents (2.0.5: 3.6.1,
+    2.1.5: 3.16.1, 3.0.0: 3.20.0; ocflib.pacemaker decides by it)."""
+    need("pacemakerd")
+    out = subprocess.run(
+        ["pacemakerd", "--features"], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split("Supporting v", 1)[1].split(":", 1)[0]
 
 
 def need(*tools: str, root: bool = False) -> None:

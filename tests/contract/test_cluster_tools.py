@@ -10,7 +10,7 @@ import pytest
 from ocflib import cluster
 from ocflib.env import OcfEnv
 from ocflib.run import ProcessRunner
-from tests.conftest import need
+from tests.conftest import feature_set, need
 
 
 @pytest.fixture
@@ -61,15 +61,6 @@ def test_promotion_score_set_get_delete(cib: str) -> None:
     cluster.delete_node_attribute(runner, node, "master-p_drbd")  # absent: still fine
     with open(cib) as f:
         assert "master-p_drbd" not in f.read()
-
-
-def feature_set() -> str:
-    """The installed Pacemaker's feature set, as it passes it to agents (2.0.5: 3.6.x,
-    so the agents use crm_master there; 2.1: crm_attribute --promotion)."""
-    out = subprocess.run(
-        ["pacemakerd", "--features"], capture_output=True, text=True, check=True
-    ).stdout
-    return out.split("Supporting v", 1)[1].split(":", 1)[0]
 
 
 def test_promotion_score_on_the_node_pacemaker_names(cib: str) -> None:

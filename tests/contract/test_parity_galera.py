@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from tests.conftest import AGENTS_DIR, need
-from tests.contract.test_parity_ipaddr2 import params
+from tests.contract.parity import params
 
 REFERENCE = "/usr/lib/ocf/resource.d/heartbeat/galera"
 MYSQL = "/usr/lib/ocf/resource.d/heartbeat/mysql"

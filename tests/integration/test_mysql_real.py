@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AGENTS_DIR, need
+from tests.conftest import AGENTS_DIR, feature_set, need
 
 pytestmark = pytest.mark.integration
 AGENT = os.path.join(AGENTS_DIR, "mysql-py")
@@ -355,7 +355,8 @@ def node_run(
         p,
         interval=10000 if action == "monitor" else 0,
         meta=meta,
-        extra_env={"CIB_file": cib, "OCF_RESKEY_crm_feature_set": "3.16.2"},
+        # What the installed Pacemaker passes (2.0: crm_master; 2.1 on: crm_attribute).
+        extra_env={"CIB_file": cib, "OCF_RESKEY_crm_feature_set": feature_set()},
         rsctmp=os.path.join(server.dir, "rsc"),
     )
 
@@ -446,7 +447,8 @@ def test_promote_demote_notify_moves_the_primary_and_the_replica_follows(
 def a_primary_b_follows(a: Server, b: Server, cib: str) -> None:
     """Both instances started, a promoted, b told (post-promote) and following."""
     for server, peer, node in ((a, b, "node-a"), (b, a, "node-b")):
-        assert node_run(server, peer, node, cib, "start").returncode == 0
+        started = node_run(server, peer, node, cib, "start")
+        assert started.returncode == 0, started.stderr
     assert node_run(a, b, "node-a", cib, "promote").returncode == 0
     assert node_run(b, a, "node-b", cib, "notify", post("promote", "node-a")).returncode == 0
 
