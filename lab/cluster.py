@@ -201,12 +201,22 @@ class NamespaceCluster(ClusterOps, Lifecycle):
             ]
         )
         seed = os.path.join(self.dir, "seed.xml")
-        with open(seed, "w") as f:
-            subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
-        _run(
-            ["crm_attribute", "--type", "crm_config", "--name", "dc-deadtime", "--update", "2s"],
-            env={**os.environ, "CIB_file": seed},
+        # An empty CIB by the nodes' own Pacemaker (its schema version: 2.0 refuses a
+        # CIB that 2.1 writes), with a short dc-deadtime.
+        script = (
+            "cibadmin --empty > /tmp/seed.xml && CIB_file=/tmp/seed.xml crm_attribute "
+            "--type crm_config --name dc-deadtime --update 2s && cat /tmp/seed.xml"
         )
+        if self.root:
+            from lab import roots
+
+            made = roots.run_in_root(self.root, ["sh", "-c", script], timeout=60)
+        else:
+            made = _run(["unshare", "--mount", "sh", "-c", f"mount -t tmpfs s /tmp && {script}"])
+        if made.returncode != 0 or "<cib" not in made.stdout:
+            raise LabError(f"cannot make an empty CIB: {made.stderr.strip()}")
+        with open(seed, "w") as f:
+            f.write(made.stdout)
         conf = corosync_conf([(n.name, n.address) for n in self.nodes], self.token_ms)
         uid, gid = self.user_ids("hacluster", "haclient")
         if self.root:

@@ -64,23 +64,20 @@ def test_meta_names_current_first() -> None:
 
 
 def _notify(version: str) -> dict[str, str]:
-    """A post-promote notification as each version passes it: 2.1 and 3.0 pass both
-    names (the same sets, measured with ocf:pacemaker:Stateful's envfile), 2.0 the old."""
+    """A post-promote notification as each version passes it (measured with
+    ocf:pacemaker:Stateful's envfile): 2.1 and 3.0 pass both notify names, 2.0 only the
+    old ones; all three pass both master_max and promoted_max."""
     old = {
         "notify_type": "post",
         "notify_operation": "promote",
         "notify_master_uname": "node1 ",
         "notify_slave_uname": "node2",
         "master_max": "1",
+        "promoted_max": "1",
     }
     if version == "2.0.5":
         return old
-    return {
-        **old,
-        "notify_promoted_uname": "node1 ",
-        "notify_unpromoted_uname": "node2",
-        "promoted_max": "1",
-    }
+    return {**old, "notify_promoted_uname": "node1 ", "notify_unpromoted_uname": "node2"}
 
 
 @pytest.mark.parametrize("version", sorted(FEATURE_SETS))
@@ -101,6 +98,7 @@ def test_the_current_name_wins_when_both_are_set() -> None:
         "monitor", {"OCF_RESKEY_CRM_meta_promoted_max": "2", "OCF_RESKEY_CRM_meta_master_max": "1"}
     )
     assert env.promoted_max == 2
+    assert OcfEnv("monitor", {"OCF_RESKEY_CRM_meta_master_max": "1"}).promoted_max == 1
 
 
 @pytest.mark.parametrize("word", ["Promoted", "Master"])
