@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import AGENTS_DIR
+from tests.conftest import AGENTS_DIR, need
+from tests.sandbox import SANDBOX_AGENTS, run_sandboxed
 
 
 def run(
@@ -105,40 +106,42 @@ def test_not_traced_unless_asked(tmp_path: object) -> None:
     assert os.listdir(trace_dir) == []
 
 
+# The planted faults run in the overlay sandbox (a bug never reaches this machine's files).
+_PLANTED = r"""
+T=/tmp/tr; mkdir -p $T
+printf 'keep me\n' > $T/precious.conf
+: > $T/target; ln -s $T/target $T/link
+mkdir -p $T/shared/IPaddr2-py; chmod 770 $T/shared/IPaddr2-py
+for i in 1 2; do OCF_RESKEY_trace_file=$T/trace.txt {agent} monitor; echo rc=$?; done
+grep -c '^# pyha trace: IPaddr2-py' $T/trace.txt
+OCF_RESKEY_trace_file=$T/precious.conf {agent} monitor; echo rc=$?; cat $T/precious.conf
+OCF_RESKEY_trace_file=$T/link {agent} monitor; echo rc=$?; wc -c < $T/target
+OCF_RESKEY_trace_dir=$T/shared {agent} monitor; echo rc=$?; ls -A $T/shared/IPaddr2-py | wc -l
+"""
+
+
 @pytest.mark.integration
-def test_trace_file_is_appended_only_when_it_is_a_pyha_trace(tmp_path: object) -> None:
-    trace_file = os.path.join(str(tmp_path), "trace.txt")
-    for _ in range(2):
-        result = run(
-            "IPaddr2-py", "monitor", {"ip": "192.0.2.9", "trace_ra": "1", "trace_file": trace_file}
-        )
-        assert result.returncode == 7
-    assert read(trace_file).count("# pyha trace: IPaddr2-py") == 2
-    other = os.path.join(str(tmp_path), "precious.conf")
-    with open(other, "w") as f:
-        f.write("keep me\n")
-    result = run("IPaddr2-py", "monitor", {"ip": "192.0.2.9", "trace_ra": "1", "trace_file": other})
-    assert result.returncode == 7  # the action's result is unchanged
-    assert read(other) == "keep me\n"
+def test_only_a_pyha_trace_is_appended_to_and_nothing_is_written_through() -> None:
+    """trace_file is appended to only when it is a pyha trace (a precious file is left as
+    it is); a link is never followed; a trace directory others can write is not used;
+    the action's result never changes."""
+    need("unshare", "chroot", root=True)
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "p_test",
+        "OCF_RESOURCE_TYPE": "IPaddr2-py",
+        "OCF_RESKEY_CRM_meta_timeout": "20000",
+        "OCF_RESKEY_ip": "192.0.2.9",
+        "OCF_RESKEY_trace_ra": "1",
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+    }
+    script = _PLANTED.format(agent=f"{SANDBOX_AGENTS}/IPaddr2-py")
+    result = run_sandboxed(["/bin/sh", "-c", script], env)
+    out = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    assert out == ["rc=7", "rc=7", "2", "rc=7", "keep me", "rc=7", "0", "rc=7", "0"], (
+        result.stdout + result.stderr
+    )
     assert "is not a pyha trace" in result.stderr
-
-
-@pytest.mark.integration
-def test_a_link_or_an_open_directory_is_never_written_through(tmp_path: object) -> None:
-    target = os.path.join(str(tmp_path), "target")
-    with open(target, "w") as f:
-        f.write("")
-    link = os.path.join(str(tmp_path), "link")
-    os.symlink(target, link)
-    result = run("IPaddr2-py", "monitor", {"ip": "192.0.2.9", "trace_ra": "1", "trace_file": link})
-    assert result.returncode == 7
-    assert read(target) == ""
     assert "cannot write the trace" in result.stderr
-    # A trace directory others can write to is not used.
-    shared = os.path.join(str(tmp_path), "shared")
-    os.makedirs(os.path.join(shared, "IPaddr2-py"))
-    os.chmod(os.path.join(shared, "IPaddr2-py"), 0o770)  # noqa: S103 - the fault planted
-    result = run("IPaddr2-py", "monitor", {"ip": "192.0.2.9", "trace_ra": "1", "trace_dir": shared})
-    assert result.returncode == 7
-    assert os.listdir(os.path.join(shared, "IPaddr2-py")) == []
     assert "writable by others" in result.stderr
+    assert result.changes == [], result.changes
