@@ -111,12 +111,12 @@ _PLANTED = r"""
 T=/tmp/tr; mkdir -p $T
 printf 'keep me\n' > $T/precious.conf
 : > $T/target; ln -s $T/target $T/link
-mkdir -p $T/shared/IPaddr2-py; chmod 770 $T/shared/IPaddr2-py
+mkdir -p $T/open/IPaddr2-py; chmod 770 $T/open/IPaddr2-py
 for i in 1 2; do OCF_RESKEY_trace_file=$T/trace.txt {agent} monitor; echo rc=$?; done
 grep -c '^# pyha trace: IPaddr2-py' $T/trace.txt
 OCF_RESKEY_trace_file=$T/precious.conf {agent} monitor; echo rc=$?; cat $T/precious.conf
 OCF_RESKEY_trace_file=$T/link {agent} monitor; echo rc=$?; wc -c < $T/target
-OCF_RESKEY_trace_dir=$T/shared {agent} monitor; echo rc=$?; ls -A $T/shared/IPaddr2-py | wc -l
+OCF_RESKEY_trace_dir=$T/open {agent} monitor; echo rc=$?; ls -A $T/open/IPaddr2-py | wc -l
 """
 
 

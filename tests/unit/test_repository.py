@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
+
 from tests.conftest import ROOT
 
 OUTSIDE = (
@@ -54,3 +56,16 @@ def test_the_formatter_is_not_switched_off_anywhere() -> None:
     off = "# fmt: " + "off"
     found = [f for f in tracked(".py") if marker in read(f) or off in read(f)]
     assert found == []
+
+
+def test_a_deprecation_warning_from_ocflib_fails_the_tests() -> None:
+    """setup.cfg's filter reaches every ocflib module (a -W or PYTHONWARNINGS filter
+    would match only the top-level ocflib), and nothing else."""
+    import warnings
+
+    with pytest.raises(DeprecationWarning):
+        warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module="ocflib.agents.x")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # what the configured filters leave alone
+        warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module="lab.x")
+    assert len(caught) == 1
