@@ -2,6 +2,7 @@
 and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kernel.
 
     python3 lab/matrix.py [--release bullseye] [--release trixie] [--tier tests/unit ...]
+                          [--host-log build/matrix/bookworm.log]
 
 For each release: the test tiers named in lab/roots.py's RELEASES, run by that release's
 python3 against its own tools, from pyha's release tarball (a DeprecationWarning from
@@ -108,6 +109,34 @@ def run_cluster(name: str, extra: list[str], logs: str) -> tuple[bool, str]:
     return report(result, title, os.path.join(logs, f"{name}-cluster.log"), started)
 
 
+def host_line(log: str) -> tuple[bool, str]:
+    """Debian 12, this machine: the summary of the `make test` run that wrote log (make
+    matrix runs it first, once per make invocation)."""
+    if not os.path.exists(log):
+        return False, f"this machine: no {log} (run `make test`, or `make matrix`)"
+    with open(log, errors="replace") as f:
+        tail = f.read().strip().splitlines()
+    summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
+    version = ".".join(str(n) for n in sys.version_info[:3])
+    pacemaker = subprocess.run(
+        ["pacemakerd", "--version"], capture_output=True, text=True, check=False
+    ).stdout.split("\n", 1)[0]
+    passed = bool(summary) and not re.search(r"\d+ (failed|error)", summary)
+    return passed, (
+        f"this machine ({_os_name()}): Python {version}, {pacemaker or 'pacemaker ?'}: "
+        f"the whole suite (make test): {summary or 'no summary'} [{log}]"
+    )
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            fields = dict(line.rstrip().split("=", 1) for line in f if "=" in line)
+    except OSError:
+        return "?"
+    return fields.get("PRETTY_NAME", "?").strip('"')
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--release", action="append", choices=sorted(roots.RELEASES))
@@ -117,6 +146,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--no-cluster", action="store_true", help="leave out the releases' cluster tests"
+    )
+    parser.add_argument(
+        "--host-log", help="the `make test` output to report as this machine's line"
     )
     parser.add_argument("--logs", default=os.path.join(roots.ROOT_OF_REPO, "build", "matrix"))
     args = parser.parse_args()
@@ -130,6 +162,9 @@ def main() -> int:
         )
         (tarball,) = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.endswith(".tar.gz")]
         ok = True
+        if args.host_log:
+            ok, line = host_line(args.host_log)
+            print(line, flush=True)
         for name in releases:
             tiers = args.tier or roots.RELEASES[name].tiers
             passed, line = run_release(name, tarball, tiers, args.pytest_args.split(), args.logs)
