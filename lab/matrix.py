@@ -4,11 +4,12 @@ and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kerne
     python3 lab/matrix.py [--release bullseye] [--release trixie] [--tier tests/unit ...]
                           [--host-log build/matrix/bookworm.log]
 
-For each release: the test tiers named in lab/roots.py's RELEASES, run by that release's
-python3 against its own tools, from pyha's release tarball (a DeprecationWarning from
-ocflib is an error, setup.cfg); then the release's cluster tests, run here
-against a namespace lab whose nodes run from the root (that release's Pacemaker and
-Corosync, PYHA_LAB_RELEASE). Prints one line per run, keeps the whole output in
+For each release, side by side: the test tiers named in lab/roots.py's RELEASES, run by
+that release's python3 against its own tools, from pyha's release tarball (a
+DeprecationWarning from ocflib is an error, setup.cfg); then the release's cluster tests,
+run here against a namespace lab whose nodes run from the root (that release's Pacemaker
+and Corosync, PYHA_LAB_RELEASE). With --host-log, first this machine's line (Debian 12,
+from `make test`'s output). Prints one line per run, keeps the whole output in
 build/matrix/<release>.log (and <release>-cluster.log), and exits non-zero if any failed.
 """
 
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -165,16 +167,26 @@ def main() -> int:
         if args.host_log:
             ok, line = host_line(args.host_log)
             print(line, flush=True)
-        for name in releases:
-            tiers = args.tier or roots.RELEASES[name].tiers
-            passed, line = run_release(name, tarball, tiers, args.pytest_args.split(), args.logs)
-            print(line, flush=True)
-            ok = ok and passed
-            if roots.RELEASES[name].cluster and not args.no_cluster:
-                passed, line = run_cluster(name, args.pytest_args.split(), args.logs)
-                print(line, flush=True)
-                ok = ok and passed
+        # The releases run side by side (each in its own namespaces; most of the time
+        # goes to waiting for processes, not to the two cores), each release's cluster
+        # after its tiers; reported in release order.
+        with ThreadPoolExecutor(max_workers=len(releases)) as pool:
+            runs = {name: pool.submit(run_platform, name, tarball, args) for name in releases}
+            for name in releases:
+                for passed, line in runs[name].result():
+                    print(line, flush=True)
+                    ok = ok and passed
     return 0 if ok else 1
+
+
+def run_platform(name: str, tarball: str, args: argparse.Namespace) -> list[tuple[bool, str]]:
+    """A release's tiers in its root, then its cluster tests (unless left out)."""
+    extra = args.pytest_args.split()
+    tiers = args.tier or roots.RELEASES[name].tiers
+    results = [run_release(name, tarball, tiers, extra, args.logs)]
+    if roots.RELEASES[name].cluster and not args.no_cluster:
+        results.append(run_cluster(name, extra, args.logs))
+    return results
 
 
 if __name__ == "__main__":
