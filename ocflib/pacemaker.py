@@ -10,13 +10,14 @@ table in docs/design.md, "Pacemaker versions"):
   (`for_this_pacemaker`); what the tools print is read with `is_promoted`.
 - Promotion scores. `crm_attribute --promotion` exists from feature set 3.10.0 (2.1);
   before it, `crm_master`, deprecated since and still shipped by 3.0.
-- Clone meta-attributes and notify variables. 2.1 and 3.0 pass both promoted_* /
-  unpromoted_* and the old master_* / slave_* names (identical sets, checked with
-  ocf:pacemaker:Stateful's envfile on both); 2.0 passes only the old names.
-  `meta_names` gives the names to read, the current one first.
-- Everything else an agent sees is the same on all three: OCF_RA_VERSION 1.1, the
-  legacy reload rule for agents declaring OCF 1.0 (drbd-py is reloaded, not restarted,
-  on 2.1 and 3.0 alike), the exit codes.
+- Clone meta-attributes and notify variables. All three pass both promoted_max and
+  master_max; 2.1 and 3.0 pass both the notify_promoted_* / notify_unpromoted_* and
+  the old notify_master_* / notify_slave_* lists (identical sets, checked with
+  ocf:pacemaker:Stateful's envfile), 2.0 only the old lists. `meta_names` gives the
+  names to read, the current one first.
+- OCF_RA_VERSION is 1.0 on 2.0, 1.1 on 2.1 and 3.0; the agents do not read it. The
+  legacy reload rule for agents declaring OCF 1.0 holds on 2.1 and 3.0 alike (drbd-py
+  is reloaded, not restarted), and so do the exit codes.
 """
 
 from __future__ import annotations
