@@ -97,7 +97,8 @@ def keep_failure(output: Tee, err: BaseException) -> str | None:
     failure); its path, or None when the lab never came up."""
     import traceback
 
-    directory = next((d for d in reversed(LAB_DIRS) if os.path.isdir(d)), None)
+    kept = getattr(err, "kept", None)  # a lab that failed to come up kept its logs there
+    directory = kept or next((d for d in reversed(LAB_DIRS) if os.path.isdir(d)), None)
     if directory is None:
         return None
     with open(os.path.join(directory, "demo-output.txt"), "w") as f:
@@ -271,9 +272,20 @@ def run_namespace_demo() -> None:
 
 
 def run_drbd_demo() -> None:
-    from lab import stack
+    from lab import stack, umlhost
     from lab.scenario import DRBD_TIMELINE, VIP, DrbdStack
 
+    verdict = umlhost.probe()
+    if not verdict.usable:
+        say(verdict.sentence)
+        say(
+            "showing the namespace variant's failover instead (a shared loop device: "
+            "DRBD is NOT exercised on this host)"
+        )
+        run_namespace_demo()
+        say("DRBD was not exercised: UML guests cannot run on this host (see above)")
+        return
+    say(verdict.sentence)
     started = time.monotonic()
     say(
         "booting two User-Mode-Linux nodes (Linux 6.1 with DRBD 8.4.11) on a private "

@@ -33,12 +33,21 @@ STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d+)")
 
 
 class LabError(RuntimeError):
-    """The lab could not do what was asked (the message says where to look)."""
+    """The lab could not do what was asked (the message says where to look).
+    `kept`: the directory holding the logs of a lab that failed to come up."""
+
+    kept: str | None = None
+
+
+# Where a lab that failed to come up leaves its logs (outlives down()).
+FAILED_DIR = "/var/tmp"
 
 
 class Lifecycle:
     """`with lab:` brings a lab up and always takes it down (also after a
-    failure during bring-up, or Ctrl-C)."""
+    failure during bring-up, or Ctrl-C). A failed bring-up first copies the
+    lab's logs (`collect_logs`, where the lab has it) to a directory of their
+    own under /var/tmp, and its LabError says where."""
 
     def up(self) -> None:
         raise NotImplementedError
@@ -49,13 +58,38 @@ class Lifecycle:
     def __enter__(self: L) -> L:
         try:
             self.up()
-        except BaseException:
+        except BaseException as err:
+            kept = self._keep_logs()
             self.down()
+            if kept is not None and isinstance(err, LabError):
+                raise _kept_error(err, kept) from err
             raise
         return self
 
+    def _keep_logs(self) -> str | None:
+        collect = getattr(self, "collect_logs", None)
+        if collect is None:
+            return None
+        import tempfile
+
+        dest = tempfile.mkdtemp(prefix="pyha-lab-failed-", dir=FAILED_DIR)
+        try:
+            collect(dest)
+        except (OSError, NotImplementedError):
+            pass
+        if not os.listdir(dest):  # nothing was written yet (e.g. the host probe failed)
+            os.rmdir(dest)
+            return None
+        return dest
+
     def __exit__(self, *exc: object) -> None:
         self.down()
+
+
+def _kept_error(err: LabError, kept: str) -> LabError:
+    new = LabError(f"{err} (removed with the lab); its logs are kept in {kept}")
+    new.kept = kept
+    return new
 
 
 class ClusterOps:

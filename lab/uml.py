@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
+from lab import umlhost
 from lab.ops import LabError, Lifecycle
 
 __all__ = ["UmlLab", "Guest", "Result", "LabError", "drbd_resource"]
@@ -110,6 +111,7 @@ class UmlLab(Lifecycle):
         mem_mib: int = 384,
         files: Mapping[str, str] | None = None,
         keep: bool = False,
+        verdict: umlhost.Verdict | None = None,
     ) -> None:
         tag = f"{os.getpid()}-{next(_ids)}"
         self.netns = f"pyha-uml-{tag}"
@@ -120,6 +122,9 @@ class UmlLab(Lifecycle):
         self.mem_mib = mem_mib
         self.files = dict(files or {})
         self.keep = keep
+        # How linux.uml runs on this host: the run's probe decides, unless a test says.
+        self.given = verdict
+        self.verdict = verdict or umlhost.Verdict("none", "not probed yet")
 
     def guest(self, name: str) -> Guest:
         for guest in self.guests:
@@ -130,7 +135,11 @@ class UmlLab(Lifecycle):
     # -- bring-up -------------------------------------------------------------------
 
     def up(self, timeout: float = 60) -> None:
-        """Create the network, install pyha for the guests, boot them all."""
+        """Probe the host (once per run), create the network, install pyha for
+        the guests, boot them all."""
+        self.verdict = self.given or umlhost.probe()
+        if not self.verdict.usable:
+            raise LabError(self.verdict.sentence)
         _sh(["ip", "netns", "add", self.netns])
         _sh(["ip", "-n", self.netns, "link", "set", "lo", "up"])
         _sh(["ip", "-n", self.netns, "link", "add", "br0", "type", "bridge"])
@@ -208,6 +217,7 @@ class UmlLab(Lifecycle):
                 env={
                     "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
                     "TMPDIR": "/dev/shm",
+                    **self.verdict.env,
                 },
                 start_new_session=True,
             )

@@ -60,6 +60,28 @@ def need(*tools: str, root: bool = False) -> None:
         pytest.skip(message)
 
 
+def need_uml() -> None:
+    """need() for the UML lab: linux.uml, root, and the lab's probe (once per run)
+    saying that a guest can run a user process here; its one sentence otherwise."""
+    need("linux.uml", root=True)
+    from lab import umlhost
+
+    verdict = umlhost.probe()
+    if not verdict.usable:
+        if REQUIRE:
+            pytest.fail(verdict.sentence, pytrace=False)
+        pytest.skip(verdict.sentence)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which path the UML lab took on this host (in every CI log that ran it)."""
+    from lab import umlhost
+
+    verdict = umlhost.probed()
+    if verdict is not None:
+        terminalreporter.write_line(f"lab: {verdict.sentence}")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
     outcome = yield

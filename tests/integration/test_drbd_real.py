@@ -15,7 +15,7 @@ from typing import TypeVar
 import pytest
 
 from lab.uml import Result, UmlLab, drbd_resource
-from tests.conftest import need
+from tests.conftest import need, need_uml
 
 AGENT = "/usr/lib/ocf/resource.d/pyha/drbd-py"
 GUESTS = ("uml1", "uml2")
@@ -159,6 +159,7 @@ class Pair:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[UmlLab]:
     need("linux.uml", "drbdadm", "cibadmin", "crm_attribute", root=True)
+    need_uml()
     files = {
         "/etc/drbd.d/r0.res": drbd_resource("r0", GUESTS),
         "/etc/pyha-test/cib.xml": seed_cib(),

@@ -15,7 +15,7 @@ import pytest
 
 from lab import stack
 from lab.scenario import MYSQL_STARTED, DrbdStack, Writer
-from tests.conftest import need
+from tests.conftest import need, need_uml
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,6 +32,7 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         "mariadb-install-db",
         root=True,
     )
+    need_uml()
     with DrbdStack("pyha") as st:
         lab = st.uml
         st.prepare()
