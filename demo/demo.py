@@ -275,7 +275,7 @@ def run_drbd_demo() -> None:
     from lab import stack, umlhost
     from lab.scenario import DRBD_TIMELINE, VIP, DrbdStack
 
-    verdict = umlhost.probe()
+    verdict = umlhost.probe(say=False)  # said here, into the demo's kept output
     if not verdict.usable:
         say(verdict.sentence)
         say(

@@ -250,12 +250,14 @@ def keep_console(failed: Boot) -> str:
 _verdicts: dict[str, Verdict] = {}
 
 
-def probe() -> Verdict:
-    """The verdict for this process (probed once), logged on stderr once."""
+def probe(*, say: bool = True) -> Verdict:
+    """The verdict for this process (probed once), logged on stderr once unless
+    the caller says it itself."""
     if "run" not in _verdicts:
         verdict = decide(mode=os.environ.get("PYHA_UML_XSAVE", "auto"), keep=keep_console)
         _verdicts["run"] = verdict
-        print(f"lab: {verdict.sentence}", file=sys.stderr, flush=True)
+        if say:
+            print(f"lab: {verdict.sentence}", file=sys.stderr, flush=True)
     return _verdicts["run"]
 
 

@@ -68,7 +68,7 @@ def test_where_uml_cannot_run_the_demo_shows_the_namespace_failover_and_says_so(
     from lab import umlhost
 
     sentence = "UML guests cannot run a user process on this host: its CPU's XSAVE area ..."
-    monkeypatch.setattr(umlhost, "probe", lambda: umlhost.Verdict("none", sentence))
+    monkeypatch.setattr(umlhost, "probe", lambda say: umlhost.Verdict("none", sentence))
     shown: list[str] = []
     monkeypatch.setattr(demo, "run_namespace_demo", lambda: shown.append("namespaces"))
     demo.run_drbd_demo()
