@@ -16,6 +16,8 @@ __all__ = [
     "parse_grastate",
     "with_safe_to_bootstrap",
     "recovered_position",
+    "Position",
+    "parse_position",
     "prepared_transactions",
     "seqno_value",
     "Health",
@@ -105,19 +107,58 @@ def with_safe_to_bootstrap(text: str) -> str:
     return "".join(lines) + "safe_to_bootstrap: 1\n"
 
 
-RECOVERED = r"WSREP:\s*[Rr]ecovered position:?\s*([0-9a-fA-F-]{36}):(-?[0-9]+)\s*$"
+# "uuid:seqno", and with wsrep_gtid_mode=ON "uuid:seqno,domain-server-seqno" (MariaDB
+# 10.5+; mariadbd's format string "%s,%d-%d-%llu").
+POSITION = r"([0-9a-fA-F-]{36}):(-?[0-9]+)(?:,([0-9]{1,10}-[0-9]{1,10}-[0-9]{1,20}))?"
+RECOVERED = r"WSREP:\s*[Rr]ecovered position:?\s*" + POSITION + r"\s*$"
 PREPARED = r"\[ERROR\]\s+Found\s+[0-9]+\s+prepared\s+transactions!"
 
 
-def recovered_position(log: str) -> tuple[str, int] | None:
-    """The last "WSREP: Recovered position: uuid:seqno" of a --wsrep-recover run."""
+class Position:
+    """A recovered position: uuid, seqno and, in GTID mode, the GTID."""
+
+    __slots__ = ("uuid", "seqno", "gtid")
+
+    def __init__(self, uuid: str, seqno: int, gtid: str | None = None) -> None:
+        self.uuid = uuid
+        self.seqno = seqno
+        self.gtid = gtid
+
+    @property
+    def published(self) -> str:
+        """The last-committed attribute's value: the seqno, with ",gtid" in GTID
+        mode (as the reference publishes it)."""
+        return f"{self.seqno},{self.gtid}" if self.gtid else str(self.seqno)
+
+    @property
+    def text(self) -> str:
+        """The whole position, as --wsrep-start-position takes it."""
+        return f"{self.uuid}:{self.published}"
+
+    def __repr__(self) -> str:
+        return f"Position({self.uuid!r}, {self.seqno!r}, {self.gtid!r})"
+
+
+def parse_position(text: str) -> Position | None:
+    """A whole position as Position.text writes it; None for anything else."""
+    import re
+
+    m = re.fullmatch(POSITION, text.strip())
+    if m is None or not _is_uuid(m.group(1)):
+        return None
+    return Position(m.group(1).lower(), int(m.group(2)), m.group(3))
+
+
+def recovered_position(log: str) -> Position | None:
+    """The last "WSREP: Recovered position: uuid:seqno[,gtid]" of a --wsrep-recover
+    run."""
     import re
 
     found = None
     for line in log.splitlines():
         m = re.search(RECOVERED, line)
         if m:
-            found = (m.group(1).lower(), int(m.group(2)))
+            found = Position(m.group(1).lower(), int(m.group(2)), m.group(3))
     return found
 
 
@@ -130,14 +171,22 @@ def prepared_transactions(log: str) -> bool:
 
 def seqno_value(text: str | None) -> int | None:
     """A published last-committed value as a number, as the reference compares
-    them: 18446744073709551615 (no commit) counts as 0; None when absent or not
-    a number."""
+    them: 18446744073709551615 (no commit) counts as 0, "seqno,gtid" (GTID mode)
+    by its seqno; None when absent or not a number."""
     if text is None:
         return None
-    text = text.strip()
+    text, comma, gtid = text.strip().partition(",")
+    if comma and not _is_gtid(gtid):
+        return None
     if text == UINT64_MAX:
         return 0
     return _int(text)
+
+
+def _is_gtid(text: str) -> bool:
+    """domain-server-seqno, each a number."""
+    parts = text.split("-")
+    return len(parts) == 3 and all(p.isascii() and p.isdigit() and len(p) <= 20 for p in parts)
 
 
 # --- health of a running member -------------------------------------------------------------

@@ -50,7 +50,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ocflib.galerastate import Election, GraState, NodeView
+    from ocflib.galerastate import Election, GraState, NodeView, Position
 
 # --- 1. Parameters (beyond mysql's) ------------------------------------------------------------
 
@@ -403,6 +403,8 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
     detect_safe_to_bootstrap(ctx, me, state)
     position = state.position if state is not None else None
     seqno: int | None = state.seqno if position is not None and state is not None else None
+    published = str(seqno)
+    sst = False  # a heuristic rollback happened: the node rejoins by a full SST
     if position is None:
         if state is None:
             set_attr(ctx, me, "no-grastate", "true")  # avoid bootstrapping from here
@@ -423,20 +425,27 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
                     if state is not None and servers_file(cfg, ctx, grastate_path(cfg)):
                         _unlink(ctx, grastate_path(cfg))
                     set_attr(ctx, me, "no-grastate", "true")
+                    sst = True
         if found is not None:
-            position = f"{found[0]}:{found[1]}"
-            seqno = found[1]
+            # After a heuristic rollback the node's data may differ from what its
+            # position says: no start position is kept, so it joins by SST.
+            position = None if sst else found.text
+            seqno = found.seqno
+            published = found.published
     if seqno is None:
         clear_attr(ctx, me, "last-committed")
         ctx.procs.remove_own_file(_position_file(ctx), ctx.log.warning)
         raise GenericError("Unable to detect last known write sequence number")
-    ctx.log.info("Last commit version found: %d", seqno)
-    set_attr(ctx, me, "last-committed", str(seqno))
+    ctx.log.info("Last commit version found: %s", published)
+    set_attr(ctx, me, "last-committed", published)
+    if position is None:  # SST forced: nothing for promote to pass on
+        ctx.procs.remove_own_file(_position_file(ctx), ctx.log.warning)
+        return
     try:
         from ocflib.proc import write_private_file
 
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
-        write_private_file(_position_file(ctx), (position or "") + "\n")
+        write_private_file(_position_file(ctx), position + "\n")
     except OSError as err:
         ctx.log.warning("cannot keep the position in %s: %s", ctx.env.rsctmp, err.strerror)
 
@@ -484,11 +493,9 @@ def server_binary(cfg: Config, ctx: Context) -> str:
     raise NotInstalledError(f"no mariadbd or mysqld found for {path}")
 
 
-def wsrep_recover(
-    cfg: Config, ctx: Context, *, rollback: bool
-) -> tuple[tuple[str, int] | None, str]:
+def wsrep_recover(cfg: Config, ctx: Context, *, rollback: bool) -> tuple[Position | None, str]:
     """Run the server with --wsrep-recover (as user) into a log of ours; the
-    recovered (uuid, seqno) if any, and the log's text."""
+    recovered position if any, and the log's text."""
     from ocflib.galerastate import recovered_position
 
     account = ctx.accounts.user(cfg[USER])
@@ -591,8 +598,9 @@ def two_node_survivor(cfg: Config, ctx: Context, view: ClusterView, me: str) -> 
     return False
 
 
-def detect_first_master(cfg: Config, ctx: Context, view: ClusterView, me: str) -> Election:
-    """Run the election and, when it names a node, mark it to bootstrap."""
+def run_election(cfg: Config, ctx: Context, view: ClusterView, me: str) -> Election:
+    """The election on this view (this node counted safe when it survived a
+    two-node split)."""
     from ocflib.galerastate import elect
 
     nodes = node_views(cfg, ctx, view)
@@ -600,14 +608,48 @@ def detect_first_master(cfg: Config, ctx: Context, view: ClusterView, me: str) -
         for n in nodes:
             if n.name == me:
                 n.safe_to_bootstrap = True
-    election = elect(nodes)
+    return elect(nodes)
+
+
+def marked(ctx: Context, view: ClusterView) -> set[str]:
+    """The nodes marked to bootstrap (<rsc>-bootstrap) in this view."""
+    name = attr(ctx, "bootstrap")
+    return {node for node, values in view.attrs.items() if values.get(name) == "true"}
+
+
+def detect_first_master(cfg: Config, ctx: Context, view: ClusterView, me: str) -> Election:
+    """Run the election and, when it names a node, mark it to bootstrap; an
+    earlier election's mark on another node is taken back (one mark at most)."""
+    election = run_election(cfg, ctx, view, me)
     if election.bootstrap is None:
         ctx.log.info("Waiting before any instance is promoted: %s", election.why)
         return election
+    for stale in sorted(marked(ctx, view) - {election.bootstrap}):
+        ctx.log.info("%s is no longer the bootstrap node: its mark is cleared", stale)
+        clear_attr(ctx, stale, "bootstrap")
+        set_score(ctx, stale, None)
     ctx.log.info("Promoting %s to be our bootstrap node: %s", election.bootstrap, election.why)
     set_attr(ctx, election.bootstrap, "bootstrap", "true")
     set_score(ctx, election.bootstrap, PROMOTED_SCORE)
     return election
+
+
+def still_elected(cfg: Config, ctx: Context, view: ClusterView, me: str) -> bool:
+    """promote's last check before a bootstrap, on a fresh view: no other marked
+    node is being promoted, and the election does not now name another node (it
+    may name none when a node's position went away since: the mark stands)."""
+    others = marked(ctx, view) - {me}
+    busy = sorted(others & (view.promoting | view.promoted))
+    if busy:
+        ctx.log.warning("%s is being promoted to bootstrap the cluster: not this node", busy[0])
+        return False
+    election = run_election(cfg, ctx, view, me)
+    if election.bootstrap not in (None, me):
+        ctx.log.warning(
+            "%s is to bootstrap the cluster, not this node: %s", election.bootstrap, election.why
+        )
+        return False
+    return True
 
 
 def _size_file(ctx: Context) -> str:
@@ -820,7 +862,13 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     if view.promoted - {me}:
         extra = [f"--wsrep-cluster-address={cfg[WSREP_CLUSTER_ADDRESS]}"]
         wait_for_earlier_joiners(cfg, ctx, view, me)
-    elif view.attrs.get(me, {}).get(attr(ctx, "bootstrap")) == "true":
+    elif me in marked(ctx, view):
+        if not still_elected(cfg, ctx, view, me):
+            # Exactly one bootstrap: the mark and the promotion go back, the next
+            # election marks one node again.
+            clear_attr(ctx, me, "bootstrap")
+            set_score(ctx, me, None)
+            return OCF.SUCCESS
         bootstrap = True
         extra = ["--wsrep-cluster-address=gcomm://"]
     else:
@@ -898,11 +946,12 @@ def start_position(cfg: Config, ctx: Context) -> list[str]:
     state = read_grastate(cfg)
     if state is not None and state.position is not None:
         return []
+    from ocflib.galerastate import parse_position
     from ocflib.proc import read_private_file
 
     got = read_private_file(_position_file(ctx), 256)
-    text = got[0].strip() if got else ""
-    return [f"--wsrep-start-position={text}"] if text else []
+    position = parse_position(got[0]) if got and got[0].strip() else None
+    return [f"--wsrep-start-position={position.text}"] if position is not None else []
 
 
 def start_galera(cfg: Config, ctx: Context, extra: list[str]) -> None:

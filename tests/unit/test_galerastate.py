@@ -9,6 +9,7 @@ from ocflib.galerastate import (
     elect,
     health,
     parse_grastate,
+    parse_position,
     prepared_transactions,
     recovered_position,
     seqno_value,
@@ -60,15 +61,46 @@ def test_recovered_position_is_the_last_one_logged() -> None:
         "2026-11-27 12:38:18 0 [Note] WSREP: Recovered position: "
         f"{UUID.upper()}:18\n"
     )
-    assert recovered_position(log) == (UUID, 18)
+    found = recovered_position(log)
+    assert found is not None
+    assert (found.uuid, found.seqno, found.gtid) == (UUID, 18, None)
+    assert found.text == f"{UUID}:18" and found.published == "18"
     assert recovered_position("2026 [ERROR] Aborting\n") is None
     assert prepared_transactions("[ERROR] Found 2 prepared transactions! It means that")
     assert not prepared_transactions(log)
 
 
+def test_a_gtid_mode_position_is_kept_whole() -> None:
+    """wsrep_gtid_mode=ON (mariadbd 10.11's format string: "%s,%d-%d-%llu")."""
+    line = f"2026-12-03  7:42:24 0 [Note] WSREP: Recovered position: {UUID}:4,7-3-3\n"
+    found = recovered_position(line)
+    assert found is not None
+    assert (found.uuid, found.seqno, found.gtid) == (UUID, 4, "7-3-3")
+    assert found.text == f"{UUID}:4,7-3-3" and found.published == "4,7-3-3"
+    for bad in (f"{UUID}:4,7-3", f"{UUID}:4,x-3-3", f"{UUID}:4,7-3-3;rm"):
+        assert recovered_position(f"WSREP: Recovered position: {bad}\n") is None
+        assert parse_position(bad) is None
+    again = parse_position(found.text)
+    assert again is not None and again.text == found.text
+    assert parse_position(f"{UUID}:4") is not None and parse_position("x" * 36 + ":4") is None
+    assert not prepared_transactions(line)
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("42", 42), ("-1", -1), ("18446744073709551615", 0), (None, None), ("x", None), ("", None)],
+    [
+        ("42", 42),
+        ("-1", -1),
+        ("18446744073709551615", 0),
+        (None, None),
+        ("x", None),
+        ("", None),
+        ("42,0-1-42", 42),  # GTID mode, as the reference publishes it
+        ("18446744073709551615,0-1-0", 0),
+        ("42,0-1", None),
+        ("42,", None),
+        (",0-1-2", None),
+    ],
 )
 def test_seqno_values_as_the_reference_compares_them(text: str | None, value: int | None) -> None:
     assert seqno_value(text) == value

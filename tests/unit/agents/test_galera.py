@@ -265,6 +265,47 @@ def test_start_after_a_crash_recovers_the_position(fake: FakeRunner, tmp_path: A
     ]
 
 
+def test_start_after_a_crash_in_gtid_mode_keeps_the_whole_position(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    """wsrep_gtid_mode=ON: mariadbd 10.11 logs "uuid:seqno,domain-server-seqno". The
+    seqno is published with the GTID as the reference publishes it, and promote passes
+    the whole position on (mariadbd 10.11 takes it as --wsrep-start-position)."""
+    grastate(tmp_path, -1)
+    log = tmp_path / "galera-py-db.recover.log"
+
+    def recover() -> None:
+        with open(log, "a") as f:
+            f.write(f"2026 [Note] WSREP: Recovered position: {UUID}:4711,7-3-4706\n")
+
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(recover_argv(tmp_path), effect=recover)
+    fake.expect(attr("n1", "last-committed", "-v", "4711,7-3-4706"))
+    fake.expect(MON, crm_mon(promoted=("n2",)))
+    fake.expect(score("n1", "-v", "100"))
+    out = run("start", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS, out.reasons
+    assert galera.start_position(*_cfg_ctx(env(str(tmp_path)))) == [
+        f"--wsrep-start-position={UUID}:4711,7-3-4706"
+    ]
+
+
+def test_the_election_reads_gtid_mode_positions(fake: FakeRunner, tmp_path: Any) -> None:
+    grastate(tmp_path, 10)
+    published = {
+        "n1": {"db-last-committed": "10"},
+        "n2": {"db-last-committed": "12,0-2-12"},
+        "n3": {"db-last-committed": "11,0-3-11"},
+    }
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "10"))
+    fake.expect(MON, crm_mon(attrs=published))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n2", "bootstrap", "-v", "true"))
+    fake.expect(score("n2", "-v", "100"))
+    assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
+
+
 def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
     from ocflib.agent import Context
     from ocflib.env import OcfEnv
@@ -466,9 +507,16 @@ def server_argv(tmp: Any, *extra: str) -> list[str]:
     ]
 
 
+ELECTED_N1 = {
+    "n1": {"db-bootstrap": "true", "db-last-committed": "50"},
+    "n2": {"db-last-committed": "40"},
+    "n3": {"db-last-committed": "45"},
+}
+
+
 def test_promote_bootstraps_the_elected_node(fake: FakeRunner, tmp_path: Any) -> None:
     grastate(tmp_path, 50, safe=0)
-    fake.expect(MON, crm_mon(attrs={"n1": {"db-bootstrap": "true"}}))
+    fake.expect(MON, crm_mon(attrs=ELECTED_N1))
     fake.expect(attr("n1", "last-committed", "-D"))
     fake.expect(attr("n1", "safe-to-bootstrap", "-D"))
     procs = FakeProcesses()
@@ -489,6 +537,65 @@ def test_promote_bootstraps_the_elected_node(fake: FakeRunner, tmp_path: Any) ->
     assert out.rc == OCF.SUCCESS, (out.reasons, out.records)
     assert "safe_to_bootstrap: 1" in (tmp_path / "grastate.dat").read_text()
     sql.assert_done()
+
+
+def test_the_election_clears_a_stale_bootstrap_mark(fake: FakeRunner, tmp_path: Any) -> None:
+    """n3 was marked by an earlier election; n2 is now the most advanced: one mark."""
+    grastate(tmp_path, 10)
+    published = {
+        "n1": {"db-last-committed": "10"},
+        "n2": {"db-last-committed": "12"},
+        "n3": {"db-last-committed": "11", "db-bootstrap": "true"},
+    }
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "10"))
+    fake.expect(MON, crm_mon(attrs=published))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n3", "bootstrap", "-D"))
+    fake.expect(score("n3", "-D"))
+    fake.expect(attr("n2", "bootstrap", "-v", "true"))
+    fake.expect(score("n2", "-v", "100"))
+    assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
+
+
+def test_a_marked_node_that_is_no_longer_elected_does_not_bootstrap(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    """Two marks (an older election's on n1): promote asks the election again on
+    the fresh view; it names n2, so n1 gives its mark and promotion back."""
+    grastate(tmp_path, 10)
+    published = {
+        "n1": {"db-last-committed": "10", "db-bootstrap": "true"},
+        "n2": {"db-last-committed": "12", "db-bootstrap": "true"},
+        "n3": {"db-last-committed": "11"},
+    }
+    fake.expect(MON, crm_mon(attrs=published))
+    fake.expect(attr("n1", "bootstrap", "-D"))
+    fake.expect(score("n1", "-D"))
+    out = run("promote", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS
+    assert any("n2 is to bootstrap the cluster, not this node" in r[1] for r in out.records)
+    assert "safe_to_bootstrap: 1" not in (tmp_path / "grastate.dat").read_text()
+
+
+def test_two_marked_nodes_promoted_together_never_both_bootstrap(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    """n1 and n3 both marked and promoted in one transition: n1 sees n3 promoting
+    with its mark and steps back (n3, seeing n1 the same way, does too; the next
+    election marks one node again)."""
+    grastate(tmp_path, 12)
+    published = {
+        "n1": {"db-last-committed": "12", "db-bootstrap": "true"},
+        "n2": {"db-last-committed": "11"},
+        "n3": {"db-bootstrap": "true"},
+    }
+    fake.expect(MON, crm_mon(promoting=("n1", "n3"), attrs=published))
+    fake.expect(attr("n1", "bootstrap", "-D"))
+    fake.expect(score("n1", "-D"))
+    out = run("promote", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS
+    assert any("n3 is being promoted to bootstrap" in r[1] for r in out.records)
 
 
 def test_promote_without_a_cluster_to_join_gives_the_promotion_back(
@@ -657,6 +764,11 @@ def test_start_rolls_back_prepared_transactions_and_forces_sst(
     assert out.rc == OCF.SUCCESS, out.reasons
     assert not (tmp_path / "grastate.dat").exists()
     assert any("--tc-heuristic-recover" in r[1] for r in out.records)
+    # SST, as logged and as the reference does: promote passes no start position
+    # (a position would make the joiner ask for IST on top of rolled-back data).
+    assert any("SST forced at next restart" in r[1] for r in out.records)
+    assert galera.start_position(*_cfg_ctx(env(str(tmp_path)))) == []
+    assert not (tmp_path / "galera-py-db:0.position").exists()
 
 
 def test_galeras_files_are_changed_only_when_they_are_the_servers(tmp_path: Any) -> None:
