@@ -48,7 +48,7 @@ from ocflib.params import Boolean, Config, Param, Problem, String
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from ocflib.galerastate import Election, GraState, NodeView, Position
 
@@ -174,16 +174,32 @@ def _same_host(entry: str, name: str) -> bool:
     return name in (entry, host) or host.startswith(name + ".")
 
 
-def pcmk_nodes(cfg: Config) -> list[str]:
-    """The Pacemaker names of the galera nodes (without a :port when unmapped);
+def member_named(host: str, members: Collection[str]) -> str:
+    """The Pacemaker node an unmapped address entry names: itself when it is a
+    member, else the one member whose first label it shares (node1.example.com
+    names node1, node1 names node1.example.com); unchanged when there is none, or
+    more than one, or host is an IPv4 address."""
+    if not members or host in members or host.replace(".", "").isdigit():
+        return host
+    short = host.split(".", 1)[0]
+    found = [m for m in members if m.split(".", 1)[0] == short]
+    return found[0] if len(found) == 1 else host
+
+
+def pcmk_nodes(cfg: Config, members: Collection[str] = ()) -> list[str]:
+    """The Pacemaker names of the galera nodes (without a :port when unmapped,
+    matched to Pacemaker's members by name when those are given: FQDNs in
+    wsrep_cluster_address for short node names, or the other way round);
     ConfigError when one has none."""
     names = []
     for g in galera_nodes(cfg):
         p = to_pcmk(cfg, g)
         if p is None:
             raise ConfigError(f"Could not determine pacemaker node from galera name <{g}>.")
-        if not host_map(cfg) and p.count(":") == 1:
-            p = p.split(":", 1)[0]
+        if not host_map(cfg):
+            if p.count(":") == 1:
+                p = p.split(":", 1)[0]
+            p = member_named(p, members)
         names.append(p)
     return names
 
@@ -563,7 +579,7 @@ def node_views(cfg: Config, ctx: Context, view: ClusterView) -> list[NodeView]:
     from ocflib.galerastate import NodeView, seqno_value
 
     views = []
-    for node in pcmk_nodes(cfg):
+    for node in pcmk_nodes(cfg, view.members):
         attrs = view.attrs.get(node, {})
         last = seqno_value(attrs.get(attr(ctx, "last-committed")))
         left_at = None
@@ -668,7 +684,6 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
 
     size = seqno_value(status.get("wsrep_cluster_size"))
     committed = seqno_value(status.get("wsrep_last_committed"))
-    nodes = pcmk_nodes(cfg)
     if size is None or committed is None:
         return
     cache = _size_file(ctx)
@@ -680,7 +695,7 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
         view = cluster_view(ctx)
         if len(view.promoted) != size or me not in view.promoted:
             return  # Pacemaker has not caught up yet: the next monitor looks again
-        for node in nodes:
+        for node in pcmk_nodes(cfg, view.members):
             if node not in view.promoted:
                 ctx.log.info("%s left the primary component at seqno %d or before", node, committed)
                 set_attr(ctx, node, "left-at", str(committed), lifetime="forever")
@@ -881,7 +896,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     if server_process(cfg, ctx) is not None:
         status = wsrep_status(cfg, ctx)
         if status is not None and health(status).state == "promoted":
-            return promoted(cfg, ctx, me, bootstrap)
+            return promoted(cfg, ctx, me, bootstrap, view.members)
         raise GenericError("MySQL runs but is not part of the primary component: stop it first")
     if bootstrap:
         state = read_grastate(cfg)
@@ -893,7 +908,7 @@ def promote(cfg: Config, ctx: Context) -> OCF:
     prepare(cfg, ctx)
     forget_saved_component(cfg, ctx)
     start_galera(cfg, ctx, extra)
-    return promoted(cfg, ctx, me, bootstrap)
+    return promoted(cfg, ctx, me, bootstrap, view.members)
 
 
 JOIN_STAGGER = 1.0  # s between joiners promoted together
@@ -909,7 +924,7 @@ def wait_for_earlier_joiners(cfg: Config, ctx: Context, view: ClusterView, me: s
     6.6 s) and may briefly take the primary component down; a joiner is in the
     group about a second after its start, and then the next may come (their
     state transfers overlap)."""
-    nodes = pcmk_nodes(cfg)
+    nodes = pcmk_nodes(cfg, view.members)
     earlier = set(nodes[: nodes.index(me)]) if me in nodes else set()
     ahead = view.promoting & earlier
     if not ahead:
@@ -1005,11 +1020,13 @@ def _datadir_size(cfg: Config) -> str:
     return f"{total / 1e6:.0f} MB"
 
 
-def promoted(cfg: Config, ctx: Context, me: str, bootstrap: bool) -> OCF:
+def promoted(
+    cfg: Config, ctx: Context, me: str, bootstrap: bool, members: Collection[str] = ()
+) -> OCF:
     """Bookkeeping once this node is a synced member: the bootstrap node lets the
     others join; every node forgets its pre-start position and departure."""
     if bootstrap:
-        for node in pcmk_nodes(cfg):
+        for node in pcmk_nodes(cfg, members):
             set_score(ctx, node, PROMOTED_SCORE)
         clear_attr(ctx, me, "bootstrap")
         ctx.log.info("Bootstrap complete, promoting the rest of the galera instances.")

@@ -227,6 +227,39 @@ def test_start_elects_the_most_advanced_node(fake: FakeRunner, tmp_path: Any) ->
     assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
 
 
+def test_fqdns_in_the_cluster_address_name_the_pacemaker_nodes(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    """gcomm://n1.example.com,...: Pacemaker's nodes are n1..n3; the election reads
+    and marks them by those names (before, it looked for n2.example.com and waited
+    for ever)."""
+    grastate(tmp_path, 10)
+    published = {
+        "n1": {"db-last-committed": "10"},
+        "n2": {"db-last-committed": "12"},
+        "n3": {"db-last-committed": "11"},
+    }
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "10"))
+    fake.expect(MON, crm_mon(attrs=published))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n2", "bootstrap", "-v", "true"))
+    fake.expect(score("n2", "-v", "100"))
+    address = "gcomm://n1.example.com,n2.example.com:4567,n3.example.com"
+    out = run("start", fake, env(str(tmp_path), wsrep_cluster_address=address))
+    assert out.rc == OCF.SUCCESS, out.reasons
+
+
+def test_member_names_resolve_short_and_long_but_never_ambiguously() -> None:
+    members = {"n1", "n2.example.com", "db1.a.example", "db1.b.example"}
+    assert galera.member_named("n1.example.com", members) == "n1"
+    assert galera.member_named("n2", members) == "n2.example.com"
+    assert galera.member_named("n1", members) == "n1"
+    assert galera.member_named("db1", members) == "db1"  # two candidates: left as it is
+    assert galera.member_named("10.0.0.1", {"10"}) == "10.0.0.1"
+    assert galera.member_named("n9.example.com", members) == "n9.example.com"
+
+
 def test_start_joins_a_running_cluster(fake: FakeRunner, tmp_path: Any) -> None:
     grastate(tmp_path, 10)
     fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
