@@ -43,6 +43,14 @@ wsrep_cluster_address=gcomm://node1,node2,node3
 wsrep_sst_method=rsync
 wsrep_provider_options="gcache.size=64M"
 """
+# GTID mode, as MariaDB documents it for Galera nodes that feed asynchronous replicas: a
+# binary log on every node, replicated writes logged too, one GTID domain for the cluster.
+GTID_CNF = """log_bin=mysql-bin
+log_slave_updates=ON
+wsrep_gtid_mode=ON
+wsrep_gtid_domain_id=1
+server_id=1
+"""
 SOCKET = "/run/mysqld/mysqld.sock"
 BASE = 10_000_000  # each node's writer commits ids in its own range: node i -> i * BASE
 
@@ -50,16 +58,19 @@ BASE = 10_000_000  # each node's writer commits ids in its own range: node i -> 
 class GaleraLab(NamespaceCluster):
     """NamespaceCluster(3) with a Galera node's datadir on each node."""
 
-    def __init__(self, agents: str = "pyha", *, keep: bool = False, data_mb: int = 0) -> None:
+    def __init__(
+        self, agents: str = "pyha", *, keep: bool = False, data_mb: int = 0, gtid: bool = False
+    ) -> None:
         super().__init__(3, keep=keep)
         self.agents = agents
+        self.gtid = gtid  # wsrep_gtid_mode=ON with a binary log (GTID_CNF)
         self.config_path = os.path.join(self.dir, "galera.cnf")
         self.data_mb = data_mb  # bulk data in the seed: a full state transfer costs more
 
     def _prepare(self) -> None:
         super()._prepare()
         with open(self.config_path, "w") as f:
-            f.write(GALERA_CNF)
+            f.write(GALERA_CNF + (GTID_CNF if self.gtid else ""))
         seed = os.path.join(self.dir, "seed")
         stack.seed_datadir(seed)
         if self.data_mb:

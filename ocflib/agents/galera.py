@@ -169,9 +169,10 @@ def to_galera(cfg: Config, pcmk: str) -> str | None:
 
 
 def _same_host(entry: str, name: str) -> bool:
-    """An address entry names this node: exactly, with a :port, or as its FQDN."""
+    """An address entry names this node: exactly, with a :port, as its FQDN, or
+    by its short name when the node's name is an FQDN."""
     host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
-    return name in (entry, host) or host.startswith(name + ".")
+    return name in (entry, host) or host.startswith(name + ".") or name.startswith(host + ".")
 
 
 def member_named(host: str, members: Collection[str]) -> str:

@@ -258,6 +258,9 @@ def test_member_names_resolve_short_and_long_but_never_ambiguously() -> None:
     assert galera.member_named("db1", members) == "db1"  # two candidates: left as it is
     assert galera.member_named("10.0.0.1", {"10"}) == "10.0.0.1"
     assert galera.member_named("n9.example.com", members) == "n9.example.com"
+    assert galera._same_host("n1.example.com:4567", "n1")
+    assert galera._same_host("n1", "n1.example.com")
+    assert not galera._same_host("n10", "n1") and not galera._same_host("n1", "n10.example.com")
 
 
 def test_start_joins_a_running_cluster(fake: FakeRunner, tmp_path: Any) -> None:
