@@ -94,6 +94,11 @@ class Deadline:
     def _now(self) -> float:
         return self._clock()
 
+    def now(self) -> float:
+        """The clock the deadline runs on (monotonic: comparable between the
+        actions of one boot)."""
+        return self._clock()
+
     @classmethod
     def from_timeout_ms(
         cls, timeout_ms: int | None, fallback_s: float, clock: Clock | None = None

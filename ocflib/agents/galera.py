@@ -842,17 +842,34 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
 
         ctx.deadline.wait_until(recovered, within=NON_PRIMARY_GRACE, keep=2.0, step=0.5, first=0.5)
     if status is None or seen is None:
+        doubted = doubt(ctx, "busy")
+        if doubted > DOUBT_LIMIT:
+            raise GenericError(
+                f"MySQL pid {server.pid} has refused logins (max_connections) for "
+                f"{doubted:.0f} s: a node whose Galera state cannot be seen is not kept "
+                "Promoted longer"
+            )
         ctx.log.warning(
             "MySQL pid %d refuses logins: too many connections (max_connections); its "
-            "Galera state is unknown, the last one stands",
+            "Galera state is unknown, the last one stands (for %.0f s now, failed after %d s)",
             server.pid,
+            doubted,
+            DOUBT_LIMIT,
         )
         return OCF.RUNNING_PROMOTED
     if seen.state == "failed":
         raise GenericError(f"local node <{me}> is started, but {seen.why}")
     if seen.state == "joining":
+        doubted = doubt(ctx, "joining") if not ctx.is_probe else 0.0
+        if doubted > DOUBT_LIMIT:
+            raise GenericError(
+                f"local node <{me}> has been joining for {doubted:.0f} s while Promoted and "
+                f"cannot commit: {seen.why}"
+            )
         ctx.log.info("local node <%s> is %s", me, seen.why)
-    elif ctx.is_probe:
+        return OCF.RUNNING_PROMOTED
+    doubt(ctx, None)
+    if ctx.is_probe:
         set_score(ctx, me, PROMOTED_SCORE)  # restore the score of a running member
     else:
         try:
@@ -860,6 +877,45 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
         except OCFError as err:  # bookkeeping: the member is healthy; the next monitor retries
             ctx.log.warning("cannot record who left the primary component: %s", err.reason)
     return OCF.RUNNING_PROMOTED
+
+
+# How long a Promoted member may stay unable to commit (joining again: Joining or
+# Joined, wsrep_ready OFF) or unseen (logins refused for max_connections) before its
+# monitor fails it: the VIP and the clients are not left on it for ever.
+DOUBT_LIMIT = 60
+
+
+def _doubt_file(ctx: Context) -> str:
+    return os.path.join(ctx.env.rsctmp, f"galera-py-{_base(ctx)}.doubt")
+
+
+def doubt(ctx: Context, kind: str | None) -> float:
+    """Seconds this Promoted member has been in doubt of this kind ("busy" or
+    "joining"), counted from the first monitor that saw it; kind None: all is well,
+    forget it. Kept in a file of ours in HA_RSCTMP (the clock is monotonic: a reboot
+    empties the directory)."""
+    path = _doubt_file(ctx)
+    if kind is None:
+        if os.path.lexists(path):
+            ctx.procs.remove_own_file(path, ctx.log.warning)
+        return 0.0
+    from ocflib.proc import read_private_file, write_private_file
+
+    now = ctx.deadline.now()
+    got = read_private_file(path, 128)
+    seen_kind, _, since_text = (got[0] if got else "").partition(" ")
+    try:
+        since = float(since_text)
+    except ValueError:
+        since = None
+    if seen_kind == kind and since is not None and 0 <= now - since < 86400 * 366:
+        return now - since
+    try:
+        os.makedirs(ctx.env.rsctmp, exist_ok=True)
+        write_private_file(path, f"{kind} {now}\n")
+    except OSError as err:
+        ctx.log.warning("cannot keep the doubt in %s: %s", ctx.env.rsctmp, err.strerror)
+    return 0.0
 
 
 def _local_running(cfg: Config, ctx: Context) -> tuple[str, str]:
@@ -1035,6 +1091,7 @@ def promoted(
     clear_attr(ctx, me, "last-committed")
     clear_attr(ctx, me, "safe-to-bootstrap")
     clear_attr(ctx, me, "left-at", lifetime="forever")
+    doubt(ctx, None)
     ctx.log.info("Galera started")
     return OCF.SUCCESS
 
@@ -1066,6 +1123,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
         ctx.log.warning("stop: %s", err.reason)
     ctx.procs.remove_own_file(_position_file(ctx), ctx.log.warning)
     ctx.procs.remove_own_file(_size_file(ctx), ctx.log.warning)
+    ctx.procs.remove_own_file(_doubt_file(ctx), ctx.log.warning)
     return OCF.SUCCESS
 
 

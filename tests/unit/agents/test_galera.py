@@ -460,6 +460,48 @@ def test_max_connections_does_not_fail_the_monitor(
     assert any("too many connections" in r[1] for r in out.records)
 
 
+@pytest.mark.parametrize(
+    ("wire", "words"),
+    [
+        ({"state": "busy", "code": 1040}, "has refused logins (max_connections)"),
+        ({"rows": status_rows(wsrep_local_state="3", wsrep_ready="OFF")}, "has been joining"),
+    ],
+)
+def test_a_promoted_node_that_cannot_be_checked_or_commit_is_failed_in_time(
+    fake: FakeRunner,
+    running: FakeProcesses,
+    tmp_path: Any,
+    wire: dict[str, Any],
+    words: str,
+) -> None:
+    """max_connections, or a member fallen back to Joined (wsrep_ready=OFF): Promoted
+    (it may pass) for DOUBT_LIMIT seconds of consecutive monitors, then failed, so the
+    VIP does not stay on a node that cannot commit. A healthy monitor resets it."""
+    clock = FakeClock()
+    e = env(str(tmp_path), interval=10000)
+
+    def monitor(healthy: bool = False) -> Outcome:
+        sql = FakeSql()
+        if healthy:
+            sql.wire("root", STATUS, status_rows())
+        elif "rows" in wire:
+            sql.wire("root", STATUS, wire["rows"])
+        else:
+            sql.wire("root", STATUS, state=wire["state"], code=wire["code"])
+        return run("monitor", fake, e, sql, running, clock)
+
+    assert monitor().rc == OCF.RUNNING_PROMOTED
+    clock.now += galera.DOUBT_LIMIT - 1
+    assert monitor().rc == OCF.RUNNING_PROMOTED
+    assert monitor(healthy=True).rc == OCF.RUNNING_PROMOTED  # reset
+    clock.now += 30
+    assert monitor().rc == OCF.RUNNING_PROMOTED
+    clock.now += galera.DOUBT_LIMIT + 1
+    out = monitor()
+    assert out.rc == OCF.ERR_GENERIC
+    assert words in out.reason and f"for {galera.DOUBT_LIMIT + 1:.0f} s" in out.reason
+
+
 def test_a_refused_check_user_fails_and_says_why(
     fake: FakeRunner, running: FakeProcesses, tmp_path: Any
 ) -> None:
