@@ -464,6 +464,37 @@ def read_pidfile(path: str) -> Process | None:
     return p
 
 
+def end_group(path: str, sig: int = 9) -> list[int]:
+    """Signal what is left of the process group led by the process our pid file
+    recorded (a launcher spawned with setsid), also after that process exited:
+    what the server started (a state transfer's rsync daemon, socat, mariabackup)
+    stays in the group and would outlive a stop. A pid is not reused while a group
+    of that id has members, so the group is still ours unless a live process has
+    that pid with another start time (then nothing is signalled). Returns the pids
+    of the members signalled."""
+    got = read_private_file(path)
+    words = got[0].split() if got else []
+    if len(words) < 2 or not words[0].isdigit() or not words[1].isdigit():
+        return []
+    pgid = int(words[0])
+    if pgid <= 1:
+        return []
+    leader = process(pgid)
+    if leader is not None and str(leader.start_ticks) != words[1]:
+        return []  # that pid is another process now: the group is not ours
+    members = []
+    for pid in _pids(PROC):
+        p = process(pid)
+        if p is not None and p.pgid == pgid and not p.zombie:
+            members.append(pid)
+    if members:
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return []
+    return members
+
+
 def stop_pidfile_process(
     path: str, wait_s: float = 1.0, log_warning: Callable[..., object] | None = None
 ) -> bool:
@@ -717,6 +748,7 @@ class Processes:
     write_pidfile = staticmethod(write_pidfile)
     remove_own_file = staticmethod(remove_own_file)
     stop_pidfile_process = staticmethod(stop_pidfile_process)
+    end_group = staticmethod(end_group)
     locate = staticmethod(locate)
     find_holders = staticmethod(find_holders)
 

@@ -414,12 +414,13 @@ class FakeProcesses(Processes):
     def add(
         self, pid: int, name: str, *, uid: int = 0, sid: int | None = None, exe: str | None = None
     ) -> Process:
+        """A process; with sid, a member of that session and of its process group."""
         p = Process(
             pid,
             name,
             "S",
             1,
-            pid,
+            pid if sid is None else sid,
             pid if sid is None else sid,
             1,
             uid,
@@ -462,6 +463,19 @@ class FakeProcesses(Processes):
         self.signals.append((-leader.pid, sig))
         for pid in [pid for pid, p in self.table.items() if p.sid == leader.pid]:
             del self.table[pid]
+
+    def end_group(self, path: str, sig: int = 9) -> list[int]:
+        """The group of the launcher our pid file recorded (its pid), also when the
+        launcher has exited: its members die of sig."""
+        pgid = self.pidfiles.get(path)
+        if pgid is None:
+            return []
+        members = sorted(pid for pid, p in self.table.items() if p.pgid == pgid)
+        if members:
+            self.signals.append((-pgid, sig))
+            for pid in members:
+                del self.table[pid]
+        return members
 
     def expect_spawn(
         self, argv: Sequence[str], pid: int, effect: Callable[[], object] | None = None

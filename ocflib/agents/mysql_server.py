@@ -588,6 +588,14 @@ def stop_server(cfg: Config, ctx: Context) -> None:
     # mysqld_safe leaves once mysqld has shut down
     if launcher is not None and not procs.wait_gone([launcher], 2.0):
         procs.kill_session(launcher)
+    # What the server started and left behind (an SST's rsync daemon, socat,
+    # mariabackup) is still in the launcher's group, also after the launcher left.
+    left = procs.end_group(_launcher_file(ctx))
+    if left:
+        ctx.log.warning(
+            "ended what the server left running in its process group: pid %s",
+            ", ".join(str(pid) for pid in left),
+        )
     procs.remove_own_file(_launcher_file(ctx), ctx.log.warning)
     server_process(cfg, ctx)  # a pid file left behind is removed if verifiably stale
     _remove_socket(cfg[SOCKET])

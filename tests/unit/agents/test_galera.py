@@ -728,6 +728,27 @@ def test_stop_answers_for_the_server_not_for_crm_attribute(
     assert running.signals == [(4242, 15)]
 
 
+def test_stop_ends_what_a_state_transfer_left_in_the_launcher_s_group(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    """A promote timed out in the middle of an SST: runuser (the launcher, pid 900)
+    has exited, the server stops on SIGTERM, but the SST's rsync daemon and socat
+    (its group) would go on holding port 4444: stop ends them. A process of another
+    group is left alone."""
+    running.pidfiles[f"{tmp_path}/mysql-py-db:0.launcher"] = 900
+    running.add(901, "rsync", uid=27, sid=900)
+    running.add(902, "socat", uid=27, sid=900)
+    running.add(950, "rsync", uid=27)  # someone else's, in its own group
+    for name in ("safe-to-bootstrap", "last-committed", "bootstrap", "no-grastate"):
+        fake.expect(attr("n1", name, "-D"))
+    fake.expect(score("n1", "-D"))
+    out = run("stop", fake, env(str(tmp_path)), FakeSql(), running)
+    assert out.rc == OCF.SUCCESS, out.reasons
+    assert running.signals == [(4242, 15), (-900, 9)]
+    assert sorted(running.table) == [950]
+    assert any("pid 901, 902" in r[1] for r in out.records)
+
+
 # --- two_node_mode ------------------------------------------------------------------------
 
 
