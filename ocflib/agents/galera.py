@@ -622,10 +622,32 @@ def run_election(cfg: Config, ctx: Context, view: ClusterView, me: str) -> Elect
 
     nodes = node_views(cfg, ctx, view)
     if two_node_survivor(cfg, ctx, view, me):
+        refuse_stale_survivor(cfg, ctx, view, me)
         for n in nodes:
             if n.name == me:
                 n.safe_to_bootstrap = True
     return elect(nodes)
+
+
+def refuse_stale_survivor(cfg: Config, ctx: Context, view: ClusterView, me: str) -> None:
+    """two_node_mode's survivor must not be the node that left first: when the
+    peer recorded this node's departure (<rsc>-left-at) it stayed in the primary
+    component and may have committed more before it was fenced. GenericError
+    with what the administrator can do."""
+    from ocflib.galerastate import seqno_value
+
+    left_at = get_attr(ctx, me, "left-at", lifetime="forever")
+    if left_at is None or seqno_value(left_at) is None:
+        return
+    peers = [n for n in pcmk_nodes(cfg, view.members) if n != me] or ["the peer"]
+    raise GenericError(
+        f"two_node_mode: this node left the primary component at seqno {left_at} while "
+        f"{peers[0]} stayed in it, and {peers[0]} may have committed more before it was "
+        f"fenced: bootstrapping here could lose those commits. Start {peers[0]} again; "
+        "only if its data is lost for good, clear the record "
+        f"(crm_attribute -N {me} -l forever -n {attr(ctx, 'left-at')} -D) and run "
+        "crm resource cleanup"
+    )
 
 
 def marked(ctx: Context, view: ClusterView) -> set[str]:

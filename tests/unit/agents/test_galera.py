@@ -765,6 +765,7 @@ def test_two_node_survivor_bootstraps_without_the_peers_position(
     fake.expect(attr("n1", "last-committed", "-G", "-q"), stdout="40\n")
     fake.expect(MON, two_nodes(("n1",)))
     fake.expect(attr("n2", "left-at", "-G", "-q", lifetime="forever"), returncode=6)
+    fake.expect(attr("n1", "left-at", "-G", "-q", lifetime="forever"), returncode=6)
     fake.expect(attr("n1", "bootstrap", "-v", "true"))
     fake.expect(score("n1", "-v", "100"))
     e = env(str(tmp_path), interval=30000, two_node_mode="true")
@@ -772,6 +773,27 @@ def test_two_node_survivor_bootstraps_without_the_peers_position(
     out = run("monitor", fake, e)
     assert out.rc == OCF.SUCCESS
     assert any("Survived a split in a 2-node cluster" in r[1] for r in out.records)
+
+
+def test_a_two_node_survivor_that_left_first_refuses_to_bootstrap(
+    fake: FakeRunner, tmp_path: Any
+) -> None:
+    """n1 left the primary component at seqno 40 while n2 stayed (n2 recorded it);
+    n2 went on committing and was then fenced. n1 alone must not bootstrap from 40:
+    start fails with what to do (the reference bootstraps and loses n2's commits)."""
+    grastate(tmp_path, 40)
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "40"))
+    fake.expect(MON, two_nodes(("n1",)))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n2", "left-at", "-G", "-q", lifetime="forever"), returncode=6)
+    fake.expect(attr("n1", "left-at", "-G", "-q", lifetime="forever"), stdout="40\n")
+    e = env(str(tmp_path), two_node_mode="true")
+    e["OCF_RESKEY_wsrep_cluster_address"] = "gcomm://n1,n2"
+    out = run("start", fake, e)
+    assert out.rc == OCF.ERR_GENERIC
+    assert "left the primary component at seqno 40 while n2 stayed in it" in out.reason
+    assert "crm_attribute -N n1 -l forever -n db-left-at -D" in out.reason
 
 
 @pytest.mark.parametrize(
