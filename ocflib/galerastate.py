@@ -18,6 +18,7 @@ __all__ = [
     "recovered_position",
     "Position",
     "parse_position",
+    "parse_left_at",
     "prepared_transactions",
     "seqno_value",
     "Health",
@@ -58,6 +59,11 @@ class GraState:
 
     def __repr__(self) -> str:
         return f"GraState({self.uuid!r}, {self.seqno!r}, {self.safe_to_bootstrap!r})"
+
+
+def is_uuid(text: str) -> bool:
+    """A UUID as Galera writes it (8-4-4-4-12 hex digits)."""
+    return _is_uuid(text)
 
 
 def _is_uuid(text: str) -> bool:
@@ -181,6 +187,20 @@ def seqno_value(text: str | None) -> int | None:
     if text == UINT64_MAX:
         return 0
     return _int(text)
+
+
+def parse_left_at(text: str | None) -> tuple[str | None, int] | None:
+    """A <rsc>-left-at record: "uuid:seqno" (the cluster's history and the seqno),
+    or an older pyha's bare "seqno" (history None); None when it is neither."""
+    if text is None:
+        return None
+    uuid, sep, seqno_text = text.strip().rpartition(":")
+    if sep and not _is_uuid(uuid):
+        return None
+    seqno = _int(seqno_text)
+    if seqno is None:
+        return None
+    return (uuid.lower() if sep else None), seqno
 
 
 def _is_gtid(text: str) -> bool:

@@ -576,16 +576,55 @@ def allow_bootstrap(cfg: Config, ctx: Context) -> None:
 # --- 5. The election ---------------------------------------------------------------------------
 
 
+def own_history(cfg: Config, ctx: Context) -> str | None:
+    """The cluster history (state UUID) of this node's data: grastate.dat's, else
+    the position recovered at start."""
+    state = read_grastate(cfg)
+    if state is not None and state.has_history:
+        return (state.uuid or "").lower()
+    from ocflib.galerastate import parse_position
+    from ocflib.proc import read_private_file
+
+    got = read_private_file(_position_file(ctx), 256)
+    position = parse_position(got[0]) if got and got[0].strip() else None
+    return position.uuid if position is not None else None
+
+
+def left_at_record(cfg: Config, ctx: Context, node: str, history: str | None) -> int | None:
+    """A node's departure record (<rsc>-left-at, permanent), when it was written in
+    the history this node's data belongs to; a record of another history (an old
+    CIB restored, a cluster made anew) or of none (an older pyha's) is not used."""
+    from ocflib.galerastate import parse_left_at
+
+    text = get_attr(ctx, node, "left-at", lifetime="forever")
+    record = parse_left_at(text)
+    if record is None:
+        return None
+    uuid, seqno = record
+    if uuid is None or uuid != history:
+        ctx.log.info(
+            "%s's departure record %s is not of this cluster's history %s: not used",
+            node,
+            text,
+            history or "(unknown)",
+        )
+        return None
+    return seqno
+
+
 def node_views(cfg: Config, ctx: Context, view: ClusterView) -> list[NodeView]:
     from ocflib.galerastate import NodeView, seqno_value
 
     views = []
+    history: list[str | None] = []  # read once, when a record is needed
     for node in pcmk_nodes(cfg, view.members):
         attrs = view.attrs.get(node, {})
         last = seqno_value(attrs.get(attr(ctx, "last-committed")))
         left_at = None
         if last is None:  # permanent: kept while the node is away
-            left_at = seqno_value(get_attr(ctx, node, "left-at", lifetime="forever"))
+            if not history:
+                history.append(own_history(cfg, ctx))
+            left_at = left_at_record(cfg, ctx, node, history[0])
         views.append(
             NodeView(
                 node,
@@ -634,10 +673,11 @@ def refuse_stale_survivor(cfg: Config, ctx: Context, view: ClusterView, me: str)
     peer recorded this node's departure (<rsc>-left-at) it stayed in the primary
     component and may have committed more before it was fenced. GenericError
     with what the administrator can do."""
-    from ocflib.galerastate import seqno_value
+    from ocflib.galerastate import parse_left_at
 
     left_at = get_attr(ctx, me, "left-at", lifetime="forever")
-    if left_at is None or seqno_value(left_at) is None:
+    record = parse_left_at(left_at)
+    if record is None or (record[0] is not None and record[0] != own_history(cfg, ctx)):
         return
     peers = [n for n in pcmk_nodes(cfg, view.members) if n != me] or ["the peer"]
     raise GenericError(
@@ -701,19 +741,31 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
     permanent): the election then need not wait for it. Done only when the
     component shrank since the last monitor, and only when Pacemaker's view agrees with
     Galera's (exactly cluster_size nodes Promoted), so a node still in the
-    component is never marked."""
-    from ocflib.galerastate import seqno_value
+    component is never marked. The record is "history-uuid:seqno": it can never
+    excuse a node in another history.
+
+    This node's own record goes when it is seen in a new membership (a new
+    wsrep_cluster_conf_id since the last monitor): it is in the primary component,
+    so whatever recorded its departure is over (a partition that healed by itself,
+    without a promote)."""
+    from ocflib.galerastate import is_uuid, seqno_value
     from ocflib.proc import read_private_file, write_private_file
 
     size = seqno_value(status.get("wsrep_cluster_size"))
     committed = seqno_value(status.get("wsrep_last_committed"))
-    if size is None or committed is None:
+    conf = status.get("wsrep_cluster_conf_id") or ""
+    history = (status.get("wsrep_cluster_state_uuid") or "").lower()
+    if size is None or committed is None or not is_uuid(history):
         return
     cache = _size_file(ctx)
     got = read_private_file(cache)
-    before = seqno_value(got[0] if got else None)
-    if before == size:
+    words = got[0].split() if got else []
+    before = seqno_value(words[0] if words else None)
+    conf_before = words[1] if len(words) > 1 else None
+    if before == size and conf_before == conf:
         return
+    if conf_before is not None and conf_before != conf:
+        clear_attr(ctx, me, "left-at", lifetime="forever")
     if before is not None and size < before:
         view = cluster_view(ctx)
         if len(view.promoted) != size or me not in view.promoted:
@@ -721,10 +773,10 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
         for node in pcmk_nodes(cfg, view.members):
             if node not in view.promoted:
                 ctx.log.info("%s left the primary component at seqno %d or before", node, committed)
-                set_attr(ctx, node, "left-at", str(committed), lifetime="forever")
+                set_attr(ctx, node, "left-at", f"{history}:{committed}", lifetime="forever")
     try:
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
-        write_private_file(cache, f"{size}\n")
+        write_private_file(cache, f"{size} {conf}\n")
     except OSError as err:
         ctx.log.warning("cannot keep the cluster size in %s: %s", ctx.env.rsctmp, err.strerror)
 
@@ -893,6 +945,12 @@ def monitor(cfg: Config, ctx: Context) -> OCF:
     doubt(ctx, None)
     if ctx.is_probe:
         set_score(ctx, me, PROMOTED_SCORE)  # restore the score of a running member
+        # A healthy member: no record of its departure stands (it may have run
+        # without a promote of ours: maintenance mode, another agent, a restored CIB).
+        try:
+            clear_attr(ctx, me, "left-at", lifetime="forever")
+        except OCFError as err:  # bookkeeping: the next probe or membership change retries
+            ctx.log.warning("cannot clear this node's departure record: %s", err.reason)
     else:
         try:
             record_departures(cfg, ctx, status, me)

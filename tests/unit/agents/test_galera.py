@@ -516,12 +516,13 @@ def test_a_refused_check_user_fails_and_says_why(
 def test_a_member_that_left_is_recorded(
     fake: FakeRunner, running: FakeProcesses, tmp_path: Any
 ) -> None:
-    (tmp_path / "galera-py-db.size").write_text("3\n")
+    """The record names the cluster's history: it can never excuse a node of another."""
+    (tmp_path / "galera-py-db.size").write_text("3 5\n")
     sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_size="2"))
     fake.expect(MON, crm_mon(promoted=("n1", "n2")))
-    fake.expect(attr("n3", "left-at", "-v", "77", lifetime="forever"))
+    fake.expect(attr("n3", "left-at", "-v", f"{UUID}:77", lifetime="forever"))
     assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
-    assert (tmp_path / "galera-py-db.size").read_text() == "2\n"
+    assert (tmp_path / "galera-py-db.size").read_text() == "2 5\n"
 
 
 def test_a_record_that_cannot_be_written_never_fails_a_healthy_member(
@@ -530,7 +531,7 @@ def test_a_record_that_cannot_be_written_never_fails_a_healthy_member(
     (tmp_path / "galera-py-db.size").write_text("3\n")
     sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_size="2"))
     fake.expect(MON, crm_mon(promoted=("n1", "n2")))
-    fake.expect(attr("n3", "left-at", "-v", "77", lifetime="forever"), returncode=1)
+    fake.expect(attr("n3", "left-at", "-v", f"{UUID}:77", lifetime="forever"), returncode=1)
     out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
     assert out.rc == OCF.RUNNING_PROMOTED
     assert any("cannot record who left" in r[1] for r in out.records)
@@ -545,6 +546,59 @@ def test_departures_wait_until_pacemaker_agrees(
     fake.expect(MON, crm_mon(promoted=("n1", "n2", "n3")))  # n3 not yet seen gone
     assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
     assert (tmp_path / "galera-py-db.size").read_text() == "3\n"
+
+
+def test_a_member_seen_in_a_new_membership_clears_its_own_record(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    """n1 was cut off, recorded as gone by the others, and Galera healed by itself
+    (no promote: stonith-enabled=false, no-quorum-policy=freeze): the first monitor
+    that sees a new membership clears n1's own record."""
+    (tmp_path / "galera-py-db.size").write_text("3 4\n")
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_conf_id="5"))
+    fake.expect(attr("n1", "left-at", "-D", lifetime="forever"))
+    assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
+    assert (tmp_path / "galera-py-db.size").read_text() == "3 5\n"
+    sql = FakeSql().wire("root", STATUS, status_rows(wsrep_cluster_conf_id="5"))
+    assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
+
+
+def test_a_probe_of_a_healthy_member_clears_its_own_record(
+    fake: FakeRunner, running: FakeProcesses, tmp_path: Any
+) -> None:
+    """Restarted by an administrator in maintenance mode, or switched from the
+    reference agent and back: the probe finds it healthy, and its record goes."""
+    sql = FakeSql().wire("root", STATUS, status_rows())
+    fake.expect(score("n1", "-v", "100"))
+    fake.expect(attr("n1", "left-at", "-D", lifetime="forever"))
+    assert run("monitor", fake, env(str(tmp_path), interval=0), sql, running).rc == 8
+
+
+@pytest.mark.parametrize(
+    ("record", "excused"),
+    [(f"{UUID}:90", True), ("00000000-1111-2222-3333-444444444444:90", False), ("90", False)],
+)
+def test_only_a_record_of_this_cluster_s_history_excuses_an_absent_node(
+    fake: FakeRunner, tmp_path: Any, record: str, excused: bool
+) -> None:
+    """n3 is away; its record says it left at 90 and n1 and n2 are at 100. A record of
+    another history (an old CIB restored, a cluster made anew) or one without a
+    history (an older pyha's) is not used: the election waits for n3."""
+    grastate(tmp_path, 100)
+    published = {"n1": {"db-last-committed": "100"}, "n2": {"db-last-committed": "99"}}
+    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
+    fake.expect(attr("n1", "last-committed", "-v", "100"))
+    fake.expect(MON, crm_mon(attrs=published, online=("n1", "n2")))
+    fake.expect(score("n1", "-D"))
+    fake.expect(attr("n3", "left-at", "-G", "-q", lifetime="forever"), stdout=record + "\n")
+    if excused:
+        fake.expect(attr("n1", "bootstrap", "-v", "true"))
+        fake.expect(score("n1", "-v", "100"))
+    out = run("start", fake, env(str(tmp_path)))
+    assert out.rc == OCF.SUCCESS, out.reasons
+    if not excused:
+        assert any("waiting for n3" in r[1] for r in out.records)
+        assert any("not of this cluster's history" in r[1] for r in out.records)
 
 
 def test_clustercheck_file_is_read_never_run(
