@@ -6,7 +6,7 @@ position published; Promoted: server running in the primary component) and
 the same node attributes (<rsc>-last-committed, -safe-to-bootstrap,
 -no-grastate, -bootstrap), so a cluster can switch agents node by node.
 
-What it adds (docs/galera.md): a monitor that calls a node Promoted only when
+What it adds (README, 'galera-py'): a monitor that calls a node Promoted only when
 it can commit, a login that passes no password in argv and survives
 max_connections, a recovered start position for IST after a crash, honest
 progress and a clear reason when a state transfer outlasts promote, and an
