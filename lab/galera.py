@@ -59,18 +59,32 @@ class GaleraLab(NamespaceCluster):
     """NamespaceCluster(3) with a Galera node's datadir on each node."""
 
     def __init__(
-        self, agents: str = "pyha", *, keep: bool = False, data_mb: int = 0, gtid: bool = False
+        self,
+        agents: str = "pyha",
+        *,
+        keep: bool = False,
+        data_mb: int = 0,
+        gtid: bool = False,
+        binary: str = "/usr/sbin/mariadbd",
+        sst: str = "rsync",
+        gcache_mb: int = 64,
     ) -> None:
         super().__init__(3, keep=keep)
         self.agents = agents
         self.gtid = gtid  # wsrep_gtid_mode=ON with a binary log (GTID_CNF)
+        self.binary = binary  # the agents' binary: mariadbd, or the mysqld_safe launcher
+        self.sst = sst  # wsrep_sst_method: rsync or mariabackup
+        self.gcache_mb = gcache_mb  # small: a node away for a while needs a full SST
         self.config_path = os.path.join(self.dir, "galera.cnf")
         self.data_mb = data_mb  # bulk data in the seed: a full state transfer costs more
 
     def _prepare(self) -> None:
         super()._prepare()
         with open(self.config_path, "w") as f:
-            f.write(GALERA_CNF + (GTID_CNF if self.gtid else ""))
+            text = GALERA_CNF.replace(
+                "wsrep_sst_method=rsync", f"wsrep_sst_method={self.sst}"
+            ).replace("gcache.size=64M", f"gcache.size={self.gcache_mb}M")
+            f.write(text + (GTID_CNF if self.gtid else ""))
         seed = os.path.join(self.dir, "seed")
         stack.seed_datadir(seed)
         if self.data_mb:
@@ -96,7 +110,7 @@ class GaleraLab(NamespaceCluster):
                 "property stonith-enabled=true",
                 "rsc_defaults resource-stickiness=100",
                 "op_defaults timeout=120s",
-                f"primitive p_galera {agent} params binary=/usr/sbin/mariadbd "
+                f"primitive p_galera {agent} params binary={self.binary} "
                 f"config={self.config_path} datadir=/var/lib/mysql/data user=mysql group=mysql "
                 f"log=/var/lib/mysql/error.log pid=/run/mysqld/mysqld.pid socket={SOCKET} "
                 f"wsrep_cluster_address={address} "
