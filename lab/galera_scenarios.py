@@ -29,6 +29,9 @@ __all__ = [
     "orderly_restart",
     "absent_node",
     "bootstrap_node",
+    "bootstraps",
+    "histories",
+    "refresh_during_bootstrap",
 ]
 
 
@@ -85,9 +88,10 @@ def agents_part(lab: GaleraLab, r: Result, since: float, done: float, node: str 
         r.seconds["first probe to all Promoted"] = done - since - probed
 
 
-def bootstrap_node(lab: GaleraLab, since: float) -> str | None:
-    """The node that bootstrapped the cluster after `since` (wall clock), from
-    the agents' logs (both agents log "Node <X> is bootstrapping the cluster")."""
+def bootstraps(lab: GaleraLab, since: float) -> list[str]:
+    """Every node that bootstrapped the cluster after `since` (wall clock), in
+    order, from the agents' logs (both agents log "Node <X> is bootstrapping the
+    cluster")."""
     import datetime
 
     year = datetime.datetime.now().year
@@ -100,7 +104,21 @@ def bootstrap_node(lab: GaleraLab, since: float) -> str | None:
             when = datetime.datetime.strptime(f"{year} {m.group(1)}", "%Y %b %d %H:%M:%S")
             if when.timestamp() >= since - 1:
                 found.append((when.timestamp(), m.group(2)))
-    return min(found)[1] if found else None
+    return [name for _, name in sorted(found)]
+
+
+def bootstrap_node(lab: GaleraLab, since: float) -> str | None:
+    """The node that bootstrapped the cluster after `since` (the first one)."""
+    found = bootstraps(lab, since)
+    return found[0] if found else None
+
+
+def histories(lab: GaleraLab) -> dict[str, tuple[str, str]]:
+    """Each live node's cluster history (state UUID) and cluster size."""
+    return {
+        name: (lab.wsrep(name, "wsrep_cluster_state_uuid"), lab.wsrep(name, "wsrep_cluster_size"))
+        for name in lab.live_nodes()
+    }
 
 
 def cold_start(lab: GaleraLab, timeout: float = 240) -> Result:
@@ -290,4 +308,34 @@ def absent_node(
     if "bootstrap" not in r.notes:
         r.notes["bootstrap"] = bootstrap_node(lab, since) or "?"
         _check(lab, r, acked)
+    return r
+
+
+def refresh_during_bootstrap(lab: GaleraLab, timeout: float = 300) -> Result:
+    """8. A full outage, then `crm resource refresh` while the cluster is being
+    bootstrapped (every instance probed again, every node's election run again):
+    one bootstrap, one cluster history, three members, every commit there."""
+    r = Result("refresh during a bootstrap")
+    writers = lab.writers()
+    time.sleep(2)
+    since = time.time()
+    power_off_all(lab)
+    acked = stop_all(writers)
+    on = time.monotonic()
+    power_on_all(lab, lab.node_names())
+    end = time.monotonic() + timeout
+    while bootstrap_node(lab, since) is None:
+        if time.monotonic() > end:
+            raise LabError(f"no node began to bootstrap; logs in {lab.dir}")
+        time.sleep(0.1)
+    lab.crm(lab.live_nodes()[0], "resource", "refresh", "ms_galera")
+    r.seconds["bootstrap began"] = time.monotonic() - on
+    lab.wait_promoted(3, timeout=timeout)
+    r.seconds["power on to all Promoted"] = time.monotonic() - on
+    time.sleep(2)
+    r.notes["bootstraps"] = ",".join(bootstraps(lab, since))
+    seen = histories(lab)
+    r.notes["histories"] = str(len({uuid for uuid, _ in seen.values()}))
+    r.notes["sizes"] = ",".join(sorted({size for _, size in seen.values()}))
+    _check(lab, r, acked)
     return r

@@ -90,6 +90,15 @@ def test_7_absent_node_does_not_block_the_restart(lab: GaleraLab) -> None:
     assert r.notes["bootstrap"] in ("node1", "node2")
 
 
+def test_8_refresh_during_a_bootstrap_bootstraps_once(lab: GaleraLab) -> None:
+    """crm resource refresh while the bootstrap node is being promoted: every node
+    runs its election again; exactly one bootstraps (one history, size 3)."""
+    r = S.refresh_during_bootstrap(lab)
+    ok(lab, r)
+    assert len(r.notes["bootstraps"].split(",")) == 1, r.notes
+    assert r.notes["histories"] == "1" and r.notes["sizes"] == "3", r.notes
+
+
 def test_reference_agent_in_the_same_scenarios() -> None:
     """ocf:heartbeat:galera in the same lab and scenarios: it passes 1 to 6 (no
     commit lost) and cannot pass 7: nothing is promoted while a node is absent."""
