@@ -124,6 +124,9 @@ def test_too_many_connections_is_busy_not_dead(tmp_path: Any) -> None:
         ),
         (b"unix_socket\0", b"", "ok"),
         (b"mysql_clear_password\0", None, "denied"),
+        # Plugins the check login does not speak (README, galera-py: the check login)
+        (b"client_ed25519\0" + b"E" * 32 + b"\0", None, "denied"),
+        (b"caching_sha2_password\0" + b"ABCDEFGHIJKLMNOPQRST\0", None, "denied"),
     ],
 )
 def test_authentication_switch(
@@ -147,3 +150,5 @@ def test_authentication_switch(
         assert got[1:] == [reply, COM_QUIT]
     else:
         assert got == [LOGIN]  # the password was never sent
+        name = plugin.split(b"\0", 1)[0].decode()
+        assert result.message == f"authentication plugin {name}"  # said in the exit reason
