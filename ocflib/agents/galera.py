@@ -131,6 +131,8 @@ PROMOTED_SCORE = 100
 NON_PRIMARY_GRACE = 10.0  # s a member may be seen out of the primary component before it fails
 STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep\\_%'"
 CLUSTERCHECK_FILES = ("/etc/sysconfig/clustercheck", "/etc/default/clustercheck")
+# Read (never resolved through DNS) to tell a node's address among Galera's members.
+HOSTS_FILE = "/etc/hosts"
 
 # --- 2. Names: galera's and Pacemaker's ------------------------------------------------------
 
@@ -770,15 +772,51 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
         view = cluster_view(ctx)
         if len(view.promoted) != size or me not in view.promoted:
             return  # Pacemaker has not caught up yet: the next monitor looks again
-        for node in pcmk_nodes(cfg, view.members):
-            if node not in view.promoted:
-                ctx.log.info("%s left the primary component at seqno %d or before", node, committed)
-                set_attr(ctx, node, "left-at", f"{history}:{committed}", lifetime="forever")
+        members = galera_members(status)
+        for node, entry in zip(pcmk_nodes(cfg, view.members), galera_nodes(cfg)):
+            if node in view.promoted:
+                continue
+            if node_addresses(node, entry) & members:
+                ctx.log.info(
+                    "%s is still a member of the Galera component (wsrep_incoming_addresses): "
+                    "not recorded as gone",
+                    node,
+                )
+                continue
+            ctx.log.info("%s left the primary component at seqno %d or before", node, committed)
+            set_attr(ctx, node, "left-at", f"{history}:{committed}", lifetime="forever")
     try:
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
         write_private_file(cache, f"{size} {conf}\n")
     except OSError as err:
         ctx.log.warning("cannot keep the cluster size in %s: %s", ctx.env.rsctmp, err.strerror)
+
+
+def galera_members(status: dict[str, str | None]) -> set[str]:
+    """The hosts of Galera's own members (wsrep_incoming_addresses, host:port each)."""
+    hosts = set()
+    for raw in (status.get("wsrep_incoming_addresses") or "").split(","):
+        item = raw.strip().lower()
+        if item.startswith("["):  # [v6]:port
+            hosts.add(item[1:].split("]", 1)[0])
+        elif item:
+            hosts.add(item.rsplit(":", 1)[0] if item.count(":") == 1 else item)
+    return hosts - {"", "auto", "0.0.0.0"}  # noqa: S104 - a value compared, never bound
+
+
+def node_addresses(node: str, entry: str) -> set[str]:
+    """What a node may appear as among Galera's members: its Pacemaker name, its
+    wsrep_cluster_address entry, and their addresses in /etc/hosts (read as a
+    file: never DNS, which could hang a monitor)."""
+    host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+    names = {node.lower(), host.lower()}
+    found = set(names)
+    text = _read_small(HOSTS_FILE, 1 << 20) or ""
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2 and names & {w.lower() for w in words[1:]}:
+            found.add(words[0].lower())
+    return found
 
 
 # --- 6. The server's status over SQL ------------------------------------------------------------

@@ -548,6 +548,29 @@ def test_departures_wait_until_pacemaker_agrees(
     assert (tmp_path / "galera-py-db.size").read_text() == "3\n"
 
 
+def test_a_node_still_in_galera_s_membership_is_never_recorded_as_gone(
+    fake: FakeRunner,
+    running: FakeProcesses,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Galera's own membership decides with Pacemaker's: the component shrank to 2 and
+    Pacemaker shows n1 and n2 Promoted, but n3's address (/etc/hosts) is among
+    Galera's members (wsrep_incoming_addresses): n3 is not recorded (Pacemaker's view
+    lags: n2 is the one that left). n2 is not recorded either: Pacemaker has it."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n10.9.0.1 n1\n10.9.0.2 n2.example.com n2\n10.9.0.3 n3\n")
+    monkeypatch.setattr(galera, "HOSTS_FILE", str(hosts))
+    (tmp_path / "galera-py-db.size").write_text("3 5\n")
+    members = "10.9.0.1:3306,10.9.0.3:3306"
+    rows = status_rows(wsrep_cluster_size="2", wsrep_incoming_addresses=members)
+    sql = FakeSql().wire("root", STATUS, rows)
+    fake.expect(MON, crm_mon(promoted=("n1", "n2")))
+    out = run("monitor", fake, env(str(tmp_path), interval=10000), sql, running)
+    assert out.rc == OCF.RUNNING_PROMOTED
+    assert any("n3 is still a member of the Galera component" in r[1] for r in out.records)
+
+
 def test_a_member_seen_in_a_new_membership_clears_its_own_record(
     fake: FakeRunner, running: FakeProcesses, tmp_path: Any
 ) -> None:
