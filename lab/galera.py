@@ -68,6 +68,7 @@ class GaleraLab(NamespaceCluster):
         binary: str = "/usr/sbin/mariadbd",
         sst: str = "rsync",
         gcache_mb: int = 64,
+        promote_timeout: int = 300,
     ) -> None:
         super().__init__(3, keep=keep)
         self.agents = agents
@@ -75,6 +76,7 @@ class GaleraLab(NamespaceCluster):
         self.binary = binary  # the agents' binary: mariadbd, or the mysqld_safe launcher
         self.sst = sst  # wsrep_sst_method: rsync or mariabackup
         self.gcache_mb = gcache_mb  # small: a node away for a while needs a full SST
+        self.promote_timeout = promote_timeout
         self.config_path = os.path.join(self.dir, "galera.cnf")
         self.data_mb = data_mb  # bulk data in the seed: a full state transfer costs more
 
@@ -101,7 +103,8 @@ class GaleraLab(NamespaceCluster):
 
     # -- configuration -----------------------------------------------------------------
 
-    def galera_config(self, promote_timeout: int = 300) -> str:
+    def galera_config(self, promote_timeout: int | None = None) -> str:
+        promote_timeout = promote_timeout or self.promote_timeout
         agent = AGENT[self.agents]
         address = "gcomm://" + ",".join(self.node_names())
         return "\n".join(
@@ -125,11 +128,20 @@ class GaleraLab(NamespaceCluster):
             ]
         )
 
-    def configure_galera(self, promote_timeout: int = 300) -> float:
+    def configure_galera(self, promote_timeout: int | None = None) -> float:
         """Load the configuration; returns when (monotonic)."""
         at = time.monotonic()
         self.configure(self.galera_config(promote_timeout))
         return at
+
+    def limit_sst(self, rate: str | None) -> None:
+        """Rate-limit the donors of mariabackup state transfers from now on (the
+        [sst] rlimit every node's SST script reads when it starts; e.g. "2m"), or
+        lift the limit (None)."""
+        with open(self.config_path) as f:
+            text = f.read().split("[sst]\n", 1)[0]
+        with open(self.config_path, "w") as f:
+            f.write(text + (f"[sst]\nrlimit={rate}\n" if rate else ""))
 
     # -- state ---------------------------------------------------------------------------
 

@@ -21,7 +21,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def lab() -> Iterator[GaleraLab]:
     tools()
     need_lab("/usr/bin/mysqld_safe", "mariabackup", "socat")
-    with GaleraLab("pyha", binary="/usr/bin/mysqld_safe", sst="mariabackup", gcache_mb=1) as c:
+    with GaleraLab(
+        "pyha",
+        binary="/usr/bin/mysqld_safe",
+        sst="mariabackup",
+        gcache_mb=1,
+        data_mb=100,  # a state transfer that a rate limit can make outlast promote
+        promote_timeout=40,
+    ) as c:
         yield c
         if c.unhealthy():  # keep what went wrong: the lab's directory goes with it
             c.collect_logs(f"/var/tmp/pyha-galera-variants-lab-logs-{c.id}")
@@ -45,3 +52,18 @@ def test_3_full_outage_under_mysqld_safe(lab: GaleraLab) -> None:
     ok(lab, S.full_outage(lab))
     for name in lab.node_names():  # mysqld_safe did not restart a server behind the agent
         assert lab.run(name, ["pgrep", "-c", "-x", "mariadbd"], check=False).stdout.strip() == "1"
+
+
+def test_4_a_promote_timeout_in_the_middle_of_an_sst_leaves_nothing_behind(
+    lab: GaleraLab,
+) -> None:
+    """The donor limited to 2 MB/s: ~100 MB cannot reach the joiner within its
+    40 s promote. promote fails first with the reason, Pacemaker stops the node,
+    and stop ends the SST's helpers: with the limit lifted and a cleanup the node
+    joins by a new SST (a socat or rsync left on port 4444 would make it fail),
+    and every node holds the same data."""
+    r = S.promote_timeout_mid_sst(lab, "node3")
+    ok(lab, r)
+    assert "needs a longer promote timeout" in r.notes["reason"], r.notes
+    assert r.notes["rejoined by"] == "SST"
+    assert r.notes["checksums equal"] == "True"
