@@ -353,8 +353,9 @@ def promote_timeout_mid_sst(
     r = Result(f"promote timeout in the middle of {victim}'s SST")
     others = [n for n in lab.node_names() if n != victim]
     writers = lab.writers(others)
+    fenced_before = len(lab.fenced)
     killed = lab.power_off(victim)
-    while not any(name == victim for name, _ in lab.fenced):
+    while not any(name == victim for name, _ in lab.fenced[fenced_before:]):
         if time.monotonic() - killed > timeout:
             raise LabError(f"{victim} was never fenced; logs in {lab.dir}")
         time.sleep(0.1)
@@ -371,7 +372,15 @@ def promote_timeout_mid_sst(
         time.sleep(0.2)
     r.seconds["power on to promote failed"] = time.monotonic() - on
     r.notes["reason"] = failed[0]
+    # The administrator's part: lift the limit (as a longer timeout would), and once the
+    # donor is done with the transfer it was sending (Pacemaker's own retries meanwhile
+    # find no donor: "Will never receive state"), clean the failures up.
     lab.limit_sst(None)
+    while any(lab.wsrep(name, "wsrep_local_state_comment") != "Synced" for name in others):
+        if time.monotonic() > end:
+            raise LabError(f"the donor never got back to Synced; logs in {lab.dir}")
+        time.sleep(0.5)
+    time.sleep(2)
     lab.crm(others[0], "resource", "cleanup", "p_galera")
     lab.wait_promoted(3, timeout=timeout)
     r.seconds["power on to Promoted"] = time.monotonic() - on

@@ -1177,10 +1177,11 @@ def start_galera(cfg: Config, ctx: Context, extra: list[str]) -> None:
         return False
 
     if not ctx.deadline.wait_until(synced, first=0.05, step=0.25):
+        # Pacemaker keeps the first 128 characters of an exit reason: what to do first.
         raise GenericError(
-            f"not synced with the cluster after {ctx.deadline.elapsed():.0f} s ({seen[0]}; "
-            f"datadir {_datadir_size(cfg)}): a state transfer of this size needs a longer "
-            f"promote timeout (README: Galera, timeouts)"
+            f"needs a longer promote timeout: not synced with the cluster after "
+            f"{ctx.deadline.elapsed():.0f} s (datadir {_datadir_size(cfg)}; {seen[0]}; "
+            "README: Galera, timeouts)"
         )
 
 
