@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 from lab.galera import GaleraLab, lost, power_off_all, power_on_all, stop_all
+from lab.ops import STARTED_ROLES as STARTED
 from lab.ops import LabError
 
 __all__ = [
@@ -361,6 +362,9 @@ def promote_timeout_mid_sst(
         time.sleep(0.1)
     time.sleep(3)  # more commits than the small gcache holds: the joiner needs an SST
     lab.limit_sst(rate)
+    # One failure bans the node until the cleanup: Pacemaker's own retries would meet a
+    # donor still busy with the interrupted transfer ("Will never receive state").
+    lab.crm(others[0], "resource", "meta", "p_galera", "set", "migration-threshold", "1")
     on = time.monotonic()
     lab.power_on(victim)
     end = time.monotonic() + timeout
@@ -372,15 +376,17 @@ def promote_timeout_mid_sst(
         time.sleep(0.2)
     r.seconds["power on to promote failed"] = time.monotonic() - on
     r.notes["reason"] = failed[0]
-    # The administrator's part: lift the limit (as a longer timeout would), and once the
-    # donor is done with the transfer it was sending (Pacemaker's own retries meanwhile
-    # find no donor: "Will never receive state"), clean the failures up.
+    # The administrator's part: lift the limit (as a longer timeout would), wait until the
+    # node is stopped and the donor done with the transfer it was sending, clean up.
     lab.limit_sst(None)
-    while any(lab.wsrep(name, "wsrep_local_state_comment") != "Synced" for name in others):
+    while victim in lab.where("p_galera", roles=STARTED) or any(
+        lab.wsrep(name, "wsrep_local_state_comment") != "Synced" for name in others
+    ):
         if time.monotonic() > end:
-            raise LabError(f"the donor never got back to Synced; logs in {lab.dir}")
+            raise LabError(f"{victim} never stopped, or no donor got back; logs in {lab.dir}")
         time.sleep(0.5)
-    time.sleep(2)
+    time.sleep(5)
+    lab.crm(others[0], "resource", "meta", "p_galera", "delete", "migration-threshold")
     lab.crm(others[0], "resource", "cleanup", "p_galera")
     lab.wait_promoted(3, timeout=timeout)
     r.seconds["power on to Promoted"] = time.monotonic() - on
