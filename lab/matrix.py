@@ -35,6 +35,7 @@ from lab import roots  # noqa: E402
 LEAVE_OUT = (
     "tests/contract/test_packages.py",
     "tests/integration/test_drbd_real.py",  # User-Mode-Linux: the machine's own kernel build
+    "tests/integration/test_uml_host.py",  # User-Mode-Linux too
 )
 
 
