@@ -179,16 +179,22 @@ def _transfer(lab: GaleraLab, name: str) -> str:
     return "IST" if ist > sst else "SST"
 
 
-def full_outage(lab: GaleraLab, timeout: float = 300) -> Result:
-    """3. All three killed at once, powered on again: the cluster restarts by
-    itself from the most advanced node."""
-    r = Result("full outage")
+def _all_killed_while_committing(lab: GaleraLab) -> tuple[float, list[int], float]:
+    """Clients commit on every node, then all nodes are killed at once: the wall time
+    before the kill, the acknowledged commits, the monotonic time after it."""
     writers = lab.writers()
     time.sleep(2)
     since = time.time()
     power_off_all(lab)
     acked = stop_all(writers)
-    on = time.monotonic()
+    return since, acked, time.monotonic()
+
+
+def full_outage(lab: GaleraLab, timeout: float = 300) -> Result:
+    """3. All three killed at once, powered on again: the cluster restarts by
+    itself from the most advanced node."""
+    r = Result("full outage")
+    since, acked, on = _all_killed_while_committing(lab)
     wall = time.time()
     power_on_all(lab, lab.node_names())
     lab.wait_promoted(3, timeout=timeout)
@@ -318,12 +324,7 @@ def refresh_during_bootstrap(lab: GaleraLab, timeout: float = 300) -> Result:
     bootstrapped (every instance probed again, every node's election run again):
     one bootstrap, one cluster history, three members, every commit there."""
     r = Result("refresh during a bootstrap")
-    writers = lab.writers()
-    time.sleep(2)
-    since = time.time()
-    power_off_all(lab)
-    acked = stop_all(writers)
-    on = time.monotonic()
+    since, acked, on = _all_killed_while_committing(lab)
     power_on_all(lab, lab.node_names())
     end = time.monotonic() + timeout
     while bootstrap_node(lab, since) is None:

@@ -211,12 +211,13 @@ def test_start_publishes_the_grastate_position_and_waits_for_the_others(
         assert f.read() == f"{UUID}:1234\n"
 
 
-def test_start_elects_the_most_advanced_node(fake: FakeRunner, tmp_path: Any) -> None:
+def expect_n2_elected(fake: FakeRunner, tmp_path: Any, n2: str = "12", n3: str = "11") -> None:
+    """start on n1 (grastate seqno 10) with n2 and n3 published: n2 is marked."""
     grastate(tmp_path, 10)
     published = {
         "n1": {"db-last-committed": "10"},
-        "n2": {"db-last-committed": "12"},
-        "n3": {"db-last-committed": "11"},
+        "n2": {"db-last-committed": n2},
+        "n3": {"db-last-committed": n3},
     }
     fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
     fake.expect(attr("n1", "last-committed", "-v", "10"))
@@ -224,6 +225,10 @@ def test_start_elects_the_most_advanced_node(fake: FakeRunner, tmp_path: Any) ->
     fake.expect(score("n1", "-D"))
     fake.expect(attr("n2", "bootstrap", "-v", "true"))
     fake.expect(score("n2", "-v", "100"))
+
+
+def test_start_elects_the_most_advanced_node(fake: FakeRunner, tmp_path: Any) -> None:
+    expect_n2_elected(fake, tmp_path)
     assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
 
 
@@ -233,18 +238,7 @@ def test_fqdns_in_the_cluster_address_name_the_pacemaker_nodes(
     """gcomm://n1.example.com,...: Pacemaker's nodes are n1..n3; the election reads
     and marks them by those names (before, it looked for n2.example.com and waited
     for ever)."""
-    grastate(tmp_path, 10)
-    published = {
-        "n1": {"db-last-committed": "10"},
-        "n2": {"db-last-committed": "12"},
-        "n3": {"db-last-committed": "11"},
-    }
-    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
-    fake.expect(attr("n1", "last-committed", "-v", "10"))
-    fake.expect(MON, crm_mon(attrs=published))
-    fake.expect(score("n1", "-D"))
-    fake.expect(attr("n2", "bootstrap", "-v", "true"))
-    fake.expect(score("n2", "-v", "100"))
+    expect_n2_elected(fake, tmp_path)
     address = "gcomm://n1.example.com,n2.example.com:4567,n3.example.com"
     out = run("start", fake, env(str(tmp_path), wsrep_cluster_address=address))
     assert out.rc == OCF.SUCCESS, out.reasons
@@ -327,18 +321,7 @@ def test_start_after_a_crash_in_gtid_mode_keeps_the_whole_position(
 
 
 def test_the_election_reads_gtid_mode_positions(fake: FakeRunner, tmp_path: Any) -> None:
-    grastate(tmp_path, 10)
-    published = {
-        "n1": {"db-last-committed": "10"},
-        "n2": {"db-last-committed": "12,0-2-12"},
-        "n3": {"db-last-committed": "11,0-3-11"},
-    }
-    fake.expect(attr("n1", "safe-to-bootstrap", "-v", "0"))
-    fake.expect(attr("n1", "last-committed", "-v", "10"))
-    fake.expect(MON, crm_mon(attrs=published))
-    fake.expect(score("n1", "-D"))
-    fake.expect(attr("n2", "bootstrap", "-v", "true"))
-    fake.expect(score("n2", "-v", "100"))
+    expect_n2_elected(fake, tmp_path, n2="12,0-2-12", n3="11,0-3-11")
     assert run("start", fake, env(str(tmp_path))).rc == OCF.SUCCESS
 
 
