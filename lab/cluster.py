@@ -128,6 +128,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         self.nodes = [Node(f"node{i + 1}", i, f"192.0.2.{11 + i}") for i in range(size)]
         self.fence_dir = os.path.join(self.dir, "fence")
         self.fenced: list[tuple[str, float]] = []  # (node, when the fence device said off)
+        self.spawned: list[subprocess.Popen[bytes]] = []  # spawn()'s, reaped by down()
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -336,6 +337,12 @@ class NamespaceCluster(ClusterOps, Lifecycle):
                 except subprocess.TimeoutExpired:
                     node.launcher.kill()
                     node.launcher.wait()
+        for proc in self.spawned:  # each ends with its node's PID namespace
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         for netns in (self.client, self.bridge):
             subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
         if not self.keep and os.path.isdir(self.dir):
@@ -357,19 +364,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         if not node.alive:
             raise LabError(f"{name} is powered off")
         result = subprocess.run(
-            [
-                "nsenter",
-                "-t",
-                str(node.pid),
-                "--net",
-                "--mount",
-                "--uts",
-                "--ipc",
-                "--pid",
-                *(["--root", "--wd"] if self.root else []),  # its chroot, when it has one
-                "--",
-                *argv,
-            ],
+            self._inside(node, argv),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -384,6 +379,30 @@ class NamespaceCluster(ClusterOps, Lifecycle):
                 f"logs in {self.dir}"
             )
         return result
+
+    def _inside(self, node: Node, argv: Sequence[str]) -> list[str]:
+        """argv run in all of a node's namespaces (and its chroot, when it has one)."""
+        namespaces = ["--net", "--mount", "--uts", "--ipc", "--pid"]
+        where = ["--root", "--wd"] if self.root else []
+        return ["nsenter", "-t", str(node.pid), *namespaces, *where, "--", *argv]
+
+    def spawn(self, name: str, argv: Sequence[str], log: str) -> None:
+        """Start argv inside a node and leave it running, as an administrator's
+        daemon (its output appended to log, a host path); it ends with the node."""
+        node = self.node(name)
+        if not node.alive:
+            raise LabError(f"{name} is powered off")
+        with open(log, "ab") as out:
+            self.spawned.append(
+                subprocess.Popen(
+                    self._inside(node, argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    start_new_session=True,
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C"},
+                )
+            )
 
     def _exec(
         self, name: str, argv: Sequence[str], input: str | None, timeout: float

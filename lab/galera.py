@@ -88,17 +88,20 @@ class GaleraLab(NamespaceCluster):
             ).replace("gcache.size=64M", f"gcache.size={self.gcache_mb}M")
             f.write(text + (GTID_CNF if self.gtid else ""))
         seed = os.path.join(self.dir, "seed")
-        stack.seed_datadir(seed)
+        uid, gid = self.user_ids("mysql", "mysql")  # the nodes' numbering (a release's root)
+        stack.seed_datadir(seed, self.root, (uid, gid))
         if self.data_mb:
+            if self.root:
+                raise LabError("bulk data is written by this machine's mariadbd: not in a root")
             add_bulk_data(seed, self.data_mb)
         for node in self.nodes:
             top = os.path.join(self.dir, node.name, "var/lib/mysql")
             os.makedirs(top)
-            shutil.chown(top, "mysql", "mysql")
+            os.chown(top, uid, gid)
             shutil.copytree(seed, os.path.join(top, "data"), symlinks=True)
             for root, dirs, files in os.walk(os.path.join(top, "data")):
                 for path in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                    shutil.chown(path, "mysql", "mysql")
+                    os.lchown(path, uid, gid)
         shutil.rmtree(seed)
 
     # -- configuration -----------------------------------------------------------------
@@ -117,13 +120,15 @@ class GaleraLab(NamespaceCluster):
                 f"config={self.config_path} datadir=/var/lib/mysql/data user=mysql group=mysql "
                 f"log=/var/lib/mysql/error.log pid=/run/mysqld/mysqld.pid socket={SOCKET} "
                 f"wsrep_cluster_address={address} "
-                "op monitor interval=10s role=Master timeout=30s "
-                "op monitor interval=30s role=Slave timeout=30s "
+                "op monitor interval=10s role=Promoted timeout=30s "
+                "op monitor interval=30s role=Unpromoted timeout=30s "
                 f"op promote timeout={promote_timeout}s op start timeout=120s",
-                "ms ms_galera p_galera meta master-max=3 clone-max=3",
+                # The promotable clone as Pacemaker 2.1 and 3.0 both accept it (3.0's
+                # schema has no <master> element: crmsh's `ms` is refused there).
+                "clone ms_galera p_galera meta promotable=true promoted-max=3 clone-max=3",
                 f"primitive p_vip ocf:pyha:IPaddr2-py params ip={NS_VIP} cidr_netmask=24 "
                 "op monitor interval=10s",
-                "colocation c_vip_on_galera inf: p_vip ms_galera:Master",
+                "colocation c_vip_on_galera inf: p_vip ms_galera:Promoted",
                 "order o_galera_before_vip Mandatory: ms_galera:promote p_vip:start",
             ]
         )
@@ -171,6 +176,42 @@ class GaleraLab(NamespaceCluster):
         return self.run(
             name, ["mariadb", "-S", SOCKET, "-N", "-B", "-e", statement], timeout=60
         ).stdout.strip()
+
+    def left_at(self, name: str) -> str | None:
+        """The <rsc>-left-at record galera-py keeps for a node (permanent node
+        attribute, "history-uuid:seqno"), or None; read on any live node."""
+        result = self.run(
+            self.live_nodes()[0],
+            ["crm_attribute", "-N", name, "-n", "p_galera-left-at", "-l", "forever", "-G", "-q"],
+            check=False,
+        )
+        return result.stdout.strip() or None if result.returncode == 0 else None
+
+    def set_property(self, *assignments: str) -> None:
+        """crm configure property name=value ... (cluster options)."""
+        self.crm(self.live_nodes()[0], "configure", "property", *assignments)
+
+    def start_by_hand(self, name: str) -> None:
+        """mariadbd started on a node as an administrator would, outside Pacemaker
+        (the agent's files and options; it joins the cluster named in the config)."""
+        address = "gcomm://" + ",".join(self.node_names())
+        self.spawn(
+            name,
+            [
+                "runuser",
+                "-u",
+                "mysql",
+                "--",
+                "/usr/sbin/mariadbd",
+                f"--defaults-file={self.config_path}",
+                "--datadir=/var/lib/mysql/data",
+                "--pid-file=/run/mysqld/mysqld.pid",
+                f"--socket={SOCKET}",
+                "--log-error=/var/lib/mysql/error.log",
+                f"--wsrep-cluster-address={address}",
+            ],
+            os.path.join(self.dir, name, "by-hand.log"),
+        )
 
     def create_schema(self) -> None:
         node = self.promoted()[0]

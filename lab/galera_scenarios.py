@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from lab.galera import GaleraLab, lost, power_off_all, power_on_all, stop_all
 from lab.ops import STARTED_ROLES as STARTED
 from lab.ops import LabError
+from lab.scenario import Writer
 
 __all__ = [
     "Result",
@@ -34,6 +35,9 @@ __all__ = [
     "histories",
     "refresh_during_bootstrap",
     "promote_timeout_mid_sst",
+    "restart_in_maintenance",
+    "heal_without_fencing",
+    "donor_killed_mid_sst",
 ]
 
 
@@ -353,16 +357,7 @@ def promote_timeout_mid_sst(
     would make the next transfer fail); with the limit lifted and the failure
     cleaned up the node joins by a new SST, with the same data as the others."""
     r = Result(f"promote timeout in the middle of {victim}'s SST")
-    others = [n for n in lab.node_names() if n != victim]
-    writers = lab.writers(others)
-    fenced_before = len(lab.fenced)
-    killed = lab.power_off(victim)
-    while not any(name == victim for name, _ in lab.fenced[fenced_before:]):
-        if time.monotonic() - killed > timeout:
-            raise LabError(f"{victim} was never fenced; logs in {lab.dir}")
-        time.sleep(0.1)
-    time.sleep(3)  # more commits than the small gcache holds: the joiner needs an SST
-    lab.limit_sst(rate)
+    others, writers = _away_too_long(lab, victim, rate, timeout)
     # One failure bans the node until the cleanup: Pacemaker's own retries would meet a
     # donor still busy with the interrupted transfer ("Will never receive state").
     lab.crm(others[0], "resource", "meta", "p_galera", "set", "migration-threshold", "1")
@@ -400,3 +395,182 @@ def promote_timeout_mid_sst(
     }
     r.notes["checksums equal"] = str(len(set(sums.values())) == 1)
     return r
+
+
+OPERATED = r"Result of (start|stop|promote|demote) operation for p_galera on {node}"
+
+
+def restart_in_maintenance(lab: GaleraLab, node: str = "node2", timeout: float = 240) -> Result:
+    """10. maintenance-mode=true; an administrator shuts one node's server down and
+    starts it again by hand while the others commit (it rejoins by IST); then
+    maintenance-mode=false. Pacemaker finds it Promoted and runs no start, stop,
+    promote or demote on it; no record of its departure stands; one history of
+    three members."""
+    r = Result(f"{node} restarted by hand in maintenance mode")
+    others = [n for n in lab.node_names() if n != node]
+    writers = lab.writers()
+    since = time.time()
+    lab.set_property("maintenance-mode=true")
+    time.sleep(3)  # every node's controller has the new configuration
+    at = time.monotonic()
+    lab.sql(node, "SHUTDOWN")
+    while lab.run(node, ["pgrep", "-x", "mariadbd"], check=False).returncode == 0:
+        if time.monotonic() - at > timeout:
+            raise LabError(f"{node}'s server did not shut down; logs in {lab.dir}")
+        time.sleep(0.2)
+    _wait_size(lab, others, 2)
+    time.sleep(2)  # the others commit without it
+    lab.start_by_hand(node)
+    while _state(lab, node) != "Synced":
+        if time.monotonic() - at > timeout:
+            raise LabError(f"{node} did not rejoin after its restart by hand; logs in {lab.dir}")
+        time.sleep(0.5)
+    r.seconds["shutdown to Synced again"] = time.monotonic() - at
+    r.notes["rejoined by"] = _transfer(lab, node)
+    lab.set_property("maintenance-mode=false")
+    time.sleep(15)  # a monitor of each Promoted instance (every 10 s) has run
+    operated = first_logged(lab, OPERATED, since, node)
+    r.notes["operations on it"] = "none" if operated is None else f"one after {operated:.0f} s"
+    r.notes["left-at"] = lab.left_at(node) or "none"
+    seen = histories(lab)
+    r.notes["histories"] = str(len({uuid for uuid, _ in seen.values()}))
+    r.notes["sizes"] = ",".join(sorted({size for _, size in seen.values()}))
+    _check(lab, r, stop_all(writers))
+    return r
+
+
+def _state(lab: GaleraLab, name: str) -> str:
+    """wsrep_local_state_comment, or "" while the server does not answer."""
+    try:
+        return lab.wsrep(name, "wsrep_local_state_comment")
+    except LabError:
+        return ""
+
+
+def heal_without_fencing(lab: GaleraLab, node: str = "node3", timeout: float = 300) -> Result:
+    """11. No fencing (stonith-enabled=false, no-quorum-policy=freeze, as some sites
+    run Galera). A partition cuts one node off until the majority has recorded its
+    departure (<rsc>-left-at); the link comes back and the node is a member again.
+    Its record must go: later the other two are stopped in order while it commits
+    alone, then it dies. The two come back without it and must wait for it (it
+    holds the newest commits; a stale record would let them bootstrap from an older
+    position and lose those); when it is back it bootstraps, every commit there."""
+    r = Result(f"{node} partitioned without fencing, later the last to commit")
+    others = [n for n in lab.node_names() if n != node]
+    lab.set_property("stonith-enabled=false", "no-quorum-policy=freeze")
+    try:
+        writers = lab.writers()
+        since = time.time()
+        cut = time.monotonic()
+        lab.cut_link(node)
+        while lab.left_at(node) is None:
+            if time.monotonic() - cut > 120:
+                raise LabError(f"{node}'s departure was never recorded; logs in {lab.dir}")
+            time.sleep(0.5)
+        r.seconds["cut to departure recorded"] = time.monotonic() - cut
+        lab.restore_link(node)
+        _wait_size(lab, lab.node_names(), 3, timeout=120)
+        lab.wait_promoted(3, timeout=timeout)
+        while lab.left_at(node) is not None:
+            if time.monotonic() - cut > timeout:
+                raise LabError(f"{node}'s record outlived its return; logs in {lab.dir}")
+            time.sleep(0.5)
+        r.seconds["cut to record cleared"] = time.monotonic() - cut
+        restarted = first_logged(lab, OPERATED, since, node)
+        r.notes["came back"] = "by itself" if restarted is None else "restarted by Pacemaker"
+        # The others leave in order; it commits alone (a primary component of one).
+        for name in others:
+            lab.crm(name, "node", "standby", name)
+        end = time.monotonic() + timeout
+        while lab.promoted() != [node] or lab.wsrep(node, "wsrep_cluster_size") != "1":
+            if time.monotonic() > end:
+                raise LabError(f"{node} was never left alone; logs in {lab.dir}")
+            time.sleep(0.2)
+        writers[node].first_after(time.monotonic(), gap=0.0)
+        time.sleep(2)
+        alone = time.time()
+        lab.power_off(node)
+        acked = stop_all(writers)
+        for name in others:
+            lab.crm(name, "node", "online", name)
+        try:
+            lab.wait_promoted(1, timeout=30)
+            r.notes["without it"] = f"{lab.promoted()} Promoted"
+        except LabError:
+            r.notes["without it"] = "waited"
+        at = time.monotonic()
+        lab.power_on(node)
+        lab.wait_promoted(3, timeout=timeout)
+        r.seconds["its return to all Promoted"] = time.monotonic() - at
+        r.notes["bootstrap"] = bootstrap_node(lab, alone) or "?"
+        _check(lab, r, acked)
+    finally:
+        lab.set_property("stonith-enabled=true", "no-quorum-policy=stop")
+    return r
+
+
+def donor_killed_mid_sst(
+    lab: GaleraLab, victim: str = "node3", rate: str = "2m", timeout: float = 300
+) -> Result:
+    """12. A node away too long joins by a full SST (the donor rate-limited so the
+    transfer lasts), and its donor is killed in the middle of it. The joiner's
+    server gives up; Pacemaker recovers the instance (stop ends the transfer's
+    helpers) and it joins by a new SST from the last node standing; the donor is
+    fenced, comes back and rejoins. Every commit there, the same data everywhere."""
+    r = Result(f"donor killed during {victim}'s SST")
+    others, writers = _away_too_long(lab, victim, rate, timeout)
+    on = time.monotonic()
+    lab.power_on(victim)
+    donor = ""
+    while not donor:
+        donor = next((n for n in others if _state(lab, n).startswith("Donor")), "")
+        if time.monotonic() - on > timeout:
+            raise LabError(f"no donor began {victim}'s SST; logs in {lab.dir}")
+        time.sleep(0.2)
+    time.sleep(3)  # the transfer is under way
+    r.seconds["power on to SST under way"] = time.monotonic() - on
+    lab.limit_sst(None)
+    survivor = next(n for n in others if n != donor)
+    fenced_before = len(lab.fenced)
+    cut = lab.power_off(donor)
+    _wait_fenced(lab, donor, fenced_before, cut, timeout)
+    lab.wait_promoted(nodes=[survivor, victim], timeout=timeout)
+    r.seconds["donor killed to joiner Promoted"] = time.monotonic() - cut
+    r.notes["joiner's failures"] = str(len([1 for n, _ in lab.failures("p_galera") if n == victim]))
+    r.notes["rejoined by"] = _transfer(lab, victim)
+    lab.power_on(donor)
+    lab.wait_promoted(3, timeout=timeout)
+    lab.crm(survivor, "resource", "cleanup", "p_galera")  # the interrupted join's record
+    acked = stop_all(writers)
+    _check(lab, r, acked)
+    r.lost += sorted(set(acked) - lab.ids(victim))
+    sums = {
+        name: lab.sql(name, "CHECKSUM TABLE shop.orders, bulk.filler EXTENDED")
+        for name in lab.node_names()
+    }
+    r.notes["checksums equal"] = str(len(set(sums.values())) == 1)
+    return r
+
+
+def _wait_fenced(lab: GaleraLab, name: str, before: int, since: float, timeout: float) -> None:
+    """Until the lab's fence devices have powered name off (after the first `before`)."""
+    while not any(n == name for n, _ in lab.fenced[before:]):
+        if time.monotonic() - since > timeout:
+            raise LabError(f"{name} was never fenced; logs in {lab.dir}")
+        time.sleep(0.1)
+
+
+def _away_too_long(
+    lab: GaleraLab, victim: str, rate: str, timeout: float
+) -> tuple[list[str], dict[str, Writer]]:
+    """Clients commit on the others while victim is killed, fenced and kept away
+    until the small gcache cannot hold what it missed (its join needs an SST); the
+    donors' transfers are then limited to rate. The others, and their writers."""
+    others = [n for n in lab.node_names() if n != victim]
+    writers = lab.writers(others)
+    fenced_before = len(lab.fenced)
+    killed = lab.power_off(victim)
+    _wait_fenced(lab, victim, fenced_before, killed, timeout)
+    time.sleep(3)  # more commits than the small gcache holds: the joiner needs an SST
+    lab.limit_sst(rate)
+    return others, writers

@@ -46,26 +46,55 @@ APP_SQL = (
 )
 
 
-def seed_datadir(dest: str) -> None:
-    """A fresh MariaDB datadir at dest (made on the host, where it is fast),
-    owned by mysql."""
-    with tempfile.TemporaryDirectory(prefix="pyha-seed-", dir="/var/tmp") as tmp:
-        shutil.chown(tmp, "mysql", "mysql")
-        subprocess.run(
-            [
-                "mariadb-install-db",
-                "--no-defaults",
-                "--user=mysql",
-                f"--datadir={tmp}/data",
-                "--skip-test-db",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        shutil.copytree(f"{tmp}/data", dest, symlinks=True)
-    for root, dirs, files in os.walk(dest):
-        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-            shutil.chown(name, "mysql", "mysql")
+def seed_datadir(dest: str, root: str = "", ids: tuple[int, int] | None = None) -> None:
+    """A fresh MariaDB datadir at dest, owned by mysql (ids: its uid and gid where
+    the nodes run). Made on the host, where it is fast; with root (a release's root
+    tree, lab/roots.py), by that release's mariadb-install-db: its MariaDB version
+    writes the system tables its servers expect."""
+    uid, gid = ids if ids is not None else (-1, -1)
+    if root:
+        from lab import roots
+
+        inside = f"/srv/pyha-seed-{os.getpid()}"
+        made = os.path.join(root, inside.lstrip("/"))
+        try:
+            os.makedirs(made)
+            shutil.chown(made, uid, gid)
+            roots.run_in_root(
+                root,
+                [
+                    "mariadb-install-db",
+                    "--no-defaults",
+                    "--user=mysql",
+                    f"--datadir={inside}/data",
+                    "--skip-test-db",
+                ],
+                timeout=300,
+            ).check_returncode()
+            shutil.copytree(os.path.join(made, "data"), dest, symlinks=True)
+        finally:
+            shutil.rmtree(made, ignore_errors=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="pyha-seed-", dir="/var/tmp") as tmp:
+            shutil.chown(tmp, "mysql", "mysql")
+            subprocess.run(
+                [
+                    "mariadb-install-db",
+                    "--no-defaults",
+                    "--user=mysql",
+                    f"--datadir={tmp}/data",
+                    "--skip-test-db",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            shutil.copytree(f"{tmp}/data", dest, symlinks=True)
+    for top, dirs, files in os.walk(dest):
+        for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
+            if ids is None:
+                shutil.chown(name, "mysql", "mysql")
+            else:
+                os.lchown(name, uid, gid)
 
 
 def group_config(

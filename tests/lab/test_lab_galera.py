@@ -1,5 +1,5 @@
 """galera-py in a real three-node Pacemaker cluster with fencing, each node its own
-mariadbd: the seven scenarios of lab/galera_scenarios.py, with clients committing
+mariadbd: nine scenarios of lab/galera_scenarios.py, with clients committing
 on every node and every acknowledged commit checked. The same scenarios run with
 ocf:heartbeat:galera in a lab of its own for comparison (its results are printed
 and the one it cannot pass is asserted to fail the way the README says)."""
@@ -102,7 +102,20 @@ def test_7_absent_node_does_not_block_the_restart(lab: GaleraLab) -> None:
     assert r.notes["bootstrap"] in ("node1", "node2")
 
 
-def test_8_refresh_during_a_bootstrap_bootstraps_once(lab: GaleraLab) -> None:
+def test_8_restart_by_hand_in_maintenance_mode_is_adopted(lab: GaleraLab) -> None:
+    """An administrator restarts a server by hand in maintenance mode: leaving it,
+    Pacemaker finds the node Promoted and operates nothing on it, no departure
+    record stands, one history of three (the next scenario's full outage then
+    bootstraps once)."""
+    r = S.restart_in_maintenance(lab, "node2")
+    ok(lab, r)
+    assert r.notes["rejoined by"] == "IST", r.notes
+    assert r.notes["operations on it"] == "none", r.notes
+    assert r.notes["left-at"] == "none", r.notes
+    assert r.notes["histories"] == "1" and r.notes["sizes"] == "3", r.notes
+
+
+def test_9_refresh_during_a_bootstrap_bootstraps_once(lab: GaleraLab) -> None:
     """crm resource refresh while the bootstrap node is being promoted: every node
     runs its election again; exactly one bootstraps (one history, size 3)."""
     r = S.refresh_during_bootstrap(lab)

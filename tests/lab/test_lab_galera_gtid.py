@@ -53,3 +53,16 @@ def test_3_full_outage_in_gtid_mode(lab: GaleraLab) -> None:
     positions = gtid_positions(lab)
     assert len(set(positions.values())) == 1, positions  # one history, the same GTIDs
     assert next(iter(positions.values())).startswith("1-1-")
+
+
+def test_4_without_fencing_a_healed_partition_leaves_no_record_that_could_excuse_the_node(
+    lab: GaleraLab,
+) -> None:
+    """stonith-enabled=false, no-quorum-policy=freeze: node3 is cut off until the
+    others record its departure, then comes back. Its record goes. Later it is the
+    last to commit (the others stopped in order) and dies: the others, back without
+    it, wait for it; back, it bootstraps, and its commits are all there."""
+    r = S.heal_without_fencing(lab, "node3")
+    ok(lab, r)
+    assert r.notes["without it"] == "waited", r.notes
+    assert r.notes["bootstrap"] == "node3", r.notes

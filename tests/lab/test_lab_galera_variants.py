@@ -67,3 +67,13 @@ def test_4_a_promote_timeout_in_the_middle_of_an_sst_leaves_nothing_behind(
     assert "needs a longer promote timeout" in r.notes["reason"], r.notes
     assert r.notes["rejoined by"] == "SST"
     assert r.notes["checksums equal"] == "True"
+
+
+def test_5_the_donor_killed_in_the_middle_of_an_sst(lab: GaleraLab) -> None:
+    """node3 needs a full SST; its donor is killed while sending it. The joiner
+    gives up, Pacemaker recovers it and it joins by a new SST from the node left;
+    the donor is fenced and comes back. Nothing lost, the same data on all three."""
+    r = S.donor_killed_mid_sst(lab, "node3")
+    ok(lab, r)
+    assert r.notes["rejoined by"] == "SST", r.notes
+    assert r.notes["checksums equal"] == "True", r.notes
