@@ -60,7 +60,7 @@ typecheck:
 # Its output is also kept in build/matrix/bookworm.log (make matrix's Debian 12 line).
 test:
 	@mkdir -p build/matrix
-	set -o pipefail; OCFLIB_REQUIRE_INTEGRATION=1 $(VENV)/bin/python -m pytest -q \
+	set -o pipefail; OCFLIB_REQUIRE_INTEGRATION=1 $(VENV)/bin/python -m pytest -q --durations=25 \
 		-p no:cacheprovider $(PYTEST_ARGS) 2>&1 | tee build/matrix/bookworm.log
 
 unit:
