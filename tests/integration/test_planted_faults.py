@@ -334,3 +334,78 @@ def test_no_password_reaches_a_fake_server_on_the_socket(listener: str, reason: 
     assert reason in result.stderr, result.stderr
     assert "s3cr3t-pw" not in result.stderr
     assert result.changes == [], result.changes
+
+
+GALERA = f"{SANDBOX_AGENTS}/galera-py"
+# A one-node Galera cluster in the sandbox, then galera-py's recurring monitor with its
+# doubt file (HA_RSCTMP/galera-py-db.doubt) planted as a link to a machine file and as a
+# FIFO, healthy and with every connection slot taken (the monitor then keeps that doubt).
+_GALERA_DOUBT = r"""
+t() {{ s=$(date +%s%N); "$@"; rc=$?; e=$(( ($(date +%s%N) - s) / 1000000 ));
+      [ $e -lt 8000 ] && echo "rc=$rc" || echo "rc=$rc SLOW ${{e}}ms"; }}
+kind() {{ if [ -L $D ]; then echo link; elif [ -p $D ]; then echo fifo;
+          elif [ -f $D ]; then echo regular; elif [ -e $D ]; then echo other; else echo none; fi; }}
+mkdir -p /tmp/g/data /run/mysqld /run/resource-agents && chown -R mysql:mysql /tmp/g /run/mysqld
+printf '%s\n' '[mysqld]' bind-address=127.0.0.1 max_connections=10 binlog_format=ROW \
+    innodb_autoinc_lock_mode=2 innodb_buffer_pool_size=16M wsrep_on=ON \
+    wsrep_provider=/usr/lib/galera/libgalera_smm.so wsrep_cluster_address=gcomm://127.0.0.1 \
+    wsrep_node_address=127.0.0.1 > /tmp/g/my.cnf
+mariadb-install-db --user=mysql --datadir=/tmp/g/data >/dev/null 2>&1 || echo install-failed
+runuser -u mysql -- /usr/sbin/mariadbd --defaults-file=/tmp/g/my.cnf --datadir=/tmp/g/data \
+    --socket=/run/mysqld/g.sock --pid-file=/run/mysqld/g.pid --log-error=/tmp/g/err.log \
+    --wsrep-new-cluster &
+for i in $(seq 300); do
+    mariadb -S /run/mysqld/g.sock -N -B -e "SHOW STATUS LIKE 'wsrep_local_state_comment'" \
+        2>/dev/null | grep -q Synced && break
+    sleep 0.2
+done
+cp /etc/hostname /tmp/hostname.before
+D=/run/resource-agents/galera-py-db.doubt
+ln -s /etc/hostname $D; t {agent} monitor; kind
+for i in $(seq 12); do  # every slot (at least 10, one more for an administrator)
+    mariadb -S /run/mysqld/g.sock -e 'SELECT SLEEP(30)' >/dev/null 2>&1 &
+    P="$P $!"
+done
+sleep 2
+rm -f $D; ln -s /etc/hostname $D; t {agent} monitor; kind
+rm -f $D; mkfifo $D; t {agent} monitor; kind
+cmp -s /etc/hostname /tmp/hostname.before && echo hostname-intact || echo hostname-changed
+kill $(cat /run/mysqld/g.pid) $P; wait
+"""
+
+
+def test_galera_doubt_file_planted_as_a_link_or_a_fifo() -> None:
+    """galera-py keeps how long a Promoted member has been in doubt (logins refused,
+    joining) in HA_RSCTMP. A link planted there to a machine file is never followed:
+    a healthy monitor removes the link (not its target), a busy one replaces it with
+    its own file; a FIFO never blocks the monitor. The answer stays the server's:
+    Promoted (8), with the busy warning."""
+    need("/usr/lib/galera/libgalera_smm.so", "mariadb-install-db", root=True)
+    env = {
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RESOURCE_INSTANCE": "db",
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "OCF_RESKEY_CRM_meta_interval": "10000",
+        "OCF_RESKEY_CRM_meta_timeout": "30000",
+        "OCF_RESKEY_CRM_meta_on_node": "g1",
+        "OCF_RESKEY_CRM_meta_promotable": "true",
+        "OCF_RESKEY_binary": "/usr/sbin/mariadbd",
+        "OCF_RESKEY_config": "/tmp/g/my.cnf",
+        "OCF_RESKEY_datadir": "/tmp/g/data",
+        "OCF_RESKEY_pid": "/run/mysqld/g.pid",
+        "OCF_RESKEY_socket": "/run/mysqld/g.sock",
+        "OCF_RESKEY_log": "/tmp/g/err.log",
+        "OCF_RESKEY_wsrep_cluster_address": "gcomm://g1",
+    }
+    result = run_sandboxed(["/bin/sh", "-c", _GALERA_DOUBT.format(agent=GALERA)], env)
+    assert lines(result.stdout) == [
+        "rc=8",
+        "none",
+        "rc=8",
+        "regular",
+        "rc=8",
+        "regular",
+        "hostname-intact",
+    ], result.stdout + result.stderr
+    assert "too many connections" in result.stderr
+    assert [c for c in result.changes if "auth_pam_tool" not in c] == [], result.changes
