@@ -620,9 +620,12 @@ def locate(ours: Mount, *, proc: str = PROC) -> FileSystem:
     root = ours.root.rstrip("/") + "/"
     for ns, pids in members.items():
         text = None
-        for pid in pids[:3]:
+        # Our own namespace as we see it: the paths of its mount table are relative to
+        # the reader's root, and ours may not be its first process's (a chroot).
+        sources = ["self"] if ns == own else [str(pid) for pid in pids[:3]]
+        for source in sources:
             try:
-                with open(f"{proc}/{pid}/mountinfo", "rb") as f:
+                with open(f"{proc}/{source}/mountinfo", "rb") as f:
                     text = f.read().decode("utf-8", "surrogateescape")
                 break
             except OSError:
@@ -669,7 +672,7 @@ def find_holders(
         for pid in fs.members.get(ns, []):
             if pid in (own_pid, 1):
                 continue
-            how = _how_held(f"{proc}/{pid}", all_ids, targets)
+            how = _how_held(f"{proc}/{pid}", all_ids, targets, own_view=ns == fs.own)
             if how:
                 p = process(pid)
                 if p is not None and not p.zombie:
@@ -677,12 +680,15 @@ def find_holders(
     return holders
 
 
-def _how_held(base: str, mount_ids: set[int], targets: Sequence[str]) -> list[str]:
+def _how_held(
+    base: str, mount_ids: set[int], targets: Sequence[str], *, own_view: bool = False
+) -> list[str]:
     """How the process at base uses the mounts (targets: as its namespace and root
-    directory see them, as in its mountinfo)."""
+    directory see them, as in its mountinfo; own_view: as this process sees them, a
+    process of our own namespace, whose links read as paths from our root too)."""
     how: list[str] = []
     try:
-        root = os.readlink(f"{base}/root")
+        root = "/" if own_view else os.readlink(f"{base}/root")
     except OSError:
         root = "/"
 

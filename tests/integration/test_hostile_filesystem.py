@@ -204,3 +204,45 @@ def test_a_copy_that_cannot_be_unmounted_fails_stop_with_1_not_5() -> None:
     )
     assert "ocf-exit-reason:pyha is still mounted in mount namespace" in result.stderr
     assert "cannot unmount in mnt:" in result.stderr
+
+
+_HOLDERS_IN_OUR_NAMESPACE = r"""
+A={agent}
+$A start || {{ echo start-failed; exit 0; }}
+echo data > /tmp/m/f
+(cd /tmp/m && exec sleep 1000) &
+CWD=$!
+sleep 1000 < /tmp/m/f &
+FD=$!
+sleep 0.2
+OCF_RESKEY_force_unmount=true OCF_RESKEY_CRM_meta_timeout=8000 $A stop; echo rc=$?
+grep -q ' /tmp/m ' /proc/self/mountinfo && echo still-mounted || echo unmounted
+kill -0 $CWD 2>/dev/null && echo cwd-holder-alive || echo cwd-holder-gone
+kill -0 $FD 2>/dev/null && echo fd-holder-alive || echo fd-holder-gone
+kill -9 $CWD $FD 2>/dev/null; true
+"""
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [f"{SANDBOX_AGENTS}/Filesystem-py", "/usr/lib/ocf/resource.d/heartbeat/Filesystem"],
+    ids=["pyha", "reference"],
+)
+def test_holders_in_its_own_namespace_are_found_when_the_agent_runs_chrooted(agent: str) -> None:
+    """The sandbox runs the agent in a chroot (as a container that chroots does): the
+    first process of its mount namespace has another root, so that process's mount
+    table names the mount point by another path. A process whose cwd is on the file
+    system was then never found and stop failed (1) where the reference's fuser finds
+    it by device; the holders are found from the agent's own view of the mounts."""
+    result = run_sandboxed(
+        [
+            "/bin/sh",
+            "-c",
+            _HOLDERS_IN_OUR_NAMESPACE.format(agent=f"{SANDBOX_AGENTS}/Filesystem-py"),
+        ],
+        env(device="pyha", directory="/tmp/m", fstype="tmpfs") | {"PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.split() == ["rc=0", "unmounted", "cwd-holder-gone", "fd-holder-gone"], (
+        result.stdout + result.stderr
+    )
+    assert result.changes == [], result.changes
