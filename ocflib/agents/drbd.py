@@ -552,6 +552,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
                     f"{res} is Primary and cannot be demoted: "
                     f"{holders_text(state)}{failure(result)}"
                 )
+            ctx.deadline.nap(0.2)  # look again, never in a busy loop
             if ctx.deadline.expired():
                 raise GenericError(f"{res} is still Primary after drbdadm secondary")
             continue
@@ -578,9 +579,9 @@ def start(cfg: Config, ctx: Context) -> OCF:
 
 def wait_connected(cfg: Config, ctx: Context, seconds: float, state: State) -> State:
     """Until every connection is up with the peers' disks known, or seconds pass."""
-    end = time.monotonic() + seconds
+    end = ctx.deadline.now() + seconds
     while not (state.all_connected and not state.peer_disk_any_unknown):
-        if time.monotonic() >= end:
+        if ctx.deadline.now() >= end:
             ctx.log.info("%s: not connected after %.0f s; going on", cfg[RESOURCE], seconds)
             break
         ctx.deadline.nap(0.1)

@@ -780,7 +780,6 @@ def _status_io(directory: str, dirs: list[str], name: str, content: bytes, direc
 def stop(cfg: Config, ctx: Context) -> OCF:
     """Unmount submounts, other mounts of the same device, then the mount point;
     succeed only when the directory is really unmounted."""
-    import time
 
     mounts = read_mounts()
     t = target(cfg, mounts)
@@ -818,7 +817,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     targets.append(t.directory)
     budget_end = None
     if cfg[FAST_STOP]:
-        budget_end = time.monotonic() + 6.0 * len(targets)
+        budget_end = ctx.deadline.now() + 6.0 * len(targets)
     ours = state.ours[-1]
     for path in targets:
         unmount(cfg, ctx, t, path, ours, budget_end)
@@ -836,13 +835,12 @@ def unmount(
     the mount in another namespace (a container, a service with private mounts)
     keeps this one busy when it is a propagated (slave) copy.
     """
-    import time
 
     force = ["-f"] if t.fstype in ("nfs", "nfs4", "efs", "cifs", "smbfs") else []
     rounds = Rounds(cfg, ctx, budget_end)
     detail = "still mounted"
     while True:
-        left = rounds.end - time.monotonic()
+        left = rounds.end - ctx.deadline.now()
         try:
             result = ctx.runner.run(["umount", *force, "--", path], ok=None, timeout=max(left, 0.5))
             if result.stderr.strip():
@@ -905,7 +903,6 @@ def unmount_in_namespace(
     The namespace is pinned by an open fd on its ns/mnt file that nsenter
     enters (/proc/self/fd/N), so a recycled pid can never lead into another
     namespace."""
-    import time
 
     pids = fs.members.get(ns, [])
     if not pids:
@@ -930,7 +927,7 @@ def unmount_in_namespace(
                 "--",
                 m.target,
             ]
-            result = ctx.runner.run(argv, ok=None, timeout=max(end - time.monotonic(), 0.5))
+            result = ctx.runner.run(argv, ok=None, timeout=max(end - ctx.deadline.now(), 0.5))
             if result.returncode != 0:
                 ctx.log.warning("umount %s in %s: %s", m.target, ns, result.stderr.strip()[-200:])
     except OSError as err:
@@ -948,11 +945,10 @@ class Rounds:
     short as soon as the signalled processes are gone)."""
 
     def __init__(self, cfg: Config, ctx: Context, budget_end: float | None) -> None:
-        import time
 
         self.cfg = cfg
         self.ctx = ctx
-        start_at = time.monotonic()
+        start_at = ctx.deadline.now()
         self.end = start_at + max(ctx.deadline.remaining() - 0.5, 0.5)  # room for a last umount
         if budget_end is not None:
             self.end = min(self.end, max(budget_end, start_at + 6.0))
@@ -963,9 +959,8 @@ class Rounds:
         self.first = True
 
     def over(self) -> bool:
-        import time
 
-        return time.monotonic() >= self.end
+        return self.ctx.deadline.now() >= self.end
 
     def note(self, holders: list[Holder]) -> None:
         self.seen += [f"{h.name}[{h.pid}]" for h in holders]
@@ -975,10 +970,9 @@ class Rounds:
 
     def signal(self, holders: list[Holder], what: str) -> None:
         """Signal the holders for this round, then wait for them (or the pause)."""
-        import time
 
         if holders:
-            late = time.monotonic() >= self.half
+            late = self.ctx.deadline.now() >= self.half
             phase = self.cfg[KILL_SIGNALS] if late else self.cfg[TERM_SIGNALS]
             for holder in holders:
                 self.seen.append(f"{holder.name}[{holder.pid}]")
@@ -997,11 +991,11 @@ class Rounds:
                 "No processes on %s were signalled. force_unmount is set to '%s'", what, self.mode
             )
         self.first = False
-        pause = min(self.delay if holders else 0.2, max(self.end - time.monotonic(), 0.0))
+        pause = min(self.delay if holders else 0.2, max(self.end - self.ctx.deadline.now(), 0.0))
         if holders:
             self.ctx.procs.wait_gone([h.process for h in holders], pause)
         else:
-            time.sleep(pause)
+            self.ctx.deadline.nap(pause)
 
 
 def validate(cfg: Config, ctx: Context) -> OCF:

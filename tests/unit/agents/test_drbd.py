@@ -888,17 +888,16 @@ def test_start_gives_up_on_a_primary_that_stays_primary(
     fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # drbdadm secondary "succeeds" but the role never changes: start must end, not spin.
-    import time
-
-    real = time.monotonic
-    # The clock jumps past the deadline once the first command has run.
-    monkeypatch.setattr(time, "monotonic", lambda: real() + (1e6 if fake.done else 0.0))
+    # The clock jumps past the deadline at the first pause: start looks again only after one.
+    clock = FakeClock(step=lambda seconds: 1e6)
+    use_clock(monkeypatch, clock)
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"])
     out = run("start", fake, env(tmp_path, wfc_timeout=""))
     assert out.rc == 1
     assert out.reason == "r0 is still Primary after drbdadm secondary"
+    assert clock.pauses == [0.2]
 
 
 def test_stop_near_its_deadline_reports_the_holders_not_a_timeout(

@@ -16,7 +16,7 @@ import pytest
 from ocflib.agents import filesystem
 from ocflib.mounts import Mount
 from ocflib.proc import Holder
-from ocflib.testing import FakeProcesses, FakeRunner, ocf_env
+from ocflib.testing import FakeClock, FakeProcesses, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
 
 AGENT = filesystem.AGENT
@@ -87,8 +87,10 @@ def env(
 
 
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    """Dispatch in the current test's world (its strict process table)."""
-    return dispatch(AGENT, action, e, fake, procs=WORLDS[-1].procs if WORLDS else None)
+    """Dispatch in the current test's world (its strict process table), on a fake
+    clock: the agent's pauses take no time."""
+    procs = WORLDS[-1].procs if WORLDS else None
+    return dispatch(AGENT, action, e, fake, procs=procs, clock=FakeClock())
 
 
 # --- start -------------------------------------------------------------------------
