@@ -29,6 +29,46 @@ REPLACES = {
     "galera-py": ("ocf:heartbeat:galera", "ocf_heartbeat_galera"),
     "drbd-py": ("ocf:linbit:drbd", None),
 }
+# Each agent's example, with real values and what a working configuration needs around
+# the primitive (tests/contract/test_examples.py loads every example into a CIB, checks it
+# with crm_verify and runs the agent's validate-all with its parameters):
+# (parameters, operations, the promotable clone's meta-attributes or None).
+EXAMPLES: dict[str, tuple[str, list[str], str | None]] = {
+    "IPaddr2-py": (
+        "ip=192.0.2.100 cidr_netmask=24",
+        ["monitor interval=10s timeout=20s"],
+        None,
+    ),
+    "Filesystem-py": (
+        "device=/dev/drbd0 directory=/var/lib/mysql fstype=ext4",
+        ["monitor interval=20s timeout=40s", "start timeout=60s", "stop timeout=60s"],
+        None,
+    ),
+    "mysql-py": (
+        "config=/etc/mysql/my.cnf datadir=/var/lib/mysql",
+        ["monitor interval=20s timeout=30s", "start timeout=120s", "stop timeout=120s"],
+        None,
+    ),
+    # DRBD's clone needs notifications (start refuses the clone without them: 6).
+    "drbd-py": (
+        "drbd_resource=r0",
+        [
+            "monitor interval=29s timeout=20s role=Promoted",
+            "monitor interval=31s timeout=20s role=Unpromoted",
+        ],
+        "promotable=true notify=true promoted-max=1 clone-max=2",
+    ),
+    # Every Galera node Promoted: promoted-max is the number of nodes of the address.
+    "galera-py": (
+        "wsrep_cluster_address=gcomm://node1,node2,node3 config=/etc/mysql/my.cnf",
+        [
+            "promote timeout=300s",
+            "monitor interval=10s timeout=30s role=Promoted",
+            "monitor interval=30s timeout=30s role=Unpromoted",
+        ],
+        "promotable=true promoted-max=3 clone-max=3",
+    ),
+}
 ACTIONS = {
     "start": "Starts the resource.",
     "stop": "Stops the resource.",
@@ -142,39 +182,24 @@ def render(xml_text: str, version: str, date: str) -> str:
             escape(" ".join(w for w in words if w)),
             ".RE",
         ]
-    required = [p for p in root.findall("parameters/parameter") if p.get("required") == "1"]
-    monitor = next((a for a in actions if a.get("name") == "monitor"), None)
-    promotable = any(a.get("name") == "promote" for a in actions)
-    crm = [f"primitive p_{name} ocf:{PROVIDER}:{name} \\e"]
-    pcs = [f"pcs resource create p_{name} ocf:{PROVIDER}:{name} \\e"]
-    if required:
-        crm.append("  params \\e")
-        for p in required:
-            crm.append(f"    {p.get('name')}=\\fIvalue\\fR \\e")
-            pcs.append(f"  {p.get('name')}=\\fIvalue\\fR \\e")
-    if monitor is not None:
-        timeout = _seconds(monitor.get("timeout", ""))
-        interval = _seconds(monitor.get("interval", "10s"))
-        timing = f'timeout="{timeout}" interval="{interval}"'
-        crm.append(f"  op monitor {timing}")
-        pcs.append(f"  op monitor {timing}" + (" promotable" if promotable else ""))
-    if promotable:
-        crm.append(f"clone c_{name} p_{name} meta promotable=true")
+    crm, pcs = examples(name)
     out += [
         '.SH "EXAMPLE CRM SHELL"',
         ".PP",
         "With \\fBcrm\\fR(8):",
         ".sp",
         ".nf",
-        *(line.replace("-", "\\-") for line in crm),
+        *(_indented(line) for line in crm),
         ".fi",
         '.SH "EXAMPLE PCS"',
         ".PP",
         "With \\fBpcs\\fR(8):",
         ".sp",
         ".nf",
-        *(line.replace("-", "\\-") for line in pcs),
+        *(_indented(line) for line in pcs),
         ".fi",
+        ".PP",
+        "Pacemaker 2.0 knows the roles as Master and Slave: write those there.",
         '.SH "SEE ALSO"',
         ".PP",
         ", ".join(
@@ -188,6 +213,25 @@ def render(xml_text: str, version: str, date: str) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _indented(line: str) -> str:
+    """An example line, escaped, its indentation kept (.nf shows it)."""
+    return " " * (len(line) - len(line.lstrip())) + escape(line)
+
+
+def examples(name: str) -> tuple[list[str], list[str]]:
+    """The crm and the pcs example of an agent: its lines, plain text."""
+    params, ops, clone = EXAMPLES[name]
+    short = name.split("-", maxsplit=1)[0].lower()
+    crm = [f"primitive p_{short} ocf:{PROVIDER}:{name} \\", f"  params {params} \\"]
+    crm += [f"  op {op}" + (" \\" if i < len(ops) - 1 else "") for i, op in enumerate(ops)]
+    pcs = [f"pcs resource create p_{short} ocf:{PROVIDER}:{name} \\", f"  {params} \\"]
+    pcs += [f"  op {' '.join(ops)}" + (" \\" if clone else "")]
+    if clone:
+        crm.append(f"clone c_{short} p_{short} meta {clone}")
+        pcs.append("  promotable " + " ".join(w for w in clone.split() if w != "promotable=true"))
+    return crm, pcs
 
 
 def _body(xml_text: str) -> str:
