@@ -178,12 +178,86 @@ def check(argv: Sequence[str]) -> int:
     return 1 if any(f.severity == ERROR for f in findings) else 0
 
 
+def _run_tool(argv: Sequence[str], stdin: str | None, timeout: float) -> tuple[int, str, str]:
+    """A Pacemaker tool: argv list, optional input, a deadline; (rc, stdout, stderr)."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+        )
+    except subprocess.TimeoutExpired:
+        return 124, "", f"{argv[0]} did not answer within {timeout:.0f} s"
+    except OSError as err:
+        return 127, "", f"{argv[0]}: {err.strerror}"
+    return result.returncode, result.stdout, result.stderr
+
+
+def migrate_command(argv: Sequence[str]) -> int:
+    from ocflib.admin.migrate import MigrationError, Tools, migrate, plan
+
+    parser = argparse.ArgumentParser(
+        prog="pyha migrate",
+        description="Switch running resources between the reference agents and pyha's, "
+        "with nothing restarted.",
+    )
+    parser.add_argument("resources", nargs="*", help="only these resources (default: all)")
+    parser.add_argument("--to", choices=("pyha", "reference"), default="pyha")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--force", action="store_true", help="switch what the target refuses")
+    parser.add_argument("--timeout", type=float, default=120.0, help="for the probes (s)")
+    parser.add_argument("--json", action="store_true", help="the plan as JSON")
+    args = parser.parse_args(argv)
+    tools = Tools(_run_tool)
+    try:
+        the_plan = plan(tools.cib(), args.to, args.resources)
+        for step in the_plan.steps:
+            rc, why = tools.validate(step.target, step.params)
+            if rc != 0:
+                step.refused = why.splitlines()[-1] if why else f"validate-all returned {rc}"
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "resource": s.primitive,
+                            "from": s.source,
+                            "to": s.target,
+                            "check": s.refused or "ok",
+                        }
+                        for s in the_plan.steps
+                    ],
+                    indent=2,
+                )
+            )
+        else:
+            print(the_plan.table())
+        if args.dry_run:
+            return 1 if any(s.refused for s in the_plan.steps) else 0
+        migrate(tools, the_plan, force=args.force, timeout=args.timeout)
+    except MigrationError as err:
+        print(f"pyha migrate: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if not words or words[0] in ("-h", "--help"):
-        print("usage: pyha check [--cib FILE] [--json]\n       pyha migrate (to come)")
+        print(
+            "usage: pyha check [--cib FILE] [--json]\n"
+            "       pyha migrate [--to pyha|reference] [--dry-run] [--force] [RESOURCE...]"
+        )
         return 0 if words else 2
     if words[0] == "check":
         return check(words[1:])
-    print(f"pyha: unknown command {words[0]!r} (check)", file=sys.stderr)
+    if words[0] == "migrate":
+        return migrate_command(words[1:])
+    print(f"pyha: unknown command {words[0]!r} (check, migrate)", file=sys.stderr)
     return 2
