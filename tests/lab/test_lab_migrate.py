@@ -37,11 +37,11 @@ def operated_since(stack: SharedStack, since: float) -> list[str]:
     found = []
     for name in stack.lab.live_nodes():
         for line in stack.lab.log(name, "pacemaker").splitlines():
-            m = re.match(r"^(\w{3} \d+ \d\d:\d\d:\d\d)", line)
+            m = re.match(r"^(\w{3} \d+ \d\d:\d\d:\d\d\.\d+)", line)
             if not m or not OPERATED.search(line):
                 continue
-            when = datetime.datetime.strptime(f"{year} {m.group(1)}", "%Y %b %d %H:%M:%S")
-            if when.timestamp() >= since - 1:
+            when = datetime.datetime.strptime(f"{year} {m.group(1)}", "%Y %b %d %H:%M:%S.%f")
+            if when.timestamp() >= since:  # the log's milliseconds, this host's clock
                 found.append(line.strip())
     return found
 
@@ -68,6 +68,12 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     rc, simulation, err = lab._exec(holder, ["crm_simulate", "--simulate", "--xml-pipe"], naive, 60)
     assert rc == 0, err
     assert M.planned_actions(simulation, ["p_ip", "p_fs", "p_mysql"]), simulation
+    # pyha check on the lab's own, correct configuration: nothing to say, within 2 s.
+    at = time.monotonic()
+    rc, report, err = lab._exec(holder, [PYHA, "check", "--json"], None, 60)
+    checked = time.monotonic() - at
+    assert rc == 0 and '"error"' not in report, report + err
+    assert checked < 2.0, checked
     writer = stack.writer()
     since = time.time()
     timings = {}
@@ -84,6 +90,7 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     assert stack.check_commits(acked) == []
     assert operated_since(stack, since) == []
     assert stack.wait_healthy(30) == []
+    print(f"pyha check {checked:.2f} s: {report.strip()}")
     print(
         f"migrate to pyha {timings['pyha']:.1f} s, back {timings['reference']:.1f} s; "
         f"{len(acked)} commits acknowledged, none lost"
