@@ -8,6 +8,7 @@ OCF_ROOT ?= $(PREFIX)/lib/ocf
 PROVIDER_DIR ?= $(OCF_ROOT)/resource.d/pyha
 SHIM_DIR ?= $(OCF_ROOT)/lib/pyha
 MANDIR ?= $(PREFIX)/share/man
+SBINDIR ?= $(PREFIX)/sbin
 PYTHON_SITELIB ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' ocflib/__init__.py)
 AGENTS := $(sort $(wildcard agents/*-py))
@@ -85,7 +86,12 @@ build/man/ocf_pyha_%.7: metadata/%.xml packaging/manpage.py ocflib/__init__.py
 # Byte-compiled here only for a direct install (DESTDIR empty); the packages compile the
 # Debian or the RPM way. `make uninstall` with the same variables removes it all.
 install: man
-	install -d $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(PYTHON_SITELIB) $(DESTDIR)$(SHIM_DIR) $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(PYTHON_SITELIB) $(DESTDIR)$(SHIM_DIR) $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|^_OCFLIB_DIR = None$$|_OCFLIB_DIR = "$(PYTHON_SITELIB)"|' \
+	    -e '1s|^#!.*|#!$(PYTHON) -IS|' bin/pyha > $(DESTDIR)$(SBINDIR)/pyha
+	chmod 0755 $(DESTDIR)$(SBINDIR)/pyha
+	install -m 0644 packaging/pyha.8 $(DESTDIR)$(MANDIR)/man8/pyha.8
 	for agent in $(AGENTS); do \
 		sed -e 's|^_OCFLIB_DIR = None$$|_OCFLIB_DIR = "$(PYTHON_SITELIB)"|' \
 		    -e '1s|^#!.*|#!$(PYTHON) -IS|' $$agent > $(DESTDIR)$(PROVIDER_DIR)/$$(basename $$agent); \
@@ -104,6 +110,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PROVIDER_DIR)/,$(notdir $(AGENTS)))
 	rm -f $(DESTDIR)$(SHIM_DIR)/ocf.py
 	rm -f $(patsubst build/man/%,$(DESTDIR)$(MANDIR)/man7/%,$(MANPAGES))
+	rm -f $(DESTDIR)$(SBINDIR)/pyha $(DESTDIR)$(MANDIR)/man8/pyha.8
 	rm -rf $(DESTDIR)$(PYTHON_SITELIB)/ocflib
 	-rmdir $(DESTDIR)$(PROVIDER_DIR) $(DESTDIR)$(SHIM_DIR) 2>/dev/null
 

@@ -78,7 +78,10 @@ def test_rpmbuild_ta_builds_a_noarch_rpm_that_rpmlint_passes(
         "/usr/lib/ocf/lib/pyha/ocf.py",
         *(f"/usr/lib/ocf/resource.d/pyha/{a}" for a in AGENT_NAMES),
         *(f"/usr/share/man/man7/ocf_pyha_{a}.7.gz" for a in AGENT_NAMES),
+        "/usr/sbin/pyha",
+        "/usr/share/man/man8/pyha.8.gz",
         f"{sitelib}/ocflib/agent.py",
+        f"{sitelib}/ocflib/admin/check.py",
         f"{sitelib}/ocflib/__pycache__",
         f"{sitelib}/ocflib/agents/__pycache__",
     ):
@@ -149,6 +152,8 @@ def test_make_deb_builds_a_package_lintian_passes(tarball: str, tmp_path: object
         assert files[f"/usr/lib/ocf/resource.d/pyha/{agent}"] == "-rwxr-xr-x"
         assert f"/usr/share/man/man7/ocf_pyha_{agent}.7.gz" in files
     assert "/usr/lib/python3/dist-packages/ocflib/agent.py" in files
+    assert files["/usr/sbin/pyha"] == "-rwxr-xr-x"
+    assert "/usr/share/man/man8/pyha.8.gz" in files
     # Debian compiles at installation (py3compile in postinst), never ships byte-code.
     assert not [f for f in files if f.endswith(".pyc") or f.endswith("/testing.py")]
     fields = run("dpkg-deb", "--field", package, "Depends", "Recommends")

@@ -1,0 +1,263 @@
+"""The `pyha` command line: `pyha check [--cib FILE] [--json]`.
+
+check reads the live CIB (`cibadmin --query`) or a file, what this node says of the
+cluster (corosync's two_node, the agents' advertised timeouts), and prints the
+findings of ocflib.admin.check: a table, or JSON. Exit status: 0 nothing or only
+warnings, 1 an error found, 2 the check itself could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from ocflib.admin.check import ERROR, CheckInput, Finding, as_json, check_cib, render_table
+
+COROSYNC_CONF = "/etc/corosync/corosync.conf"
+OCF_ROOT = os.environ.get("OCF_ROOT", "/usr/lib/ocf")
+
+
+def _run(argv: Sequence[str], timeout: float = 10.0) -> str | None:
+    """argv's stdout, or None when it fails or is missing (no shell, a deadline)."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def two_node(path: str = COROSYNC_CONF) -> bool | None:
+    """corosync.conf's quorum two_node (None: no readable file)."""
+    try:
+        with open(path) as f:
+            text = f.read(1 << 20)
+    except OSError:
+        return None
+    m = re.search(r"^\s*two_node\s*:\s*(\d+)", text, re.M)
+    return bool(m and m.group(1) != "0")
+
+
+class AdvertisedTimeouts:
+    """The minimum timeouts each agent's meta-data advertises (asked once per agent)."""
+
+    def __init__(self, ocf_root: str = OCF_ROOT) -> None:
+        self.ocf_root = ocf_root
+        self.cache: dict[str, dict[tuple[str, str | None], float]] = {}
+
+    def __call__(self, agent: str, action: str, role: str | None) -> float | None:
+        if agent not in self.cache:
+            self.cache[agent] = self._load(agent)
+        table = self.cache[agent]
+        found = table.get((action, role), table.get((action, None)))
+        if found is None and role is not None:  # Master/Slave <-> Promoted/Unpromoted
+            other = {"Master": "Promoted", "Promoted": "Master", "Slave": "Unpromoted"}
+            other["Unpromoted"] = "Slave"
+            found = table.get((action, other.get(role)))
+        return found
+
+    def _load(self, agent: str) -> dict[tuple[str, str | None], float]:
+        from ocflib.admin.check import _seconds
+
+        parts = agent.split(":")
+        if (
+            len(parts) != 3
+            or parts[0] != "ocf"
+            or not all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) for p in parts[1:])
+        ):
+            return {}
+        path = os.path.join(self.ocf_root, "resource.d", parts[1], parts[2])
+        text = _run([path, "meta-data"]) if os.path.isfile(path) else None
+        table: dict[tuple[str, str | None], float] = {}
+        if not text:
+            return table
+        try:
+            root = ET.fromstring(text)  # noqa: S314 - an installed agent's meta-data
+        except ET.ParseError:
+            return table
+        for action in root.findall("actions/action"):
+            seconds = _seconds(action.get("timeout"))
+            if seconds is not None:
+                table[(action.get("name", ""), action.get("role"))] = seconds
+        return table
+
+
+def membership(xml_text: str) -> list[Finding]:
+    """The live cluster's nodes and quorum, from the CIB's status section."""
+    try:
+        root = ET.fromstring(xml_text)  # noqa: S314 - the CIB
+    except ET.ParseError:
+        return []
+    nodes = root.findall("configuration/nodes/node")
+    if not nodes:
+        return [
+            Finding(
+                ERROR,
+                "cluster",
+                "the cluster has no nodes: Corosync and Pacemaker have never seen each "
+                "other (is corosync running, on the same ring, with the same authkey?)",
+                "check `corosync-cfgtool -s` and `crm_mon -1` on every node",
+            )
+        ]
+    findings = []
+    online = {
+        s.get("uname")
+        for s in root.findall("status/node_state")
+        if s.get("crmd") == "online" and s.get("in_ccm") not in (None, "false", "0")
+    }
+    for node in nodes:
+        name = node.get("uname") or node.get("id") or "?"
+        if name not in online:
+            findings.append(
+                Finding(
+                    "warning",
+                    name,
+                    "the node is not online in the cluster",
+                    "start pacemaker there, or remove the node with `crm node delete`",
+                )
+            )
+    if root.get("have-quorum") in ("0", "false"):
+        findings.append(
+            Finding(
+                ERROR,
+                "cluster",
+                "this partition has no quorum",
+                "bring the other nodes back; see `corosync-quorumtool -s`",
+            )
+        )
+    return findings
+
+
+def check(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pyha check", description="The MySQL HA stack's configuration, checked."
+    )
+    parser.add_argument("--cib", help="a CIB file (default: the live CIB, cibadmin --query)")
+    parser.add_argument("--json", action="store_true", help="findings as JSON")
+    args = parser.parse_args(argv)
+    if args.cib:
+        try:
+            with open(args.cib) as f:
+                xml_text = f.read()
+        except OSError as err:
+            print(f"pyha check: cannot read {args.cib}: {err.strerror}", file=sys.stderr)
+            return 2
+        live = False
+    else:
+        got = _run(["cibadmin", "--query"], timeout=20)
+        if got is None:
+            print(
+                "pyha check: cannot read the live CIB (cibadmin --query failed: is "
+                "Pacemaker running on this node?); pass --cib FILE",
+                file=sys.stderr,
+            )
+            return 2
+        xml_text, live = got, True
+    # This node's corosync.conf describes the live cluster, not a CIB file's.
+    given = CheckInput(two_node=two_node() if live else None, timeouts=AdvertisedTimeouts())
+    findings = check_cib(xml_text, given)
+    if live:
+        findings += membership(xml_text)
+    if args.json:
+        print(json.dumps(as_json(findings), indent=2))
+    else:
+        sys.stdout.write(render_table(findings))
+    return 1 if any(f.severity == ERROR for f in findings) else 0
+
+
+def _run_tool(argv: Sequence[str], stdin: str | None, timeout: float) -> tuple[int, str, str]:
+    """A Pacemaker tool: argv list, optional input, a deadline; (rc, stdout, stderr)."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+        )
+    except subprocess.TimeoutExpired:
+        return 124, "", f"{argv[0]} did not answer within {timeout:.0f} s"
+    except OSError as err:
+        return 127, "", f"{argv[0]}: {err.strerror}"
+    return result.returncode, result.stdout, result.stderr
+
+
+def migrate_command(argv: Sequence[str]) -> int:
+    from ocflib.admin.migrate import MigrationError, Tools, migrate, plan
+
+    parser = argparse.ArgumentParser(
+        prog="pyha migrate",
+        description="Switch running resources between the reference agents and pyha's, "
+        "with nothing restarted.",
+    )
+    parser.add_argument("resources", nargs="*", help="only these resources (default: all)")
+    parser.add_argument("--to", choices=("pyha", "reference"), default="pyha")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--force", action="store_true", help="switch what the target refuses")
+    parser.add_argument("--timeout", type=float, default=120.0, help="for the probes (s)")
+    parser.add_argument("--json", action="store_true", help="the plan as JSON")
+    args = parser.parse_args(argv)
+    tools = Tools(_run_tool)
+    try:
+        the_plan = plan(tools.cib(), args.to, args.resources)
+        for step in the_plan.steps:
+            rc, why = tools.validate(step.target, step.params)
+            if rc != 0:
+                step.refused = why.splitlines()[-1] if why else f"validate-all returned {rc}"
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "resource": s.primitive,
+                            "from": s.source,
+                            "to": s.target,
+                            "check": s.refused or "ok",
+                        }
+                        for s in the_plan.steps
+                    ],
+                    indent=2,
+                )
+            )
+        else:
+            print(the_plan.table())
+        if args.dry_run:
+            return 1 if any(s.refused for s in the_plan.steps) else 0
+        migrate(tools, the_plan, force=args.force, timeout=args.timeout)
+    except MigrationError as err:
+        print(f"pyha migrate: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or words[0] in ("-h", "--help"):
+        print(
+            "usage: pyha check [--cib FILE] [--json]\n"
+            "       pyha migrate [--to pyha|reference] [--dry-run] [--force] [RESOURCE...]"
+        )
+        return 0 if words else 2
+    if words[0] == "check":
+        return check(words[1:])
+    if words[0] == "migrate":
+        return migrate_command(words[1:])
+    print(f"pyha: unknown command {words[0]!r} (check, migrate)", file=sys.stderr)
+    return 2

@@ -1,0 +1,322 @@
+"""`pyha migrate`: switch running resources between the reference agents and pyha's with
+nothing restarted, and back.
+
+Pacemaker restarts a resource whose agent changed: the history it keeps of the resource
+names the old agent. The switch therefore holds the resources still and lets Pacemaker
+learn their state from the new agent before it may act on them again:
+
+1. plan: the resources of the five reference types (or pyha's, for the way back), each
+   checked with the target agent's validate-all; a resource the target refuses is not
+   switched (unless forced);
+2. note what the old agent reports: the role on every node (crm_mon);
+3. hold them: is-managed=false on each top-level resource (clone or group or itself);
+4. change the agents' types in one CIB update;
+5. refresh them: their history is cleared and the new agent probes them on every node;
+6. wait until every probe reports what was noted (running, Promoted, Unpromoted);
+7. ask crm_simulate, on a copy of the CIB with the resources managed again, which
+   actions the cluster would take for them: none but monitors may be planned;
+8. manage them again.
+
+Anything else, at any step: the saved configuration is put back (the old agents, the
+resources managed) and the reason is said. Every Pacemaker command goes through
+Tools, with argv lists and deadlines; a fake stands in for it in the unit tests.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["PAIRS", "Plan", "Step", "Tools", "plan", "migrate", "MigrationError"]
+
+# reference agent -> pyha agent
+PAIRS = {
+    "ocf:heartbeat:IPaddr2": "ocf:pyha:IPaddr2-py",
+    "ocf:heartbeat:Filesystem": "ocf:pyha:Filesystem-py",
+    "ocf:heartbeat:mysql": "ocf:pyha:mysql-py",
+    "ocf:heartbeat:galera": "ocf:pyha:galera-py",
+    "ocf:linbit:drbd": "ocf:pyha:drbd-py",
+}
+# What a planned action must be to leave a resource alone: recurring monitors only.
+QUIET = re.compile(r"^\s*\*\s+(Start|Stop|Restart|Promote|Demote|Move|Recover|Migrate)\s+(\S+)")
+
+
+class MigrationError(Exception):
+    """The switch cannot go on; the reason is for the administrator."""
+
+
+class Tools:
+    """Pacemaker's own command-line tools, each run with an argv list and a deadline."""
+
+    def __init__(self, run: Callable[[Sequence[str], str | None, float], tuple[int, str, str]]):
+        self._run = run
+
+    def out(self, argv: Sequence[str], stdin: str | None = None, timeout: float = 30) -> str:
+        rc, out, err = self._run(argv, stdin, timeout)
+        if rc != 0:
+            raise MigrationError(f"{' '.join(argv[:3])} failed ({rc}): {err.strip()[-300:]}")
+        return out
+
+    def cib(self) -> str:
+        return self.out(["cibadmin", "--query"])
+
+    def status(self) -> str:
+        return self.out(["crm_mon", "--output-as=xml", "--one-shot", "--inactive"])
+
+    def set_managed(self, resource: str, managed: bool) -> None:
+        if managed:
+            argv = ["crm_resource", "--resource", resource, "--meta"]
+            self.out([*argv, "--delete-parameter", "is-managed"])
+        else:
+            self.out(
+                [
+                    "crm_resource",
+                    "--resource",
+                    resource,
+                    "--meta",
+                    "--set-parameter",
+                    "is-managed",
+                    "--parameter-value",
+                    "false",
+                ]
+            )
+
+    def replace_resources(self, resources_xml: str) -> None:
+        self.out(["cibadmin", "--replace", "--scope", "resources", "--xml-pipe"], resources_xml)
+
+    def refresh(self, resource: str) -> None:
+        self.out(["crm_resource", "--refresh", "--resource", resource])
+
+    def simulate(self, cib_xml: str) -> str:
+        return self.out(["crm_simulate", "--simulate", "--xml-pipe"], cib_xml, timeout=60)
+
+    def validate(self, agent: str, params: dict[str, str]) -> tuple[int, str]:
+        cls, provider, kind = agent.split(":")
+        argv = ["crm_resource", "--validate", "--class", cls, "--agent", kind]
+        argv += ["--provider", provider]
+        for name, value in params.items():
+            argv += ["--option", f"{name}={value}"]
+        rc, out, err = self._run(argv, None, 30)
+        return rc, (err or out).strip()
+
+
+@dataclass
+class Step:
+    """One resource to switch: the primitive, its top-level resource, from, to."""
+
+    primitive: str
+    top: str
+    source: str
+    target: str
+    params: dict[str, str] = field(default_factory=dict)
+    refused: str = ""  # why the target agent refuses its configuration
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+
+    def table(self) -> str:
+        rows = [("RESOURCE", "FROM", "TO", "CHECK")]
+        rows += [(s.primitive, s.source, s.target, s.refused or "ok") for s in self.steps]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        return "\n".join(
+            f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows
+        )
+
+
+def _agent(element: ET.Element) -> str:
+    return ":".join(
+        x for x in (element.get("class"), element.get("provider"), element.get("type")) if x
+    )
+
+
+def _params(element: ET.Element) -> dict[str, str]:
+    out = {}
+    for pair in element.findall("instance_attributes/nvpair"):
+        name, value = pair.get("name"), pair.get("value")
+        if name and value is not None:
+            out[name] = value
+    return out
+
+
+def plan(cib_xml: str, to: str, only: Sequence[str] = ()) -> Plan:
+    """The resources to switch (to: "pyha" or "reference"), optionally only these ids."""
+    mapping = PAIRS if to == "pyha" else {v: k for k, v in PAIRS.items()}
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    resources = root.find("configuration/resources")
+    if resources is None:
+        raise MigrationError("the CIB has no resources section")
+    steps = []
+    for top in resources:
+        for primitive in [top] if top.tag == "primitive" else top.iter("primitive"):
+            agent = _agent(primitive)
+            pid = primitive.get("id", "?")
+            if agent not in mapping or (only and pid not in only and top.get("id") not in only):
+                continue
+            steps.append(Step(pid, top.get("id", pid), agent, mapping[agent], _params(primitive)))
+    return Plan(steps)
+
+
+def switched(cib_xml: str, steps: Sequence[Step]) -> str:
+    """The resources section of the CIB with each step's primitive on its target agent."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    resources = root.find("configuration/resources")
+    if resources is None:
+        raise MigrationError("the CIB has no resources section")
+    targets = {s.primitive: s.target for s in steps}
+    for primitive in resources.iter("primitive"):
+        target = targets.get(primitive.get("id", ""))
+        if target:
+            cls, provider, kind = target.split(":")
+            primitive.set("class", cls)
+            primitive.set("provider", provider)
+            primitive.set("type", kind)
+    return ET.tostring(resources, encoding="unicode")
+
+
+def roles(status_xml: str, ids: Sequence[str]) -> dict[tuple[str, str], str]:
+    """(primitive id, node) -> role, for each running instance of these primitives
+    (a clone's instances are named id:N in crm_mon)."""
+    root = ET.fromstring(status_xml)  # noqa: S314 - crm_mon's output
+    seen: dict[tuple[str, str], str] = {}
+    for rsc in root.iter("resource"):
+        rid = (rsc.get("id") or "").split(":")[0]
+        if rid not in ids or rsc.get("active") != "true":
+            continue
+        for node in rsc.findall("node"):
+            seen[(rid, node.get("name", "?"))] = rsc.get("role", "?")
+    return seen
+
+
+def unsettled(status_xml: str, ids: Sequence[str]) -> bool:
+    """Whether a probe of these primitives is still running (pending, or not yet run)."""
+    root = ET.fromstring(status_xml)  # noqa: S314 - crm_mon's output
+    for rsc in root.iter("resource"):
+        if (rsc.get("id") or "").split(":")[0] in ids and rsc.get("pending"):
+            return True
+    return False
+
+
+def planned_actions(simulation: str, ids: Sequence[str]) -> list[str]:
+    """The lines of crm_simulate's transition summary that act on these resources."""
+    found = []
+    for line in simulation.splitlines():
+        m = QUIET.match(line)
+        if m and m.group(2).split(":")[0] in ids:
+            found.append(line.strip())
+    return found
+
+
+def managed_copy(cib_xml: str, tops: Sequence[str]) -> str:
+    """The CIB with is-managed=false removed from these resources (what re-managing
+    them will give), for crm_simulate."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    for element in root.iter():
+        if element.get("id") in tops:
+            for meta in element.findall("meta_attributes"):
+                for pair in list(meta):
+                    if pair.get("name") == "is-managed":
+                        meta.remove(pair)
+    return ET.tostring(root, encoding="unicode")
+
+
+def migrate(
+    tools: Tools,
+    the_plan: Plan,
+    *,
+    force: bool = False,
+    timeout: float = 120,
+    say: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> None:
+    """Switch the plan's resources; raise MigrationError (the configuration restored)
+    when anything is not as the old agent left it."""
+    steps = the_plan.steps
+    if not steps:
+        say("nothing to switch")
+        return
+    refused = [s for s in steps if s.refused]
+    if refused and not force:
+        raise MigrationError(
+            "the target agent refuses "
+            + "; ".join(f"{s.primitive}: {s.refused}" for s in refused)
+            + " (nothing was changed; --force switches anyway)"
+        )
+    ids = [s.primitive for s in steps]
+    tops = sorted({s.top for s in steps})
+    saved = tools.cib()
+    before = roles(tools.status(), ids)
+    say(f"holding {', '.join(tops)} (is-managed=false)")
+    for top in tops:
+        tools.set_managed(top, False)
+    try:
+        tools.replace_resources(switched(tools.cib(), steps))
+        say("agents switched in one CIB update; probing with the new agents")
+        for top in tops:
+            tools.refresh(top)
+        end = clock() + timeout
+        while True:
+            status = tools.status()
+            now = roles(status, ids)
+            if now == before and not unsettled(status, ids):
+                break
+            if clock() > end:
+                raise MigrationError(
+                    f"the new agents report {sorted(now.items())} after {timeout:.0f} s, "
+                    f"the old ones reported {sorted(before.items())}"
+                )
+            pause(1.0)
+        actions = planned_actions(tools.simulate(managed_copy(tools.cib(), tops)), ids)
+        if actions:
+            raise MigrationError("the cluster would act on them: " + "; ".join(actions))
+    except MigrationError:
+        say("restoring the saved configuration")
+        _restore(tools, saved, tops, ids, clock() + timeout, clock, pause)
+        raise
+    for top in tops:
+        tools.set_managed(top, True)
+    say(f"done: {len(steps)} resource(s) on their new agents, nothing restarted")
+
+
+def held(resources: ET.Element, tops: Sequence[str]) -> ET.Element:
+    """resources with is-managed=false on these top-level resources."""
+    for element in resources:
+        rid = element.get("id", "")
+        if rid not in tops:
+            continue
+        meta = element.find("meta_attributes")
+        if meta is None:
+            meta = ET.SubElement(element, "meta_attributes", id=f"{rid}-meta_attributes")
+        for pair in list(meta):
+            if pair.get("name") == "is-managed":
+                meta.remove(pair)
+        ET.SubElement(meta, "nvpair", id=f"{rid}-is-managed", name="is-managed", value="false")
+    return resources
+
+
+def _restore(
+    tools: Tools,
+    saved: str,
+    tops: Sequence[str],
+    ids: Sequence[str],
+    until: float,
+    clock: Callable[[], float],
+    pause: Callable[[float], None],
+) -> None:
+    """The old agents back (the saved resources, still held), probed again, then
+    managed again."""
+    root = ET.fromstring(saved)  # noqa: S314 - the CIB as we saved it
+    resources = root.find("configuration/resources")
+    if resources is not None:
+        tools.replace_resources(ET.tostring(held(resources, tops), encoding="unicode"))
+    for top in tops:
+        tools.refresh(top)
+    while clock() < until and unsettled(tools.status(), ids):
+        pause(1.0)
+    for top in tops:
+        tools.set_managed(top, True)
