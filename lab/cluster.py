@@ -198,6 +198,7 @@ class NamespaceCluster(ClusterOps, Lifecycle):
                 f"SHIM_DIR={self.dir}/shim",
                 f"PYTHON_SITELIB={self.dir}/site",
                 f"MANDIR={self.dir}/man",  # every install path inside the lab's directory
+                f"SBINDIR={self.dir}/sbin",
                 f"PYTHON={PYTHON}",
             ]
         )

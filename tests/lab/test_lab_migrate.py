@@ -17,8 +17,6 @@ from lab.scenario import SharedStack
 from tests.lab import need_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYHA = os.path.join(ROOT, "bin", "pyha")
 OPERATED = re.compile(r"Result of (start|stop|promote|demote) operation for (p_ip|p_fs|p_mysql)")
 
 
@@ -56,6 +54,9 @@ def providers(stack: SharedStack, node: str) -> set[str]:
 def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack) -> None:
     stack = reference_stack
     lab = stack.lab
+    # pyha as the lab installed it (its directory is visible to the nodes; the checkout
+    # may not be: a node has its own /tmp).
+    pyha = os.path.join(lab.dir, "sbin", "pyha")
     holder = lab.wait_for("p_mysql")
     # The naive way (the agents' types changed in place) makes Pacemaker restart them:
     # crm_simulate plans it, and that is what the switch must avoid.
@@ -70,7 +71,7 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     assert M.planned_actions(simulation, ["p_ip", "p_fs", "p_mysql"]), simulation
     # pyha check on the lab's own, correct configuration: nothing to say, within 2 s.
     at = time.monotonic()
-    rc, report, err = lab._exec(holder, [PYHA, "check", "--json"], None, 60)
+    rc, report, err = lab._exec(holder, [pyha, "check", "--json"], None, 60)
     checked = time.monotonic() - at
     assert rc == 0 and '"error"' not in report, report + err
     assert checked < 2.0, checked
@@ -79,7 +80,7 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     timings = {}
     for to, provider in (("pyha", "pyha"), ("reference", "heartbeat")):
         at = time.monotonic()
-        rc, out, err = lab._exec(holder, [PYHA, "migrate", "--to", to], None, 300)
+        rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", to], None, 300)
         timings[to] = time.monotonic() - at
         print(out, err)
         assert rc == 0, out + err
