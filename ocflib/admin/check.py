@@ -240,20 +240,21 @@ def _quorum(cib: Cib, given: CheckInput) -> list[Finding]:
     return []
 
 
+def _not_promotable(p: Primitive, what: str, meta: str) -> Finding:
+    return Finding(
+        ERROR,
+        p.id,
+        f"{what} runs outside a promotable clone",
+        f"put it in one: `clone ms_{p.id} {p.id} meta promotable=true {meta}`",
+    )
+
+
 def _drbd(cib: Cib, given: CheckInput) -> list[Finding]:
     findings = []
     for p in cib.of_kind("drbd"):
         clone = cib.clones.get(p.clone or "")
         if clone is None or not clone.promotable:
-            findings.append(
-                Finding(
-                    ERROR,
-                    p.id,
-                    "DRBD runs outside a promotable clone",
-                    f"put it in one: `clone ms_{p.id} {p.id} meta promotable=true "
-                    "notify=true promoted-max=1 clone-max=2`",
-                )
-            )
+            findings.append(_not_promotable(p, "DRBD", "notify=true promoted-max=1 clone-max=2"))
         elif not _true(clone.meta.get("notify")) and not _true(
             p.params.get("ignore_missing_notifications")
         ):
@@ -275,14 +276,7 @@ def _galera(cib: Cib, given: CheckInput) -> list[Finding]:
         count = len([n for n in address.split("//", 1)[-1].split(",") if n.strip()])
         clone = cib.clones.get(p.clone or "")
         if clone is None or not clone.promotable:
-            findings.append(
-                Finding(
-                    ERROR,
-                    p.id,
-                    "Galera runs outside a promotable clone",
-                    f"`clone ms_{p.id} {p.id} meta promotable=true promoted-max={count}`",
-                )
-            )
+            findings.append(_not_promotable(p, "Galera", f"promoted-max={count}"))
             continue
         promoted = clone.meta.get("promoted-max", clone.meta.get("master-max", "1"))
         if count and promoted != str(count):

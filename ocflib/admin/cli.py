@@ -23,21 +23,9 @@ OCF_ROOT = os.environ.get("OCF_ROOT", "/usr/lib/ocf")
 
 
 def _run(argv: Sequence[str], timeout: float = 10.0) -> str | None:
-    """argv's stdout, or None when it fails or is missing (no shell, a deadline)."""
-    import subprocess
-
-    try:
-        result = subprocess.run(
-            list(argv),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
+    """argv's stdout, or None when it fails or is missing."""
+    rc, out, _ = _run_tool(argv, None, timeout)
+    return out if rc == 0 else None
 
 
 def two_node(path: str = COROSYNC_CONF) -> bool | None:
@@ -179,23 +167,19 @@ def check(argv: Sequence[str]) -> int:
 
 
 def _run_tool(argv: Sequence[str], stdin: str | None, timeout: float) -> tuple[int, str, str]:
-    """A Pacemaker tool: argv list, optional input, a deadline; (rc, stdout, stderr)."""
-    import subprocess
+    """A Pacemaker tool through ocflib's runner (argv list, its own session, killed
+    with its group at the deadline); (rc, stdout, stderr)."""
+    from ocflib.errors import CommandNotFound, CommandTimeout
+    from ocflib.run import ProcessRunner
 
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "OCF_ROOT": OCF_ROOT}
+    runner = ProcessRunner(environ=env)
     try:
-        result = subprocess.run(
-            list(argv),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-        )
-    except subprocess.TimeoutExpired:
+        result = runner.run(argv, input=stdin, ok=None, timeout=timeout)
+    except CommandTimeout:
         return 124, "", f"{argv[0]} did not answer within {timeout:.0f} s"
-    except OSError as err:
-        return 127, "", f"{argv[0]}: {err.strerror}"
+    except CommandNotFound:
+        return 127, "", f"{argv[0]} is not installed"
     return result.returncode, result.stdout, result.stderr
 
 
