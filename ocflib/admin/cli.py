@@ -225,7 +225,7 @@ def migrate_command(argv: Sequence[str]) -> int:
         if args.dry_run:
             return 1 if any(s.refused for s in the_plan.steps) else 0
         migrate(tools, the_plan, force=args.force, timeout=args.timeout)
-    except MigrationError as err:
+    except (MigrationError, ET.ParseError) as err:
         print(f"pyha migrate: {err}", file=sys.stderr)
         return 1
     return 0

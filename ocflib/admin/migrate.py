@@ -252,9 +252,9 @@ def migrate(
     saved = tools.cib()
     before = roles(tools.status(), ids)
     say(f"holding {', '.join(tops)} (is-managed=false)")
-    for top in tops:
-        tools.set_managed(top, False)
     try:
+        for top in tops:
+            tools.set_managed(top, False)
         tools.replace_resources(switched(tools.cib(), steps))
         say("agents switched in one CIB update; probing with the new agents")
         for top in tops:
@@ -274,10 +274,12 @@ def migrate(
         actions = planned_actions(tools.simulate(managed_copy(tools.cib(), tops)), ids)
         if actions:
             raise MigrationError("the cluster would act on them: " + "; ".join(actions))
-    except MigrationError:
+    except BaseException as err:  # any failure, an interrupt too: never leave them held
         say("restoring the saved configuration")
         _restore(tools, saved, tops, ids, clock() + timeout, clock, pause)
-        raise
+        if isinstance(err, (MigrationError, KeyboardInterrupt)):
+            raise
+        raise MigrationError(f"{type(err).__name__}: {err}") from err
     for top in tops:
         tools.set_managed(top, True)
     say(f"done: {len(steps)} resource(s) on their new agents, nothing restarted")
@@ -316,7 +318,12 @@ def _restore(
         tools.replace_resources(ET.tostring(held(resources, tops), encoding="unicode"))
     for top in tops:
         tools.refresh(top)
-    while clock() < until and unsettled(tools.status(), ids):
+    while clock() < until:
+        try:
+            if not unsettled(tools.status(), ids):
+                break
+        except (MigrationError, ET.ParseError):
+            pass  # crm_mon unreadable: look again until the time is spent
         pause(1.0)
     for top in tops:
         tools.set_managed(top, True)

@@ -188,3 +188,13 @@ def test_a_refusal_changes_nothing_unless_forced() -> None:
     with pytest.raises(M.MigrationError, match="refuses p_ip: ip must be an address"):
         M.migrate(tools, the_plan, say=lambda s: None)
     assert tools.calls == []
+
+
+def test_an_unreadable_status_in_the_middle_restores_and_says_why() -> None:
+    # crm_mon answers garbage once the agents are switched: no traceback, the old agents back.
+    tools = FakeTools([status(), "<not-xml"])
+    with pytest.raises(M.MigrationError, match="ParseError"):
+        run(tools, ["p_ip"])
+    replaced = [c for c in tools.calls if c.startswith("replace ")]
+    assert len(replaced) == 2 and replaced[-1].count("pyha") == 0, tools.calls
+    assert tools.calls[-1] == "manage g_mysql"
