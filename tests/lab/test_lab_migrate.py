@@ -75,6 +75,13 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     checked = time.monotonic() - at
     assert rc == 0 and '"error"' not in report, report + err
     assert checked < 2.0, checked
+    # the man page's file form; a dry run plans the three and changes nothing
+    cib_file = "/var/lib/pacemaker/cib/cib.xml"
+    rc, out, err = lab._exec(holder, [pyha, "check", "--cib", cib_file, "--json"], None, 60)
+    assert rc == 0 and '"error"' not in out, out + err
+    rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", "pyha", "--dry-run"], None, 60)
+    assert rc == 0 and all(f"{p} " in out for p in ("p_ip", "p_fs", "p_mysql")), out + err
+    assert providers(stack, holder) == {"heartbeat"}
     writer = stack.writer()
     since = time.time()
     timings = {}
