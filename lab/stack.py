@@ -59,7 +59,7 @@ def seed_datadir(dest: str, root: str = "", ids: tuple[int, int] | None = None) 
         made = os.path.join(root, inside.lstrip("/"))
         try:
             os.makedirs(made)
-            shutil.chown(made, uid, gid)
+            os.chown(made, uid, gid)  # -1 keeps an id as it is
             roots.run_in_root(
                 root,
                 [
