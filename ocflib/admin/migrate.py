@@ -6,16 +6,19 @@ names the old agent. The switch therefore holds the resources still and lets Pac
 learn their state from the new agent before it may act on them again:
 
 1. plan: the resources of the five reference types (or pyha's, for the way back), each
-   checked with the target agent's validate-all; a resource the target refuses is not
-   switched (unless forced);
+   checked with the target agent's validate-all and against the README's differences
+   table (ocflib.admin.differences); a resource the target refuses, or would run
+   differently, is not switched (unless forced);
 2. note what the old agent reports: the role on every node (crm_mon);
 3. hold them: is-managed=false on each top-level resource (clone or group or itself);
 4. change the agents' types in one CIB update;
 5. refresh them: their history is cleared and the new agent probes them on every node;
-6. wait until every probe reports what was noted (running, Promoted, Unpromoted);
+6. wait until every probe reports what was noted (running, Promoted, Unpromoted) and
+   the promotion scores are what the old agent left (drbd, mysql replication, galera);
 7. ask crm_simulate, on a copy of the CIB with the resources managed again, which
    actions the cluster would take for them: none but monitors may be planned;
-8. manage them again.
+8. manage them again: the saved resources section, with the new types, in one update
+   (so nothing is left of the hold, not even an empty meta-attribute set).
 
 Anything else, at any step: the saved configuration is put back (the old agents, the
 resources managed) and the reason is said. Every Pacemaker command goes through
@@ -29,6 +32,8 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from ocflib.admin.differences import Difference
 
 __all__ = ["PAIRS", "Plan", "Step", "Tools", "plan", "migrate", "MigrationError"]
 
@@ -113,6 +118,25 @@ class Step:
     target: str
     params: dict[str, str] = field(default_factory=dict)
     refused: str = ""  # why the target agent refuses its configuration
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> str:
+        """Why this step needs --force ("" when it does not)."""
+        if self.refused:
+            return f"refused: {self.refused}"
+        blocking = [d for d in self.differences if d.blocks]
+        return "differs: " + "; ".join(d.text for d in blocking) if blocking else ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "resource": self.primitive,
+            "from": self.source,
+            "to": self.target,
+            "check": self.refused or "ok",
+            "differences": [d.as_dict() for d in self.differences],
+            "needs_force": bool(self.blocked),
+        }
 
 
 @dataclass
@@ -120,12 +144,25 @@ class Plan:
     steps: list[Step]
 
     def table(self) -> str:
+        """One row a resource (CHECK: validate-all's verdict, or that the resource would
+        run differently), each applicable difference on a line of its own below it."""
         rows = [("RESOURCE", "FROM", "TO", "CHECK")]
-        rows += [(s.primitive, s.source, s.target, s.refused or "ok") for s in self.steps]
+        for s in self.steps:
+            verdict = f"refused: {s.refused}" if s.refused else "ok"
+            if not s.refused and any(d.blocks for d in s.differences):
+                verdict = "differs (--force to switch)"
+            rows.append((s.primitive, s.source, s.target, verdict))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join(
+        lines = [
             f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows
-        )
+        ]
+        notes = [
+            f"  {s.primitive}: {d.parameter}: {d.text}"
+            + (" [differs]" if d.blocks else " [same meaning]")
+            for s in self.steps
+            for d in s.differences
+        ]
+        return "\n".join(lines + notes) + "\n"
 
 
 def _agent(element: ET.Element) -> str:
@@ -192,6 +229,52 @@ def roles(status_xml: str, ids: Sequence[str]) -> dict[tuple[str, str], str]:
     return seen
 
 
+def scores(cib_xml: str, ids: Sequence[str]) -> dict[tuple[str, str], str]:
+    """(promotion score attribute, node) -> value: the transient node attributes
+    master-<id> of these primitives in the CIB's status section."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    names = {f"master-{i}" for i in ids}
+    found = {}
+    for state in root.findall("status/node_state"):
+        node = state.get("uname") or state.get("id") or "?"
+        for pair in state.iter("nvpair"):
+            if pair.get("name") in names:
+                found[(pair.get("name", "?"), node)] = pair.get("value", "")
+    return found
+
+
+def _pairs(mapping: dict[tuple[str, str], str]) -> str:
+    """(a, node) -> value as "a on node: value, ..." (sorted), for the reasons given."""
+    if not mapping:
+        return "nothing"
+    return ", ".join(f"{a} on {n}: {v}" for (a, n), v in sorted(mapping.items()))
+
+
+def probed(cib_xml: str, agents: dict[str, str]) -> bool:
+    """Whether every online node has recorded a probe (a monitor of interval 0) of each
+    primitive id with the agent given for it (class:provider:type): the history a
+    refresh cleared has been written again, by that agent, and is complete. crm_mon
+    alone cannot tell: right after a refresh it may still show the history about to be
+    cleared."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    for state in root.findall("status/node_state"):
+        if state.get("crmd") != "online" or state.get("in_ccm") in (None, "false", "0"):
+            continue
+        seen = set()
+        for lrm in state.iter("lrm_resource"):
+            rid = (lrm.get("id") or "").split(":")[0]
+            if rid not in agents or _agent(lrm) != agents[rid]:
+                continue
+            for op in lrm.findall("lrm_rsc_op"):
+                probe = op.get("operation") == "monitor" and op.get("interval") in ("0", "0ms")
+                # done: op-status 0 (a pending one is recorded as -1 with rc-code 193)
+                if probe and op.get("op-status") == "0" and op.get("rc-code") != "193":
+                    seen.add(rid)
+        if seen != set(agents):
+            return False
+    return True
+
+
 def unsettled(status_xml: str, ids: Sequence[str]) -> bool:
     """Whether a probe of these primitives is still running (pending, or not yet run)."""
     root = ET.fromstring(status_xml)  # noqa: S314 - crm_mon's output
@@ -240,17 +323,18 @@ def migrate(
     if not steps:
         say("nothing to switch")
         return
-    refused = [s for s in steps if s.refused]
-    if refused and not force:
+    blocked = [s for s in steps if s.blocked]
+    if blocked and not force:
         raise MigrationError(
-            "the target agent refuses "
-            + "; ".join(f"{s.primitive}: {s.refused}" for s in refused)
+            "; ".join(f"{s.primitive}: {s.blocked}" for s in blocked)
             + " (nothing was changed; --force switches anyway)"
         )
     ids = [s.primitive for s in steps]
     tops = sorted({s.top for s in steps})
     saved = tools.cib()
     before = roles(tools.status(), ids)
+    before_scores = scores(saved, ids)
+    targets = {s.primitive: s.target for s in steps}
     say(f"holding {', '.join(tops)} (is-managed=false)")
     try:
         for top in tops:
@@ -261,14 +345,26 @@ def migrate(
             tools.refresh(top)
         end = clock() + timeout
         while True:
+            cib = tools.cib()  # first: crm_mon, read after it, is at least as new
             status = tools.status()
             now = roles(status, ids)
-            if now == before and not unsettled(status, ids):
+            now_scores = scores(cib, ids)
+            if (
+                now == before
+                and not unsettled(status, ids)
+                and now_scores == before_scores
+                and probed(cib, targets)
+            ):
                 break
             if clock() > end:
+                if now != before:
+                    raise MigrationError(
+                        f"the new agents report {_pairs(now)} after {timeout:.0f} s, "
+                        f"the old ones reported {_pairs(before)}"
+                    )
                 raise MigrationError(
-                    f"the new agents report {sorted(now.items())} after {timeout:.0f} s, "
-                    f"the old ones reported {sorted(before.items())}"
+                    f"the promotion scores are {_pairs(now_scores)} after {timeout:.0f} s "
+                    f"with the new agents, the old ones left {_pairs(before_scores)}"
                 )
             pause(1.0)
         actions = planned_actions(tools.simulate(managed_copy(tools.cib(), tops)), ids)
@@ -276,12 +372,12 @@ def migrate(
             raise MigrationError("the cluster would act on them: " + "; ".join(actions))
     except BaseException as err:  # any failure, an interrupt too: never leave them held
         say("restoring the saved configuration")
-        _restore(tools, saved, tops, ids, clock() + timeout, clock, pause)
+        sources = {s.primitive: s.source for s in steps}
+        _restore(tools, saved, tops, before, sources, clock() + timeout, clock, pause)
         if isinstance(err, (MigrationError, KeyboardInterrupt)):
             raise
         raise MigrationError(f"{type(err).__name__}: {err}") from err
-    for top in tops:
-        tools.set_managed(top, True)
+    tools.replace_resources(switched(saved, steps))
     say(f"done: {len(steps)} resource(s) on their new agents, nothing restarted")
 
 
@@ -305,25 +401,32 @@ def _restore(
     tools: Tools,
     saved: str,
     tops: Sequence[str],
-    ids: Sequence[str],
+    before: dict[tuple[str, str], str],
+    sources: dict[str, str],
     until: float,
     clock: Callable[[], float],
     pause: Callable[[float], None],
 ) -> None:
-    """The old agents back (the saved resources, still held), probed again, then
-    managed again."""
+    """The old agents back (the saved resources, still held), probed again until they
+    report what they did before (or the time is spent), then managed again."""
+    ids = sorted(sources)
     root = ET.fromstring(saved)  # noqa: S314 - the CIB as we saved it
     resources = root.find("configuration/resources")
     if resources is not None:
         tools.replace_resources(ET.tostring(held(resources, tops), encoding="unicode"))
+    else:  # never happens with a CIB plan() accepted; manage them at least
+        for top in tops:
+            tools.set_managed(top, True)
     for top in tops:
         tools.refresh(top)
     while clock() < until:
         try:
-            if not unsettled(tools.status(), ids):
+            cib = tools.cib()
+            status = tools.status()
+            if roles(status, ids) == before and not unsettled(status, ids) and probed(cib, sources):
                 break
         except (MigrationError, ET.ParseError):
             pass  # crm_mon unreadable: look again until the time is spent
         pause(1.0)
-    for top in tops:
-        tools.set_managed(top, True)
+    if resources is not None:  # exactly as saved: the hold is gone without a trace
+        tools.replace_resources(switched(saved, []))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pytest
 
 from ocflib.admin import migrate as M
+from ocflib.admin.differences import Difference as D
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -118,8 +119,14 @@ class FakeTools(M.Tools):
         self.calls.append(f"{'manage' if managed else 'hold'} {resource}")
 
     def replace_resources(self, resources_xml: str) -> None:
-        agents = sorted(M._agent(p) for p in ET.fromstring(resources_xml).iter("primitive"))
-        self.calls.append("replace " + ",".join(a.split(":")[1] for a in agents))
+        root = ET.fromstring(resources_xml)
+        agents = sorted(M._agent(p) for p in root.iter("primitive"))
+        held = any(
+            p.get("name") == "is-managed" and p.get("value") == "false" for p in root.iter("nvpair")
+        )
+        self.calls.append(
+            "replace " + ",".join(a.split(":")[1] for a in agents) + (" held" if held else "")
+        )
 
     def refresh(self, resource: str) -> None:
         self.calls.append(f"refresh {resource}")
@@ -130,13 +137,17 @@ class FakeTools(M.Tools):
 
 
 def run(tools: FakeTools, only: Sequence[str]) -> list[str]:
+    return run_plan(tools, M.plan(reference_cib(), "pyha", only))
+
+
+def run_plan(tools: FakeTools, the_plan: M.Plan, force: bool = False) -> list[str]:
     said: list[str] = []
-    the_plan = M.plan(reference_cib(), "pyha", only)
     clock = iter(range(0, 100000, 5))
     M.migrate(
         tools,
         the_plan,
         timeout=30,
+        force=force,
         say=said.append,
         clock=lambda: next(clock),
         pause=lambda s: None,
@@ -154,11 +165,13 @@ def test_a_switch_holds_switches_probes_simulates_and_lets_go_in_order() -> None
         "cib",
         "replace linbit,pyha,pyha,pyha,fence_dummy,fence_dummy",
         "refresh g_mysql",
+        "cib",
         "status",
+        "cib",
         "status",
         "cib",
         "simulate",
-        "manage g_mysql",
+        "replace linbit,pyha,pyha,pyha,fence_dummy,fence_dummy",  # managed: the hold is gone
     ], tools.calls
     assert said[-1].startswith("done: 3 resource(s)")
 
@@ -169,8 +182,10 @@ def test_a_probe_that_disagrees_restores_the_saved_configuration() -> None:
     with pytest.raises(M.MigrationError, match="the new agents report"):
         run(tools, ["ms_drbd"])
     replaced = [c for c in tools.calls if c.startswith("replace ")]
-    assert len(replaced) == 2 and "linbit" in replaced[1], tools.calls  # the old agent back
-    assert tools.calls[-1] == "manage ms_drbd"
+    assert replaced[1:] == [  # the old agent back, held while it probes; then as saved
+        "replace heartbeat,heartbeat,heartbeat,linbit,fence_dummy,fence_dummy held",
+        "replace heartbeat,heartbeat,heartbeat,linbit,fence_dummy,fence_dummy",
+    ], tools.calls
     assert "simulate" not in tools.calls
 
 
@@ -185,9 +200,156 @@ def test_a_refusal_changes_nothing_unless_forced() -> None:
     tools = FakeTools([status()])
     the_plan = M.plan(reference_cib(), "pyha", ["p_ip"])
     the_plan.steps[0].refused = "ip must be an address"
-    with pytest.raises(M.MigrationError, match="refuses p_ip: ip must be an address"):
+    with pytest.raises(M.MigrationError, match="p_ip: refused: ip must be an address"):
         M.migrate(tools, the_plan, say=lambda s: None)
     assert tools.calls == []
+    # a parameter the target would act on differently blocks the same way
+    the_plan.steps[0].refused = ""
+    the_plan.steps[0].differences = [D("check_duplicate", "IPaddr2 ignores it", True)]
+    with pytest.raises(M.MigrationError, match="p_ip: differs: IPaddr2 ignores it"):
+        M.migrate(tools, the_plan, say=lambda s: None)
+    assert tools.calls == []
+    # one that keeps its meaning does not
+    the_plan.steps[0].differences = [D("ip", "surrounding white space", False)]
+    run_plan(tools, the_plan)
+    assert tools.calls[-1] == "replace heartbeat,heartbeat,linbit,pyha,fence_dummy,fence_dummy"
+
+
+def test_forced_the_switch_goes_on() -> None:
+    tools = FakeTools([status()])
+    the_plan = M.plan(reference_cib(), "pyha", ["p_ip"])
+    the_plan.steps[0].differences = [D("check_duplicate", "IPaddr2 ignores it", True)]
+    run_plan(tools, the_plan, force=True)
+    assert "simulate" in tools.calls
+    assert tools.calls[-1] == "replace heartbeat,heartbeat,linbit,pyha,fence_dummy,fence_dummy"
+
+
+def test_the_table_shows_each_difference_under_its_resource() -> None:
+    the_plan = M.plan(reference_cib(), "pyha", ["g_mysql"])
+    the_plan.steps[0].differences = [
+        D("check_duplicate", "IPaddr2 ignores it", True),
+        D("ip", "surrounding white space", False),
+    ]
+    the_plan.steps[1].refused = "directory must not be /"
+    lines = the_plan.table().splitlines()
+    assert lines[0].split() == ["RESOURCE", "FROM", "TO", "CHECK"]
+    assert lines[1].split()[0] == "p_ip" and lines[1].endswith("differs (--force to switch)")
+    assert lines[2].endswith("refused: directory must not be /")
+    assert lines[3].endswith("ok")
+    assert lines[4:] == [
+        "  p_ip: check_duplicate: IPaddr2 ignores it [differs]",
+        "  p_ip: ip: surrounding white space [same meaning]",
+    ]
+    assert the_plan.steps[0].as_dict()["needs_force"] is True
+    assert the_plan.steps[2].as_dict()["needs_force"] is False
+
+
+def with_scores(cib: str, values: dict[str, str]) -> str:
+    """The CIB with a status section holding master-p_drbd = value on each node."""
+    states = "".join(
+        f'<node_state id="{n}" uname="{n}"><transient_attributes id="{n}">'
+        f'<instance_attributes id="s-{n}"><nvpair id="m-{n}" name="master-p_drbd" '
+        f'value="{v}"/></instance_attributes></transient_attributes></node_state>'
+        for n, v in values.items()
+    )
+    return cib.replace("<status/>", f"<status>{states}</status>")
+
+
+class ScoredTools(FakeTools):
+    """The promotion scores the CIB shows: first the old agent's, then what each
+    read gives (the last one stays)."""
+
+    def __init__(self, after: list[dict[str, str]]) -> None:
+        super().__init__([status()])
+        self.before = with_scores(reference_cib(), {"node1": "10000", "node2": "1000"})
+        self.after = [with_scores(reference_cib(), a) for a in after]
+        self.reads = 0
+
+    def cib(self) -> str:
+        self.calls.append("cib")
+        self.reads += 1
+        if self.reads <= 2:  # the saved configuration, and the one that is switched
+            return self.before
+        return self.after.pop(0) if len(self.after) > 1 else self.after[0]
+
+
+def test_the_switch_waits_for_the_old_promotion_scores() -> None:
+    # The new agent's first monitor has not set node2's score yet; then it has.
+    tools = ScoredTools([{"node1": "10000"}, {"node1": "10000", "node2": "1000"}])
+    run(tools, ["ms_drbd"])
+    assert tools.calls[-1] == "replace heartbeat,heartbeat,heartbeat,pyha,fence_dummy,fence_dummy"
+    assert tools.calls.count("status") == 3  # noted, then twice until the scores agree
+
+
+def test_other_promotion_scores_restore_the_old_agent() -> None:
+    tools = ScoredTools([{"node1": "10000", "node2": "-INFINITY"}])
+    with pytest.raises(M.MigrationError, match="master-p_drbd on node2: -INFINITY"):
+        run(tools, ["ms_drbd"])
+    replaced = [c for c in tools.calls if c.startswith("replace ")]
+    assert len(replaced) == 3 and "linbit" in replaced[1] and "held" in replaced[1]
+    assert tools.calls[-1] == "replace heartbeat,heartbeat,heartbeat,linbit,fence_dummy,fence_dummy"
+
+
+def with_history(
+    cib: str, agent: str, probed_on: tuple[str, ...] = ("node1", "node2"), pending: bool = False
+) -> str:
+    """The CIB with node1 and node2 online, and p_ip's history where probed_on: a
+    probe by agent (done, or still pending)."""
+    cls, provider, kind = agent.split(":")
+    done = 'op-status="-1" rc-code="193"' if pending else 'op-status="0" rc-code="0"'
+    history = (
+        f'<lrm_resource id="p_ip" class="{cls}" provider="{provider}" '
+        f'type="{kind}"><lrm_rsc_op id="p_ip_last_0" operation_key="p_ip_monitor_0" '
+        f'operation="monitor" interval="0" {done}/></lrm_resource>'
+    )
+    states = "".join(
+        f'<node_state id="{n}" uname="{n}" crmd="online" in_ccm="true"><lrm id="{n}">'
+        f"<lrm_resources>{history if n in probed_on else ''}</lrm_resources></lrm></node_state>"
+        for n in ("node1", "node2")
+    )
+    return cib.replace("<status/>", f"<status>{states}</status>")
+
+
+def test_probed_needs_a_probe_by_the_agent_on_every_online_node() -> None:
+    new = {"p_ip": "ocf:pyha:IPaddr2-py"}
+    assert M.probed(with_history(reference_cib(), "ocf:pyha:IPaddr2-py"), new)
+    # the old agent's history, not yet cleared by the refresh
+    assert not M.probed(with_history(reference_cib(), "ocf:heartbeat:IPaddr2"), new)
+    # node2 has not probed yet
+    assert not M.probed(with_history(reference_cib(), "ocf:pyha:IPaddr2-py", ("node1",)), new)
+    # the probes are running (recorded as pending), not done
+    assert not M.probed(with_history(reference_cib(), "ocf:pyha:IPaddr2-py", pending=True), new)
+
+
+class HistoryTools(FakeTools):
+    """crm_mon already shows the roles, but the CIB still holds the old agent's history
+    for two reads after the switch (the refresh not yet done), then the new one's."""
+
+    def __init__(self) -> None:
+        super().__init__([status()])
+        old = with_history(reference_cib(), "ocf:heartbeat:IPaddr2")
+        self.reads = [old, old, old, old, with_history(reference_cib(), "ocf:pyha:IPaddr2-py")]
+
+    def cib(self) -> str:
+        self.calls.append("cib")
+        return self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+
+
+def test_the_switch_waits_until_the_new_agent_has_probed() -> None:
+    tools = HistoryTools()
+    run(tools, ["p_ip"])
+    # saved, switched, then three looks: twice the old history, then the new one
+    assert tools.calls.count("status") == 4, tools.calls
+    assert tools.calls[-1] == "replace heartbeat,heartbeat,linbit,pyha,fence_dummy,fence_dummy"
+
+
+def test_scores_are_read_from_the_status_section() -> None:
+    cib = with_scores(reference_cib(), {"node1": "10000", "node2": "5"})
+    assert M.scores(cib, ["p_drbd"]) == {
+        ("master-p_drbd", "node1"): "10000",
+        ("master-p_drbd", "node2"): "5",
+    }
+    assert M.scores(cib, ["p_ip"]) == {}
 
 
 def test_an_unreadable_status_in_the_middle_restores_and_says_why() -> None:
@@ -196,5 +358,7 @@ def test_an_unreadable_status_in_the_middle_restores_and_says_why() -> None:
     with pytest.raises(M.MigrationError, match="ParseError"):
         run(tools, ["p_ip"])
     replaced = [c for c in tools.calls if c.startswith("replace ")]
-    assert len(replaced) == 2 and replaced[-1].count("pyha") == 0, tools.calls
-    assert tools.calls[-1] == "manage g_mysql"
+    assert len(replaced) == 3 and "pyha" not in replaced[1] + replaced[2], tools.calls
+    assert replaced[1].endswith(" held") and tools.calls[-1] == replaced[2] == (
+        "replace heartbeat,heartbeat,heartbeat,linbit,fence_dummy,fence_dummy"
+    )
