@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ocflib.admin.check import ERROR, CheckInput, Finding, as_json, check_cib, render_table
 
@@ -39,16 +39,18 @@ def two_node(path: str = COROSYNC_CONF) -> bool | None:
     return bool(m and m.group(1) != "0")
 
 
-class AdvertisedTimeouts:
-    """The minimum timeouts each agent's meta-data advertises (asked once per agent)."""
+class AgentMetadata:
+    """The installed agents' meta-data (each agent asked once): the minimum timeouts
+    they advertise (a CheckInput.timeouts) and their parameters' types."""
 
     def __init__(self, ocf_root: str = OCF_ROOT) -> None:
         self.ocf_root = ocf_root
+        self.texts: dict[str, str | None] = {}
         self.cache: dict[str, dict[tuple[str, str | None], float]] = {}
 
     def __call__(self, agent: str, action: str, role: str | None) -> float | None:
         if agent not in self.cache:
-            self.cache[agent] = self._load(agent)
+            self.cache[agent] = self._timeouts(agent)
         table = self.cache[agent]
         found = table.get((action, role), table.get((action, None)))
         if found is None and role is not None:  # Master/Slave <-> Promoted/Unpromoted
@@ -57,18 +59,35 @@ class AdvertisedTimeouts:
             found = table.get((action, other.get(role)))
         return found
 
-    def _load(self, agent: str) -> dict[tuple[str, str | None], float]:
+    def text(self, agent: str) -> str | None:
+        """agent's meta-data (class:provider:type), None when it cannot be had."""
+        if agent not in self.texts:
+            parts = agent.split(":")
+            ok = (
+                len(parts) == 3
+                and parts[0] == "ocf"
+                and all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) for p in parts[1:])
+            )
+            path = os.path.join(self.ocf_root, "resource.d", *parts[1:]) if ok else ""
+            self.texts[agent] = _run([path, "meta-data"]) if ok and os.path.isfile(path) else None
+        return self.texts[agent]
+
+    def parameters(self, agent: str) -> dict[str, str] | None:
+        """name -> type of agent's parameters (None: no readable meta-data)."""
+        from ocflib.admin.differences import parameter_types
+
+        text = self.text(agent)
+        if not text:
+            return None
+        try:
+            return parameter_types(text)
+        except ET.ParseError:
+            return None
+
+    def _timeouts(self, agent: str) -> dict[tuple[str, str | None], float]:
         from ocflib.admin.check import _seconds
 
-        parts = agent.split(":")
-        if (
-            len(parts) != 3
-            or parts[0] != "ocf"
-            or not all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) for p in parts[1:])
-        ):
-            return {}
-        path = os.path.join(self.ocf_root, "resource.d", parts[1], parts[2])
-        text = _run([path, "meta-data"]) if os.path.isfile(path) else None
+        text = self.text(agent)
         table: dict[tuple[str, str | None], float] = {}
         if not text:
             return table
@@ -155,15 +174,47 @@ def check(argv: Sequence[str]) -> int:
             return 2
         xml_text, live = got, True
     # This node's corosync.conf describes the live cluster, not a CIB file's.
-    given = CheckInput(two_node=two_node() if live else None, timeouts=AdvertisedTimeouts())
+    given = CheckInput(two_node=two_node() if live else None, timeouts=AgentMetadata())
     findings = check_cib(xml_text, given)
-    if live:
-        findings += membership(xml_text)
+    if live:  # what this node holds describes the live cluster, not a CIB file's
+        from ocflib.admin.node import NodeView, check_node, datadir_megabytes, enabled_units
+
+        view = NodeView(enabled_units(), validate_here, datadir_megabytes)
+        findings += membership(xml_text) + check_node(xml_text, view)
     if args.json:
         print(json.dumps(as_json(findings), indent=2))
     else:
         sys.stdout.write(render_table(findings))
     return 1 if any(f.severity == ERROR for f in findings) else 0
+
+
+def validate_here(agent: str, env: Mapping[str, str], ocf_root: str = OCF_ROOT) -> tuple[int, str]:
+    """agent's validate-all on this node with env (OCF_RESKEY_*, the depth): its exit
+    code and its exit reason (or last line of output). An agent that is not installed
+    here is code 5, as Pacemaker reports it."""
+    from ocflib.errors import CommandNotFound, CommandTimeout
+    from ocflib.run import ProcessRunner
+
+    parts = agent.split(":")
+    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) for p in parts[1:]):
+        return 5, f"{agent} is not an OCF agent name"
+    path = os.path.join(ocf_root, "resource.d", parts[1], parts[2])
+    if not os.path.isfile(path):
+        return 5, f"{agent} is not installed on this node ({path})"
+    base = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "OCF_ROOT": ocf_root}
+    runner = ProcessRunner(environ=base)
+    try:  # OCF_RESKEY_* go as the child's own environment (never inherited, never argv)
+        result = runner.run([path, "validate-all"], env=dict(env), ok=None, timeout=30)
+    except (CommandTimeout, CommandNotFound) as err:
+        return 1, str(err)
+    text = result.stderr + result.stdout
+    reasons = [
+        line.split("ocf-exit-reason:", 1)[1]
+        for line in text.splitlines()
+        if "ocf-exit-reason:" in line
+    ]
+    lines = [line for line in text.splitlines() if line.strip()]
+    return result.returncode, (reasons or lines or [""])[-1].strip()[:300]
 
 
 def _run_tool(argv: Sequence[str], stdin: str | None, timeout: float) -> tuple[int, str, str]:
@@ -184,6 +235,7 @@ def _run_tool(argv: Sequence[str], stdin: str | None, timeout: float) -> tuple[i
 
 
 def migrate_command(argv: Sequence[str]) -> int:
+    from ocflib.admin.differences import differences
     from ocflib.admin.migrate import MigrationError, Tools, migrate, plan
 
     parser = argparse.ArgumentParser(
@@ -201,29 +253,24 @@ def migrate_command(argv: Sequence[str]) -> int:
     tools = Tools(_run_tool)
     try:
         the_plan = plan(tools.cib(), args.to, args.resources)
+        agents = AgentMetadata()
         for step in the_plan.steps:
             rc, why = tools.validate(step.target, step.params)
             if rc != 0:
                 step.refused = why.splitlines()[-1] if why else f"validate-all returned {rc}"
-        if args.json:
-            print(
-                json.dumps(
-                    [
-                        {
-                            "resource": s.primitive,
-                            "from": s.source,
-                            "to": s.target,
-                            "check": s.refused or "ok",
-                        }
-                        for s in the_plan.steps
-                    ],
-                    indent=2,
-                )
+            step.differences = differences(
+                step.source,
+                step.target,
+                step.params,
+                agents.parameters(step.source),
+                agents.parameters(step.target),
             )
+        if args.json:
+            print(json.dumps([s.as_dict() for s in the_plan.steps], indent=2))
         else:
-            print(the_plan.table())
+            sys.stdout.write(the_plan.table())
         if args.dry_run:
-            return 1 if any(s.refused for s in the_plan.steps) else 0
+            return 1 if any(s.blocked for s in the_plan.steps) else 0
         migrate(tools, the_plan, force=args.force, timeout=args.timeout)
     except (MigrationError, ET.ParseError) as err:
         print(f"pyha migrate: {err}", file=sys.stderr)

@@ -1,15 +1,19 @@
-"""pyha check's view of the installed agents: the minimum timeouts their meta-data
-advertise, read by running `<agent> meta-data` (the reference agents of this release)."""
+"""pyha's view of the installed agents, read by running `<agent> meta-data` (the
+reference agents of this release): the minimum timeouts they advertise (pyha check), and
+their parameters, against which pyha migrate lists what a switch would change."""
 
 from __future__ import annotations
 
-from ocflib.admin.cli import AdvertisedTimeouts
+import os
+
+from ocflib.admin.cli import AgentMetadata
+from ocflib.admin.differences import differences, parameter_types
 from tests.conftest import need
 
 
 def test_advertised_timeouts_come_from_the_installed_agents_meta_data() -> None:
     need("/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/galera")
-    timeouts = AdvertisedTimeouts("/usr/lib/ocf")
+    timeouts = AgentMetadata("/usr/lib/ocf")
     monitor = timeouts("ocf:heartbeat:IPaddr2", "monitor", None)
     assert monitor is not None and monitor > 0
     promote = timeouts("ocf:heartbeat:galera", "promote", None)
@@ -21,3 +25,50 @@ def test_advertised_timeouts_come_from_the_installed_agents_meta_data() -> None:
     # an agent name that is not a plain name is never run
     assert timeouts("ocf:heartbeat:../../../../bin/true", "start", None) is None
     assert timeouts("ocf:nobody:nothing", "start", None) is None
+
+
+def pyha_types(agent: str) -> dict[str, str]:
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "metadata", f"{agent}.xml")
+    with open(path) as f:
+        return parameter_types(f.read())
+
+
+def test_a_parameter_only_one_of_the_two_agents_knows_needs_force() -> None:
+    need("/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/mysql")
+    agents = AgentMetadata("/usr/lib/ocf")
+    reference = agents.parameters("ocf:heartbeat:IPaddr2")
+    assert reference is not None and "ip" in reference and reference["ip"] == "string"
+    ours = pyha_types("IPaddr2-py")
+    params = {"ip": "192.0.2.10", "check_duplicate": "true", "trace_ra": "1"}
+    found = differences("ocf:heartbeat:IPaddr2", "ocf:pyha:IPaddr2-py", params, reference, ours)
+    back = differences("ocf:pyha:IPaddr2-py", "ocf:heartbeat:IPaddr2", params, ours, reference)
+    if "check_duplicate" in reference:  # resource-agents 4.16 has it too
+        assert found == back == []
+    else:  # 4.7 and 4.12: the reference ignores it, pyha acts on it (and the way back)
+        assert [(d.parameter, d.blocks) for d in found] == [("check_duplicate", True)]
+        assert "ignores check_duplicate" in found[0].text
+        assert [(d.parameter, d.blocks) for d in back] == [("check_duplicate", True)]
+        assert "has no parameter check_duplicate" in back[0].text
+    # the parameters both know have the same meaning: nothing to say
+    mysql = differences(
+        "ocf:heartbeat:mysql",
+        "ocf:pyha:mysql-py",
+        {"config": "/etc/mysql/my.cnf", "enable_creation": "false"},
+        agents.parameters("ocf:heartbeat:mysql"),
+        pyha_types("mysql-py"),
+    )
+    assert mysql == []
+
+
+def test_validate_here_runs_the_installed_agent_with_the_resource_s_environment() -> None:
+    from ocflib.admin.cli import validate_here
+
+    need("/usr/lib/ocf/resource.d/heartbeat/IPaddr2")
+    ok_env = {"OCF_RESKEY_ip": "192.0.2.10", "OCF_CHECK_LEVEL": "10"}
+    ok_env["OCF_RESOURCE_INSTANCE"] = "p_ip"
+    rc, reason = validate_here("ocf:heartbeat:IPaddr2", {"OCF_CHECK_LEVEL": "10"})
+    assert (rc, reason) == (6, "IP address (the ip parameter) is mandatory")
+    rc, reason = validate_here("ocf:heartbeat:IPaddr2", {**ok_env, "OCF_RESKEY_cidr_netmask": "99"})
+    assert rc == 6 and reason == "[findif] failed", reason  # the reference's own words
+    assert validate_here("ocf:nobody:nothing", ok_env)[0] == 5
+    assert validate_here("ocf:heartbeat:../../../bin/true", ok_env)[0] == 5
