@@ -159,10 +159,12 @@ class ClusterOps:
         """crm (crmsh) on a node."""
         return self.sh(name, ["crm", *args], input=input, timeout=180)
 
-    def configure(self, text: str, name: str | None = None) -> None:
-        """Load a crm configuration snippet (crm configure load update -)."""
+    def configure(self, text: str, name: str | None = None, *, force: bool = False) -> None:
+        """Load a crm configuration snippet (crm configure load update -); force: a
+        parameter the agent's meta-data does not declare is taken (crm -F)."""
         node = name or self.live_nodes()[0]
-        self.sh(node, ["crm", "configure", "load", "update", "-"], input=text + "\n", timeout=180)
+        argv = ["crm", *(["-F"] if force else []), "configure", "load", "update", "-"]
+        self.sh(node, argv, input=text + "\n", timeout=180)
 
     def wait_online(self, timeout: float = 60, names: Sequence[str] | None = None) -> None:
         """Until every (named) live node sees all of them online."""

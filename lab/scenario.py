@@ -146,6 +146,7 @@ class Stack(Lifecycle):
     vip: str
     agents: str
     killed_wall = 0.0  # wall clock of the last hard_failover's kill
+    ip_params = ""  # more parameters of the VIP (SharedStack), set before configure()
 
     @property
     def netns(self) -> str:
@@ -166,7 +167,9 @@ class Stack(Lifecycle):
         """Fencing and the stack; returns the node where MySQL runs."""
         lab = self.lab
         lab.configure(stack.cluster_defaults(lab))
-        lab.configure(self.group())
+        # A VIP parameter the reference agent does not declare is forced in, as an
+        # administrator must (crmsh refuses it otherwise).
+        lab.configure(self.group(), force=bool(self.ip_params))
         end = time.monotonic() + 600
         while True:
             nodes = lab.where("p_mysql")
@@ -380,7 +383,13 @@ class SharedStack(Stack):
 
     def group(self) -> str:
         return stack.group_config(
-            self.agents, self.vip, self.device, drbd=False, data="/srv/data", config=self.config
+            self.agents,
+            self.vip,
+            self.device,
+            drbd=False,
+            data="/srv/data",
+            config=self.config,
+            ip_params=self.ip_params,
         )
 
     def prepare(self) -> None:

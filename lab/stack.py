@@ -98,12 +98,21 @@ def seed_datadir(dest: str, root: str = "", ids: tuple[int, int] | None = None) 
 
 
 def group_config(
-    agents: str, vip: str, device: str, *, drbd: bool, data: str = DATA, config: str = MY_CNF_PATH
+    agents: str,
+    vip: str,
+    device: str,
+    *,
+    drbd: bool,
+    data: str = DATA,
+    config: str = MY_CNF_PATH,
+    ip_params: str = "",
 ) -> str:
-    """crm configuration of the group (and, with drbd, the promotable DRBD clone)."""
+    """crm configuration of the group (and, with drbd, the promotable DRBD clone);
+    ip_params: more parameters of the VIP ("name=value ...")."""
     a = AGENTS[agents]
+    more = f" {ip_params}" if ip_params else ""
     lines = [
-        f"primitive p_ip {a['ip']} params ip={vip} cidr_netmask=24 op monitor interval=30s",
+        f"primitive p_ip {a['ip']} params ip={vip} cidr_netmask=24{more} op monitor interval=30s",
         f"primitive p_fs {a['fs']} params device={device} directory={data} fstype=ext4 "
         "op monitor interval=20s",
         f"primitive p_mysql {a['mysql']} params binary=/usr/sbin/mariadbd "

@@ -1,7 +1,14 @@
 """pyha migrate on a running cluster: the classic group (VIP, file system on a shared
 disk, MySQL) on the reference agents, clients committing through the VIP, switched to
 pyha's agents and back. Nothing is stopped, started, promoted or demoted on any node,
-the VIP never leaves its node, and every acknowledged commit is there."""
+the VIP never leaves its node, and every acknowledged commit is there.
+
+Before that, two switches that must not happen, each leaving the cluster exactly as it
+was: the VIP carries check_duplicate=true, which this node's reference IPaddr2 ignores
+and IPaddr2-py acts on (refused without --force); and MySQL's pid file is planted to
+name a foreign process, which the reference's probe takes for its server and
+mysql-py's does not (the probe disagrees: the old agents are put back). pyha check
+then finds each misconfiguration planted into a copy of this live CIB."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ OPERATED = re.compile(r"Result of (start|stop|promote|demote) operation for (p_i
 def reference_stack() -> Iterator[SharedStack]:
     need_lab("losetup", "mkfs.ext4", "mariadbd", "mariadb-install-db")
     with SharedStack("reference") as s:
+        s.ip_params = "check_duplicate=true"
         s.prepare()
         s.configure()
         yield s
@@ -79,15 +87,44 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     cib_file = "/var/lib/pacemaker/cib/cib.xml"
     rc, out, err = lab._exec(holder, [pyha, "check", "--cib", cib_file, "--json"], None, 60)
     assert rc == 0 and '"error"' not in out, out + err
+    planted_checks(stack, holder, pyha, cib)
+    # A dry run plans the three, shows the difference and changes nothing (1: one of
+    # them needs --force).
     rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", "pyha", "--dry-run"], None, 60)
-    assert rc == 0 and all(f"{p} " in out for p in ("p_ip", "p_fs", "p_mysql")), out + err
+    assert rc == 1 and all(f"{p} " in out for p in ("p_ip", "p_fs", "p_mysql")), out + err
+    assert "p_ip: check_duplicate: IPaddr2 on this node ignores check_duplicate" in out, out
     assert providers(stack, holder) == {"heartbeat"}
     writer = stack.writer()
     since = time.time()
+    as_it_was = resources(stack, holder)
+    # Refused: nothing held, nothing changed.
+    rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", "pyha"], None, 60)
+    assert rc == 1 and "p_ip: differs: IPaddr2 on this node ignores" in err, out + err
+    assert "nothing was changed" in err and resources(stack, holder) == as_it_was
+    # The probe disagrees: the old agents back, managed, the same configuration.
+    mysqld = lab.sh(holder, ["cat", PID]).strip()
+    foreign = os.path.join(lab.dir, "foreign.pid")
+    stack.ns.spawn(holder, ["sh", "-c", f"echo $$ > {foreign}.new; exec sleep 600"], foreign)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(foreign + ".new"):
+        assert time.monotonic() < deadline, "the foreign process did not start"
+        time.sleep(0.1)
+    time.sleep(0.2)
+    lab.sh(holder, ["sh", "-c", f"cat {foreign}.new > {PID}"])
+    at = time.monotonic()
+    argv = [pyha, "migrate", "--to", "pyha", "--force", "--timeout", "10"]
+    rc, out, err = lab._exec(holder, argv, None, 120)
+    refused_in = time.monotonic() - at
+    lab.sh(holder, ["sh", "-c", f"echo {mysqld} > {PID}"])
+    assert rc == 1 and "the new agents report" in err, out + err
+    assert "p_mysql" in err and "restoring the saved configuration" in out, out + err
+    assert resources(stack, holder) == as_it_was
+    lab.wait_for("p_mysql", on=holder, timeout=30)
+    lab.sh(holder, ["crm_resource", "--refresh", "--resource", "p_mysql"])
     timings = {}
     for to, provider in (("pyha", "pyha"), ("reference", "heartbeat")):
         at = time.monotonic()
-        rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", to], None, 300)
+        rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", to, "--force"], None, 300)
         timings[to] = time.monotonic() - at
         print(out, err)
         assert rc == 0, out + err
@@ -101,5 +138,42 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     print(f"pyha check {checked:.2f} s: {report.strip()}")
     print(
         f"migrate to pyha {timings['pyha']:.1f} s, back {timings['reference']:.1f} s; "
-        f"{len(acked)} commits acknowledged, none lost"
+        f"{len(acked)} commits acknowledged, none lost; a disagreeing probe refused and "
+        f"the old agents back in {refused_in:.1f} s"
     )
+
+
+PID = "/run/mysqld/mysqld.pid"
+
+
+def resources(stack: SharedStack, node: str) -> str:
+    """The resources section as the CIB holds it (ids, agents, parameters, meta)."""
+    return stack.lab.sh(node, ["cibadmin", "--query", "--scope", "resources"])
+
+
+def planted_checks(stack: SharedStack, node: str, pyha: str, cib: str) -> None:
+    """Each misconfiguration of tests/unit/test_admin_check.py that applies to this
+    stack (no DRBD here), planted into a copy of the live CIB (with its status): the
+    installed pyha check finds exactly it, with a fix."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from tests.unit import test_admin_check as T
+
+    plants = [p for p in T.PLANTED if p[1].__name__ in APPLY]
+    assert len(plants) == len(APPLY)
+    for _, plant, severity, where, words in plants:
+        root = ET.fromstring(cib)  # noqa: S314 - the lab's CIB
+        plant(root)
+        path = os.path.join(stack.lab.dir, f"planted-{plant.__name__}.xml")
+        with open(path, "w") as f:
+            f.write(ET.tostring(root, encoding="unicode"))
+        rc, out, err = stack.lab._exec(node, [pyha, "check", "--cib", path, "--json"], None, 60)
+        found = json.loads(out)
+        assert rc == 1, (plant.__name__, out, err)
+        assert [(f["severity"], f["where"]) for f in found] == [(severity, where)], found
+        assert words in found[0]["finding"] and found[0]["fix"], found
+
+
+# The planted misconfigurations that apply to a group without DRBD on two nodes.
+APPLY = ("no_fencing", "no_fence_device", "mysql_before_its_file_system")
