@@ -86,6 +86,8 @@ def test_rpmbuild_ta_builds_a_noarch_rpm_that_rpmlint_passes(
         f"{sitelib}/ocflib/agents/__pycache__",
     ):
         assert expected in files, expected
+    # pyha(8) points to MIGRATING.md: /usr/share/doc/pyha on RHEL, pyha-VERSION here
+    assert [f for f in files if re.fullmatch(r"/usr/share/doc/pyha(-[\d.]+)?/MIGRATING.md", f)]
     modules = [f for f in files if f.startswith(f"{sitelib}/ocflib") and f.endswith(".py")]
     tag = f"cpython-{PY.replace('.', '')}"
     for module in modules:
@@ -154,6 +156,7 @@ def test_make_deb_builds_a_package_lintian_passes(tarball: str, tmp_path: object
     assert "/usr/lib/python3/dist-packages/ocflib/agent.py" in files
     assert files["/usr/sbin/pyha"] == "-rwxr-xr-x"
     assert "/usr/share/man/man8/pyha.8.gz" in files
+    assert "/usr/share/doc/pyha/MIGRATING.md.gz" in files  # pyha(8) points there
     # Debian compiles at installation (py3compile in postinst), never ships byte-code.
     assert not [f for f in files if f.endswith(".pyc") or f.endswith("/testing.py")]
     fields = run("dpkg-deb", "--field", package, "Depends", "Recommends")
