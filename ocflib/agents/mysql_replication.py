@@ -131,7 +131,10 @@ def replication_health(cfg: Config, ctx: Context) -> OCF:
     conn = connect(cfg, ctx, timeout=3.0)
     try:
         if not read_only(conn):
-            set_mysql_score(ctx, 2)
+            # Above every replica (at most max_slave_lag): the promotion never moves
+            # by itself. (The reference gives 2 here, and a healthy replica up to
+            # max_slave_lag at depth > 0: it would take the promotion away.)
+            set_mysql_score(ctx, cfg[MAX_LAG] + 1)
             return OCF.RUNNING_PROMOTED
         d = dialect(conn)
         try:

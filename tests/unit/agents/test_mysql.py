@@ -277,9 +277,15 @@ def reader(value: str) -> list[str]:
     return ["crm_attribute", "-N", "n1", "-l", "reboot", "-n", "readable", "-v", value]
 
 
-def test_primary_gets_score_2_and_8(fake: FakeRunner, server: FakeSql, tmp_path: Any) -> None:
+def test_primary_scores_above_any_replica_and_8(
+    fake: FakeRunner, server: FakeSql, tmp_path: Any
+) -> None:
+    """max_slave_lag + 1 (as at promote), above a healthy replica's max_slave_lag - lag:
+    with 2, as the reference gives, a replica without lag outranks the primary and
+    Pacemaker moves the promotion to it at once, and back, without end (seen in the
+    lab: 500 transitions in four minutes)."""
     server.login("root").connection("root").statement(READ_ONLY, [{"r": 0}])
-    fake.expect([*ATTR, "-v", "2"])
+    fake.expect([*ATTR, "-v", "3601"])
     out = run("monitor", fake, env(str(tmp_path), 10000, PROMOTABLE), server)
     assert out.rc == OCF.RUNNING_PROMOTED, (out.reasons, out.records)
 
