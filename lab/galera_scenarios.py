@@ -574,3 +574,36 @@ def _away_too_long(
     time.sleep(3)  # more commits than the small gcache holds: the joiner needs an SST
     lab.limit_sst(rate)
     return others, writers
+
+
+def migrate_both_ways(lab: GaleraLab, node: str = "node1") -> Result:
+    """12. pyha check on the running cluster (nothing to find, its time); then pyha
+    migrate switches the promotable clone (and the VIP) to the reference agents and
+    back while clients commit on every node: no start, stop, promote or demote on
+    any node, the VIP never leaves its node, all three Promoted, one history."""
+    import os
+
+    from lab import migrating
+
+    r = Result("pyha migrate to the reference agents and back")
+    command = os.path.join(lab.dir, "sbin", "pyha")
+    rc, out, seconds = migrating.pyha(lab, node, command, ["check", "--json"])
+    r.seconds["pyha check"] = seconds
+    r.notes["check"] = out.strip() if rc != 0 or out.strip() != "[]" else "nothing found"
+    vip = lab.where("p_vip")
+    writers = lab.writers()
+    since = time.time()
+    for to in ("reference", "pyha"):
+        r.seconds[f"to {to}"] = migrating.switch(lab, node, command, to, ["p_galera", "p_vip"])
+        time.sleep(2)  # commits go on with the new agents' monitors
+    r.notes["operations"] = "; ".join(migrating.operated_since(lab, ["p_galera", "p_vip"], since))
+    r.notes["operations"] = r.notes["operations"] or "none"
+    r.notes["vip"] = (
+        "stayed" if lab.where("p_vip") == vip else f"moved {vip} -> {lab.where('p_vip')}"
+    )
+    r.notes["promoted"] = ",".join(lab.promoted())
+    seen = histories(lab)
+    r.notes["histories"] = str(len({uuid for uuid, _ in seen.values()}))
+    r.notes["sizes"] = ",".join(sorted({size for _, size in seen.values()}))
+    _check(lab, r, stop_all(writers))
+    return r

@@ -255,7 +255,9 @@ def migrate_command(argv: Sequence[str]) -> int:
         the_plan = plan(tools.cib(), args.to, args.resources)
         agents = AgentMetadata()
         for step in the_plan.steps:
-            rc, why = tools.validate(step.target, step.params)
+            env = {f"OCF_RESKEY_{k}": v for k, v in step.params.items()}
+            env["OCF_RESOURCE_INSTANCE"] = step.primitive
+            rc, why = validate_here(step.target, env)
             if rc != 0:
                 step.refused = why.splitlines()[-1] if why else f"validate-all returned {rc}"
             step.differences = differences(

@@ -6,15 +6,21 @@ names the old agent. The switch therefore holds the resources still and lets Pac
 learn their state from the new agent before it may act on them again:
 
 1. plan: the resources of the five reference types (or pyha's, for the way back), each
-   checked with the target agent's validate-all and against the README's differences
+   checked with the target agent's validate-all (run here with the parameters in its
+   environment, as Pacemaker passes them: a password never goes on a command line,
+   as `crm_resource --validate --option` would put it) and against the README's differences
    table (ocflib.admin.differences); a resource the target refuses, or would run
    differently, is not switched (unless forced);
-2. note what the old agent reports: the role on every node (crm_mon);
+2. wait until the cluster has settled (crm_resource --wait: no transition in progress,
+   none planned), then note what the old agent reports: the role on every node
+   (crm_mon) and the promotion scores; a cluster that does not settle is not touched;
 3. hold them: is-managed=false on each top-level resource (clone or group or itself);
 4. change the agents' types in one CIB update;
 5. refresh them: their history is cleared and the new agent probes them on every node;
 6. wait until every probe reports what was noted (running, Promoted, Unpromoted) and
-   the promotion scores are what the old agent left (drbd, mysql replication, galera);
+   the promotion scores keep the promotion where it is (drbd, mysql replication,
+   galera: the same nodes scored, none above a Promoted one; the values may differ
+   where the agents do, e.g. mysql-py's primary scores above any replica);
 7. ask crm_simulate, on a copy of the CIB with the resources managed again, which
    actions the cluster would take for them: none but monitors may be planned;
 8. manage them again: the saved resources section, with the new types, in one update
@@ -45,6 +51,7 @@ PAIRS = {
     "ocf:heartbeat:galera": "ocf:pyha:galera-py",
     "ocf:linbit:drbd": "ocf:pyha:drbd-py",
 }
+PROMOTED = ("Promoted", "Master")
 # What a planned action must be to leave a resource alone: recurring monitors only.
 QUIET = re.compile(r"^\s*\*\s+(Start|Stop|Restart|Promote|Demote|Move|Recover|Migrate)\s+(\S+)")
 
@@ -92,20 +99,21 @@ class Tools:
     def replace_resources(self, resources_xml: str) -> None:
         self.out(["cibadmin", "--replace", "--scope", "resources", "--xml-pipe"], resources_xml)
 
+    def settle(self, timeout: float) -> None:
+        """Until the cluster has nothing in progress nor planned (crm_resource --wait)."""
+        argv = ["crm_resource", "--wait", "--timeout", f"{max(int(timeout), 1)}s"]
+        rc, _, err = self._run(argv, None, timeout + 10)
+        if rc != 0:
+            raise MigrationError(
+                f"the cluster did not settle within {timeout:.0f} s (a transition is in "
+                f"progress or planned: see crm_mon); nothing was changed ({err.strip()[-200:]})"
+            )
+
     def refresh(self, resource: str) -> None:
         self.out(["crm_resource", "--refresh", "--resource", resource])
 
     def simulate(self, cib_xml: str) -> str:
         return self.out(["crm_simulate", "--simulate", "--xml-pipe"], cib_xml, timeout=60)
-
-    def validate(self, agent: str, params: dict[str, str]) -> tuple[int, str]:
-        cls, provider, kind = agent.split(":")
-        argv = ["crm_resource", "--validate", "--class", cls, "--agent", kind]
-        argv += ["--provider", provider]
-        for name, value in params.items():
-            argv += ["--option", f"{name}={value}"]
-        rc, out, err = self._run(argv, None, 30)
-        return rc, (err or out).strip()
 
 
 @dataclass
@@ -243,6 +251,39 @@ def scores(cib_xml: str, ids: Sequence[str]) -> dict[tuple[str, str], str]:
     return found
 
 
+def _score(value: str) -> float:
+    text = value.strip().upper()
+    if text in ("INFINITY", "+INFINITY"):
+        return float("inf")
+    if text == "-INFINITY":
+        return float("-inf")
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def promotion_kept(
+    found: dict[tuple[str, str], str],
+    before: dict[tuple[str, str], str],
+    roles_now: dict[tuple[str, str], str],
+) -> bool:
+    """Whether the new agent's promotion scores keep the promotion where it is: the
+    same nodes scored as before, and no node outranks a Promoted one (what Pacemaker
+    would move the promotion for). The values may differ where the agents do (the
+    reference mysql gives its primary 2, mysql-py max_slave_lag + 1)."""
+    if set(found) != set(before):
+        return False
+    for name in {n for n, _ in found}:
+        rid = name[len("master-") :]
+        nodes = {node: _score(v) for (n, node), v in found.items() if n == name}
+        promoted = [v for node, v in nodes.items() if roles_now.get((rid, node)) in PROMOTED]
+        others = [v for node, v in nodes.items() if roles_now.get((rid, node)) not in PROMOTED]
+        if promoted and others and min(promoted) < max(others):
+            return False
+    return True
+
+
 def _pairs(mapping: dict[tuple[str, str], str]) -> str:
     """(a, node) -> value as "a on node: value, ..." (sorted), for the reasons given."""
     if not mapping:
@@ -331,6 +372,7 @@ def migrate(
         )
     ids = [s.primitive for s in steps]
     tops = sorted({s.top for s in steps})
+    tools.settle(timeout)
     saved = tools.cib()
     before = roles(tools.status(), ids)
     before_scores = scores(saved, ids)
@@ -352,7 +394,7 @@ def migrate(
             if (
                 now == before
                 and not unsettled(status, ids)
-                and now_scores == before_scores
+                and promotion_kept(now_scores, before_scores, now)
                 and probed(cib, targets)
             ):
                 break
@@ -364,7 +406,8 @@ def migrate(
                     )
                 raise MigrationError(
                     f"the promotion scores are {_pairs(now_scores)} after {timeout:.0f} s "
-                    f"with the new agents, the old ones left {_pairs(before_scores)}"
+                    f"with the new agents, the old ones left {_pairs(before_scores)} "
+                    "(a node outranks a Promoted one, or a score is missing)"
                 )
             pause(1.0)
         actions = planned_actions(tools.simulate(managed_copy(tools.cib(), tops)), ids)

@@ -1,7 +1,9 @@
 """The classic stack on real DRBD in a UML cluster (lab.umlcluster): drbd-py as a
 promotable clone under the group of IPaddr2-py, Filesystem-py and mysql-py.
 
-One scenario, in order (the bring-up costs about a minute): the DRBD peer (the
+One scenario, in order (the bring-up costs about a minute): pyha migrate takes
+the DRBD clone and the group to the reference agents (ocf:linbit:drbd,
+ocf:heartbeat:*) and back while the client commits, nothing restarted; the DRBD peer (the
 node without the stack) is lost and returns (resync, no interruption of the
 service); then the node with the stack is powered off hard and the returned
 peer takes everything over with every acknowledged commit; then, the dead node
@@ -13,7 +15,7 @@ import time
 
 import pytest
 
-from lab import stack
+from lab import migrating, stack
 from lab.scenario import MYSQL_STARTED, DrbdStack, Writer
 from tests.conftest import need, need_uml
 
@@ -41,6 +43,22 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         assert lab.where("p_drbd", roles=("Promoted", "Master")) == [holder]
         assert lab.where("p_drbd", roles=("Unpromoted", "Slave")) == [peer]
         writer = st.writer()
+
+        # 0. pyha migrate, to the reference agents and back: no start, stop, promote or
+        # demote anywhere, DRBD Primary where it was (the commits are checked in 3).
+        ids = ["p_drbd", "p_ip", "p_fs", "p_mysql"]
+        since = time.time()
+        switched = {
+            to: migrating.switch(lab, holder, "/usr/sbin/pyha", to, ids)
+            for to in ("reference", "pyha")
+        }
+        assert migrating.operated_since(lab, ids, since) == []
+        assert lab.where("p_drbd", roles=("Promoted", "Master")) == [holder]
+        assert lab.where("p_mysql") == [holder]
+        print(
+            f"\nDRBD stack migrated to the reference agents {switched['reference']:.1f} s "
+            f"and back {switched['pyha']:.1f} s"
+        )
 
         # 1. The peer is lost: fenced, the stack stays where it is, DRBD goes on alone.
         lost_at = lab.power_off(peer)

@@ -1,5 +1,5 @@
 """galera-py in a real three-node Pacemaker cluster with fencing, each node its own
-mariadbd: nine scenarios of lab/galera_scenarios.py, with clients committing
+mariadbd: ten scenarios of lab/galera_scenarios.py, with clients committing
 on every node and every acknowledged commit checked. The same scenarios run with
 ocf:heartbeat:galera in a lab of its own for comparison (its results are printed
 and the one it cannot pass is asserted to fail the way the README says)."""
@@ -121,6 +121,21 @@ def test_9_refresh_during_a_bootstrap_bootstraps_once(lab: GaleraLab) -> None:
     r = S.refresh_during_bootstrap(lab)
     ok(lab, r)
     assert len(r.notes["bootstraps"].split(",")) == 1, r.notes
+    assert r.notes["histories"] == "1" and r.notes["sizes"] == "3", r.notes
+
+
+def test_10_migrate_to_the_reference_agent_and_back_restarts_nothing(lab: GaleraLab) -> None:
+    """pyha check finds nothing on the running three-node cluster, within 2 s; pyha
+    migrate takes the promotable clone and the VIP to ocf:heartbeat:galera and
+    IPaddr2 and back while every node commits: nothing started, stopped, promoted or
+    demoted anywhere, the VIP where it was, all Promoted, one history of three."""
+    r = S.migrate_both_ways(lab)
+    ok(lab, r)
+    assert r.notes["check"] == "nothing found", r.notes["check"]
+    assert r.seconds["pyha check"] < 2.0, r.seconds
+    assert r.notes["operations"] == "none", r.notes["operations"]
+    assert r.notes["vip"] == "stayed", r.notes
+    assert r.notes["promoted"] == "node1,node2,node3", r.notes
     assert r.notes["histories"] == "1" and r.notes["sizes"] == "3", r.notes
 
 

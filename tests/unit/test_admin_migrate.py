@@ -131,6 +131,9 @@ class FakeTools(M.Tools):
     def refresh(self, resource: str) -> None:
         self.calls.append(f"refresh {resource}")
 
+    def settle(self, timeout: float) -> None:
+        self.calls.append("settle")
+
     def simulate(self, cib_xml: str) -> str:
         self.calls.append("simulate")
         return self.simulation
@@ -159,6 +162,7 @@ def test_a_switch_holds_switches_probes_simulates_and_lets_go_in_order() -> None
     tools = FakeTools([status(), status(pending=' pending="Monitoring"'), status()])
     said = run(tools, ["g_mysql"])
     assert tools.calls == [
+        "settle",
         "cib",
         "status",
         "hold g_mysql",
@@ -281,9 +285,10 @@ def test_the_switch_waits_for_the_old_promotion_scores() -> None:
     assert tools.calls.count("status") == 3  # noted, then twice until the scores agree
 
 
-def test_other_promotion_scores_restore_the_old_agent() -> None:
-    tools = ScoredTools([{"node1": "10000", "node2": "-INFINITY"}])
-    with pytest.raises(M.MigrationError, match="master-p_drbd on node2: -INFINITY"):
+def test_scores_in_another_order_restore_the_old_agent() -> None:
+    # node2 now outranks node1, which is Promoted: Pacemaker would move the promotion
+    tools = ScoredTools([{"node1": "1000", "node2": "10000"}])
+    with pytest.raises(M.MigrationError, match="master-p_drbd on node2: 10000 .*outranks"):
         run(tools, ["ms_drbd"])
     replaced = [c for c in tools.calls if c.startswith("replace ")]
     assert len(replaced) == 3 and "linbit" in replaced[1] and "held" in replaced[1]
@@ -343,6 +348,26 @@ def test_the_switch_waits_until_the_new_agent_has_probed() -> None:
     assert tools.calls[-1] == "replace heartbeat,heartbeat,linbit,pyha,fence_dummy,fence_dummy"
 
 
+def test_other_values_that_keep_the_promotion_are_accepted() -> None:
+    # the reference mysql: primary 2, replica 1; mysql-py: 3601 and 3600
+    roles = {("p_db", "n1"): "Promoted", ("p_db", "n2"): "Unpromoted"}
+    old = {("master-p_db", "n1"): "2", ("master-p_db", "n2"): "1"}
+    new = {("master-p_db", "n1"): "3601", ("master-p_db", "n2"): "3600"}
+    assert M.promotion_kept(new, old, roles)
+    outranked = {("master-p_db", "n1"): "2", ("master-p_db", "n2"): "3600"}
+    assert not M.promotion_kept(outranked, old, roles)
+    tied = {("master-p_db", "n1"): "5", ("master-p_db", "n2"): "5"}
+    assert M.promotion_kept(tied, old, roles)  # a tie keeps the Promoted one
+    assert not M.promotion_kept({("master-p_db", "n1"): "2"}, old, roles)  # a score gone
+    # every Galera node Promoted: any values
+    every = {("p_g", n): "Promoted" for n in ("a", "b", "c")}
+    scores = {("master-p_g", n): v for n, v in (("a", "100"), ("b", "INFINITY"), ("c", "1"))}
+    assert M.promotion_kept(scores, scores, every)
+    assert not M.promotion_kept(
+        {("master-p_db", "n1"): "-INFINITY", ("master-p_db", "n2"): "1"}, old, roles
+    )
+
+
 def test_scores_are_read_from_the_status_section() -> None:
     cib = with_scores(reference_cib(), {"node1": "10000", "node2": "5"})
     assert M.scores(cib, ["p_drbd"]) == {
@@ -362,3 +387,17 @@ def test_an_unreadable_status_in_the_middle_restores_and_says_why() -> None:
     assert replaced[1].endswith(" held") and tools.calls[-1] == replaced[2] == (
         "replace heartbeat,heartbeat,heartbeat,linbit,fence_dummy,fence_dummy"
     )
+
+
+def test_a_cluster_that_does_not_settle_is_not_touched() -> None:
+    calls: list[list[str]] = []
+
+    def run(argv: Sequence[str], stdin: str | None, timeout: float) -> tuple[int, str, str]:
+        calls.append(list(argv))
+        if argv[:2] == ["crm_resource", "--wait"]:
+            return 124, "", "Timed out waiting for resources to settle"
+        return 0, reference_cib(), ""
+
+    with pytest.raises(M.MigrationError, match="did not settle within 30 s"):
+        M.migrate(M.Tools(run), M.plan(reference_cib(), "pyha", ["p_ip"]), timeout=30)
+    assert calls == [["crm_resource", "--wait", "--timeout", "30s"]]
