@@ -256,6 +256,7 @@ def migrate_command(argv: Sequence[str]) -> int:
         agents = AgentMetadata()
         for step in the_plan.steps:
             env = {f"OCF_RESKEY_{k}": v for k, v in step.params.items()}
+            env.update(step.env)  # a clone's meta-attributes, as Pacemaker passes them
             env["OCF_RESOURCE_INSTANCE"] = step.primitive
             rc, why = validate_here(step.target, env)
             if rc != 0:

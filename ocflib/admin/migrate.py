@@ -126,6 +126,7 @@ class Step:
     target: str
     params: dict[str, str] = field(default_factory=dict)
     refused: str = ""  # why the target agent refuses its configuration
+    env: dict[str, str] = field(default_factory=dict)  # the clone's meta, as Pacemaker passes it
     differences: list[Difference] = field(default_factory=list)
 
     @property
@@ -195,14 +196,25 @@ def plan(cib_xml: str, to: str, only: Sequence[str] = ()) -> Plan:
     resources = root.find("configuration/resources")
     if resources is None:
         raise MigrationError("the CIB has no resources section")
+    from ocflib.admin.node import clone_env
+
+    nodes = len(root.findall("configuration/nodes/node")) or 2
     steps = []
     for top in resources:
+        env = {}
+        if top.tag in ("clone", "master"):
+            meta = {}
+            for pair in top.findall("meta_attributes/nvpair"):
+                meta[pair.get("name", "")] = pair.get("value", "")
+            env = clone_env(meta, top.tag == "master", nodes)
         for primitive in [top] if top.tag == "primitive" else top.iter("primitive"):
             agent = _agent(primitive)
             pid = primitive.get("id", "?")
             if agent not in mapping or (only and pid not in only and top.get("id") not in only):
                 continue
-            steps.append(Step(pid, top.get("id", pid), agent, mapping[agent], _params(primitive)))
+            step = Step(pid, top.get("id", pid), agent, mapping[agent], _params(primitive))
+            step.env = env
+            steps.append(step)
     return Plan(steps)
 
 

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 
 from ocflib.admin.check import ERROR, WARNING, Cib, Clone, Finding, Primitive, _nvpairs, _seconds
 
-__all__ = ["NodeView", "check_node", "enabled_units", "datadir_megabytes", "validate_env"]
+__all__ = [
+    "NodeView",
+    "check_node",
+    "clone_env",
+    "enabled_units",
+    "datadir_megabytes",
+    "validate_env",
+]
 
 UNITS = {
     "mysql": ("mariadb.service", "mysql.service", "mysqld.service"),
@@ -72,7 +79,7 @@ def check_node(xml_text: str, view: NodeView) -> list[Finding]:
             continue
         clone = cib.clones.get(p.clone) if p.clone else None
         if view.validate is not None:
-            rc, reason = view.validate(p.agent, validate_env(p, clone))
+            rc, reason = view.validate(p.agent, validate_env(p, clone, len(cib.nodes)))
             if rc != 0:
                 findings.append(
                     Finding(
@@ -88,18 +95,36 @@ def check_node(xml_text: str, view: NodeView) -> list[Finding]:
     return findings
 
 
-def validate_env(p: Primitive, clone: Clone | None) -> dict[str, str]:
+def validate_env(p: Primitive, clone: Clone | None, nodes: int = 2) -> dict[str, str]:
     """The environment Pacemaker gives validate-all for p, at depth 10."""
     env = {f"OCF_RESKEY_{k}": v for k, v in p.params.items()}
     env["OCF_CHECK_LEVEL"] = "10"
     env["OCF_RESOURCE_INSTANCE"] = p.id
     env["OCF_RESOURCE_TYPE"] = p.agent.rsplit(":", 1)[-1]
     if clone is not None:
-        for name, value in clone.meta.items():
-            env[f"OCF_RESKEY_CRM_meta_{name.replace('-', '_')}"] = value
-        if clone.legacy:
-            env["OCF_RESKEY_CRM_meta_promotable"] = "true"
+        env.update(clone_env(clone.meta, clone.legacy, nodes))
     return env
+
+
+def clone_env(meta: Mapping[str, str], legacy: bool, nodes: int) -> dict[str, str]:
+    """The clone's meta-attributes as Pacemaker passes them to an instance's agent
+    (OCF_RESKEY_CRM_meta_*), with Pacemaker's defaults for those not set (clone-max:
+    the number of nodes; one instance a node; one Promoted), under both the 2.x names
+    (master_max) and the newer ones (promoted_max): the reference agents check them
+    (ocf:linbit:drbd refuses a clone-max it cannot see)."""
+    given = {k.replace("-", "_"): v for k, v in meta.items()}
+    for old, new in (("master_max", "promoted_max"), ("master_node_max", "promoted_node_max")):
+        value = given.get(new, given.get(old))
+        if value is not None:
+            given[old] = given[new] = value
+    promotable = legacy or given.get("promotable", "").strip().lower() in ("true", "yes", "1", "on")
+    defaults = {"clone_max": str(nodes), "clone_node_max": "1", "notify": "false"}
+    if promotable:
+        defaults.update(
+            promoted_max="1", promoted_node_max="1", master_max="1", master_node_max="1"
+        )
+        defaults["promotable"] = "true"
+    return {f"OCF_RESKEY_CRM_meta_{k}": v for k, v in {**defaults, **given}.items()}
 
 
 def _promote_timeout(cib: Cib, p: Primitive, view: NodeView) -> list[Finding]:

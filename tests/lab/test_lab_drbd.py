@@ -18,6 +18,7 @@ import pytest
 from lab import migrating, stack
 from lab.scenario import MYSQL_STARTED, DrbdStack, Writer
 from tests.conftest import need, need_uml
+from tests.lab import planted_checks
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -55,9 +56,15 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
         assert migrating.operated_since(lab, ids, since) == []
         assert lab.where("p_drbd", roles=("Promoted", "Master")) == [holder]
         assert lab.where("p_mysql") == [holder]
+        # pyha check on this live, correct stack: nothing; each misconfiguration of the
+        # seed's stack planted into a copy of its CIB: found, with its fix.
+        rc, out, checked = migrating.pyha(lab, holder, "/usr/sbin/pyha", ["check", "--json"])
+        assert rc == 0 and out.strip() == "[]", out
+        cib = lab.sh(holder, ["cibadmin", "--query"])
+        assert planted_checks(lab, holder, "/usr/sbin/pyha", cib, DRBD_PLANTS) == 8
         print(
             f"\nDRBD stack migrated to the reference agents {switched['reference']:.1f} s "
-            f"and back {switched['pyha']:.1f} s"
+            f"and back {switched['pyha']:.1f} s; pyha check {checked:.2f} s"
         )
 
         # 1. The peer is lost: fenced, the stack stays where it is, DRBD goes on alone.
@@ -110,6 +117,18 @@ def test_drbd_peer_loss_and_return_then_a_hard_failover() -> None:
             f"link cut: first commit {first - cut:.1f} s after the cut, stack started "
             f"after {running:.1f} s; {acked} commits all present"
         )
+
+
+DRBD_PLANTS = (
+    "drbd_without_notify",
+    "drbd_outside_a_clone",
+    "fs_not_colocated",
+    "fs_colocated_with_any_role",
+    "fs_not_ordered",
+    "fs_ordered_after_start_not_promote",
+    "mysql_before_its_file_system",
+    "monitors_with_one_interval",
+)
 
 
 def all_acknowledged_present(st: DrbdStack, writer: Writer) -> int:

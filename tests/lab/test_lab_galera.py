@@ -6,6 +6,7 @@ and the one it cannot pass is asserted to fail the way the README says)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -13,7 +14,7 @@ import pytest
 
 from lab import galera_scenarios as S
 from lab.galera import GaleraLab
-from tests.lab import need_lab
+from tests.lab import need_lab, planted_checks
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -131,12 +132,25 @@ def test_10_migrate_to_the_reference_agent_and_back_restarts_nothing(lab: Galera
     demoted anywhere, the VIP where it was, all Promoted, one history of three."""
     r = S.migrate_both_ways(lab)
     ok(lab, r)
+    # and each Galera misconfiguration planted into a copy of this live CIB is found
+    cib = lab.sh("node1", ["cibadmin", "--query"])
+    command = os.path.join(lab.dir, "sbin", "pyha")
+    assert planted_checks(lab, "node1", command, cib, GALERA_PLANTS) == 5
     assert r.notes["check"] == "nothing found", r.notes["check"]
     assert r.seconds["pyha check"] < 2.0, r.seconds
     assert r.notes["operations"] == "none", r.notes["operations"]
     assert r.notes["vip"] == "stayed", r.notes
     assert r.notes["promoted"] == "node1,node2,node3", r.notes
     assert r.notes["histories"] == "1" and r.notes["sizes"] == "3", r.notes
+
+
+GALERA_PLANTS = (
+    "no_fencing",
+    "no_fence_device",
+    "galera_promotes_one",
+    "galera_not_promotable",
+    "quorum_ignored_by_three",
+)
 
 
 def test_reference_agent_in_the_same_scenarios() -> None:

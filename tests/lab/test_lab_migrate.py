@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 
 from lab.scenario import SharedStack
-from tests.lab import need_lab
+from tests.lab import need_lab, planted_checks
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 OPERATED = re.compile(r"Result of (start|stop|promote|demote) operation for (p_ip|p_fs|p_mysql)")
@@ -87,7 +87,7 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     cib_file = "/var/lib/pacemaker/cib/cib.xml"
     rc, out, err = lab._exec(holder, [pyha, "check", "--cib", cib_file, "--json"], None, 60)
     assert rc == 0 and '"error"' not in out, out + err
-    planted_checks(stack, holder, pyha, cib)
+    assert planted_checks(lab, holder, pyha, cib, APPLY) == len(APPLY)
     # A dry run plans the three, shows the difference and changes nothing (1: one of
     # them needs --force).
     rc, out, err = lab._exec(holder, [pyha, "migrate", "--to", "pyha", "--dry-run"], None, 60)
@@ -149,30 +149,6 @@ PID = "/run/mysqld/mysqld.pid"
 def resources(stack: SharedStack, node: str) -> str:
     """The resources section as the CIB holds it (ids, agents, parameters, meta)."""
     return stack.lab.sh(node, ["cibadmin", "--query", "--scope", "resources"])
-
-
-def planted_checks(stack: SharedStack, node: str, pyha: str, cib: str) -> None:
-    """Each misconfiguration of tests/unit/test_admin_check.py that applies to this
-    stack (no DRBD here), planted into a copy of the live CIB (with its status): the
-    installed pyha check finds exactly it, with a fix."""
-    import json
-    import xml.etree.ElementTree as ET
-
-    from tests.unit import test_admin_check as T
-
-    plants = [p for p in T.PLANTED if p[1].__name__ in APPLY]
-    assert len(plants) == len(APPLY)
-    for _, plant, severity, where, words in plants:
-        root = ET.fromstring(cib)  # noqa: S314 - the lab's CIB
-        plant(root)
-        path = os.path.join(stack.lab.dir, f"planted-{plant.__name__}.xml")
-        with open(path, "w") as f:
-            f.write(ET.tostring(root, encoding="unicode"))
-        rc, out, err = stack.lab._exec(node, [pyha, "check", "--cib", path, "--json"], None, 60)
-        found = json.loads(out)
-        assert rc == 1, (plant.__name__, out, err)
-        assert [(f["severity"], f["where"]) for f in found] == [(severity, where)], found
-        assert words in found[0]["finding"] and found[0]["fix"], found
 
 
 # The planted misconfigurations that apply to a group without DRBD on two nodes.

@@ -29,8 +29,16 @@ def find(root: ET.Element, path: str) -> ET.Element:
     return element
 
 
+def clone_element(root: ET.Element, rid: str) -> ET.Element:
+    """A clone by its id: a <clone>, or the <master> crmsh's `ms` writes on Pacemaker
+    2.x (the live CIBs of the labs)."""
+    found = [e for e in root.iter() if e.tag in ("clone", "master") and e.get("id") == rid]
+    assert len(found) == 1, rid
+    return found[0]
+
+
 def set_meta(root: ET.Element, clone: str, name: str, value: str | None) -> None:
-    attrs = find(root, f".//clone[@id='{clone}']/meta_attributes")
+    attrs = find(clone_element(root, clone), "meta_attributes")
     for pair in attrs.findall("nvpair"):
         if pair.get("name") == name:
             attrs.remove(pair)
@@ -74,7 +82,7 @@ def drbd_without_notify(r: ET.Element) -> None:
 
 def drbd_outside_a_clone(r: ET.Element) -> None:
     resources = find(r, ".//resources")
-    clone = find(resources, "clone[@id='ms_drbd']")
+    clone = clone_element(resources, "ms_drbd")
     resources.append(find(clone, "primitive"))
     resources.remove(clone)
     constraints = find(r, ".//constraints")

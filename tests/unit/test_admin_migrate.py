@@ -40,6 +40,11 @@ def test_the_plan_lists_each_reference_primitive_with_its_pyha_agent() -> None:
     ]
     ip = next(s for s in steps if s.primitive == "p_ip")
     assert ip.params == {"ip": "192.0.2.100", "cidr_netmask": "24"}
+    assert ip.env == {}
+    # a clone's instance is validated with the clone's meta, as Pacemaker passes it
+    drbd = next(s for s in steps if s.primitive == "p_drbd")
+    assert drbd.env["OCF_RESKEY_CRM_meta_clone_max"] == "2"
+    assert drbd.env["OCF_RESKEY_CRM_meta_notify"] == "true"
     assert [s.primitive for s in M.plan(reference_cib(), "pyha", ["g_mysql"]).steps] == [
         "p_ip",
         "p_fs",

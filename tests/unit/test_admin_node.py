@@ -114,3 +114,21 @@ def test_a_legacy_master_gets_promotable_in_its_environment() -> None:
     assert p.clone is not None
     env = validate_env(p, c.clones[p.clone])
     assert env["OCF_RESKEY_CRM_meta_promotable"] == "true"
+
+
+def test_a_clone_s_meta_attributes_are_passed_as_pacemaker_passes_them() -> None:
+    from ocflib.admin.node import clone_env
+
+    env = clone_env({"promotable": "true", "notify": "true", "clone-max": "2"}, False, 3)
+    assert env["OCF_RESKEY_CRM_meta_clone_max"] == "2"
+    assert env["OCF_RESKEY_CRM_meta_notify"] == "true"
+    assert env["OCF_RESKEY_CRM_meta_clone_node_max"] == "1"
+    assert env["OCF_RESKEY_CRM_meta_promoted_max"] == env["OCF_RESKEY_CRM_meta_master_max"] == "1"
+    # unset: Pacemaker's defaults (clone-max: the nodes); promoted-max under both names
+    env = clone_env({"promotable": "true", "promoted-max": "3"}, False, 3)
+    assert env["OCF_RESKEY_CRM_meta_clone_max"] == "3"
+    assert env["OCF_RESKEY_CRM_meta_master_max"] == "3"
+    assert env["OCF_RESKEY_CRM_meta_notify"] == "false"
+    # a plain clone has no promotion meta
+    assert "OCF_RESKEY_CRM_meta_promoted_max" not in clone_env({}, False, 2)
+    assert clone_env({}, True, 2)["OCF_RESKEY_CRM_meta_promotable"] == "true"
