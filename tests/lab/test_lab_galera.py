@@ -1,6 +1,6 @@
 """galera-py in a real three-node Pacemaker cluster with fencing, each node its own
 mariadbd: ten scenarios of lab/galera_scenarios.py, with clients committing
-on every node and every acknowledged commit checked. The same scenarios run with
+on every node and every acknowledged commit checked. Four of the scenarios run with
 ocf:heartbeat:galera in a lab of its own for comparison (its results are printed
 and the one it cannot pass is asserted to fail the way the README says)."""
 
@@ -154,17 +154,16 @@ GALERA_PLANTS = (
 
 
 def test_reference_agent_in_the_same_scenarios() -> None:
-    """ocf:heartbeat:galera in the same lab and scenarios: it passes 1 to 6 (no
-    commit lost) and cannot pass 7: nothing is promoted while a node is absent."""
+    """ocf:heartbeat:galera in the same lab: it passes 1, 2 and 4 (no commit lost)
+    and cannot pass 7: nothing is promoted while a node is absent. (Its full outage
+    is measured side by side in `make bench-galera`; its partition and orderly
+    restart, which it passes too, are left out of CI for time.)"""
     tools()
     with GaleraLab("reference") as ref:
         results = [
             S.cold_start(ref),
             S.kill_one(ref, "node3"),
-            S.full_outage(ref),
             S.staggered_outage(ref, first="node1"),
-            S.partition(ref, "node3"),
-            S.orderly_restart(ref),
         ]
         for r in results:
             print(r)
