@@ -72,4 +72,3 @@ def test_validate_here_runs_the_installed_agent_with_the_resource_s_environment(
     assert rc == 6 and reason == "[findif] failed", reason  # the reference's own words
     assert validate_here("ocf:nobody:nothing", ok_env)[0] == 5
     assert validate_here("ocf:heartbeat:../../../bin/true", ok_env)[0] == 5
-
