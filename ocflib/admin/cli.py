@@ -16,7 +16,15 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
-from ocflib.admin.check import ERROR, CheckInput, Finding, as_json, check_cib, render_table
+from ocflib.admin.check import (
+    ERROR,
+    WARNING,
+    CheckInput,
+    Finding,
+    as_json,
+    check_cib,
+    render_table,
+)
 
 COROSYNC_CONF = "/etc/corosync/corosync.conf"
 OCF_ROOT = os.environ.get("OCF_ROOT", "/usr/lib/ocf")
@@ -148,6 +156,35 @@ def membership(xml_text: str) -> list[Finding]:
     return findings
 
 
+def rings(text: str | None) -> list[Finding]:
+    """corosync's links from this node (`corosync-cfgtool -s`: corosync 3.1's
+    "nodeid: 2: connected", 3.0's "nodeid 2: link enabled:1 link connected:1"): one
+    finding for each link to a node that is down. Nothing when the tool gave nothing
+    (membership has then said what it could)."""
+    findings: list[Finding] = []
+    link = "?"
+    for line in (text or "").splitlines():
+        m = re.match(r"\s*LINK ID (\d+)", line)
+        if m:
+            link = m.group(1)
+            continue
+        m = re.match(r"\s*nodeid:?\s*(\d+):\s*(.*)$", line)
+        if not m:
+            continue
+        state = m.group(2).strip()
+        down = "disconnected" in state or re.search(r"connected:\s*0", state)
+        if down:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "corosync",
+                    f"link {link} to node id {m.group(1)} is down ({state})",
+                    "check the network between the nodes and `corosync-cfgtool -s` on each",
+                )
+            )
+    return findings
+
+
 def check(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="pyha check", description="The MySQL HA stack's configuration, checked."
@@ -180,7 +217,10 @@ def check(argv: Sequence[str]) -> int:
         from ocflib.admin.node import NodeView, check_node, datadir_megabytes, enabled_units
 
         view = NodeView(enabled_units(), validate_here, datadir_megabytes)
-        findings += membership(xml_text) + check_node(xml_text, view)
+        # its exit status may say a link is down: the text is read either way
+        links = _run_tool(["corosync-cfgtool", "-s"], None, 10)[1]
+        findings += membership(xml_text) + rings(links)
+        findings += check_node(xml_text, view)
     if args.json:
         print(json.dumps(as_json(findings), indent=2))
     else:

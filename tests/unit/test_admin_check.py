@@ -257,3 +257,34 @@ def test_the_command_line_checks_a_cib_file(
     assert '"where": "ms_galera"' in capsys.readouterr().out
     assert main(["check", "--cib", "/nonexistent/cib.xml"]) == 2
     assert main(["bogus"]) == 2
+
+
+COROSYNC_31 = """Local node ID 1, transport knet
+LINK ID 0 udp
+\taddr\t= 192.0.2.11
+\tstatus:
+\t\tnodeid:          1:\tlocalhost
+\t\tnodeid:          2:\tconnected
+\t\tnodeid:          3:\t{third}
+"""
+COROSYNC_30 = """Printing link status.
+Local node ID 1
+LINK ID 0
+\taddr\t= 192.0.2.11
+\tstatus:
+\t\tnodeid  1:\tlink enabled:1\tlink connected:1
+\t\tnodeid  2:\tlink enabled:1\tlink connected:{second}
+"""
+
+
+def test_corosync_links_that_are_down_are_reported_in_both_formats() -> None:
+    from ocflib.admin.cli import rings
+
+    assert rings(COROSYNC_31.format(third="connected")) == []
+    (down,) = rings(COROSYNC_31.format(third="disconnected"))
+    assert (down.severity, down.where) == (WARNING, "corosync")
+    assert down.what == "link 0 to node id 3 is down (disconnected)" and down.fix
+    assert rings(COROSYNC_30.format(second="1")) == []
+    (down,) = rings(COROSYNC_30.format(second="0"))
+    assert "node id 2 is down" in down.what
+    assert rings(None) == [] and rings("") == []
