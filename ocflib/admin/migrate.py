@@ -425,6 +425,7 @@ def migrate(
         actions = planned_actions(tools.simulate(managed_copy(tools.cib(), tops)), ids)
         if actions:
             raise MigrationError("the cluster would act on them: " + "; ".join(actions))
+        report = outcome(steps, now)
     except BaseException as err:  # any failure, an interrupt too: never leave them held
         say("restoring the saved configuration")
         sources = {s.primitive: s.source for s in steps}
@@ -433,7 +434,25 @@ def migrate(
             raise
         raise MigrationError(f"{type(err).__name__}: {err}") from err
     tools.replace_resources(switched(saved, steps))
+    say(report)
     say(f"done: {len(steps)} resource(s) on their new agents, nothing restarted")
+
+
+def outcome(steps: Sequence[Step], seen: dict[tuple[str, str], str]) -> str:
+    """The switch as a table: each resource, its agents, what the new agent's probes
+    reported on each node, and what crm_simulate planned for it (nothing, or the switch
+    would have been undone)."""
+    rows = [("RESOURCE", "FROM", "TO", "PROBES", "PLANNED")]
+    for s in steps:
+        probes = ", ".join(
+            f"{role} on {node}" for (rid, node), role in sorted(seen.items()) if rid == s.primitive
+        )
+        rows.append((s.primitive, s.source, s.target, probes or "not running", "nothing"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:4])) + "  " + row[4]
+        for row in rows
+    )
 
 
 def held(resources: ET.Element, tops: Sequence[str]) -> ET.Element:

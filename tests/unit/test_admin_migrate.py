@@ -183,6 +183,9 @@ def test_a_switch_holds_switches_probes_simulates_and_lets_go_in_order() -> None
         "replace linbit,pyha,pyha,pyha,fence_dummy,fence_dummy",  # managed: the hold is gone
     ], tools.calls
     assert said[-1].startswith("done: 3 resource(s)")
+    table = said[-2].splitlines()
+    assert table[0].split() == ["RESOURCE", "FROM", "TO", "PROBES", "PLANNED"]
+    assert table[1].split()[0] == "p_ip" and table[1].endswith("Started on node1  nothing")
 
 
 def test_a_probe_that_disagrees_restores_the_saved_configuration() -> None:
