@@ -19,9 +19,11 @@ def operated_since(lab: ClusterOps, ids: Sequence[str], since: float) -> list[st
     regex = re.compile(OPERATED.format(ids="|".join(re.escape(i) for i in ids)))
     found = []
     for name in lab.live_nodes():
-        for _, line in _stamped(lab.log(name, "pacemaker"), since):
-            if regex.search(line):
-                found.append(line.strip())
+        log = lab.log(name, "pacemaker")
+        stamped = list(_stamped(log, since))
+        if not stamped:  # nothing logged since, or lines this parser does not read
+            raise LabError(f"{name}: no time-stamped pacemaker log line after {since}")
+        found += [line.strip() for _, line in stamped if regex.search(line)]
     return found
 
 

@@ -12,7 +12,6 @@ then finds each misconfiguration planted into a copy of this live CIB."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import time
@@ -20,11 +19,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab import migrating
 from lab.scenario import SharedStack
 from tests.lab import need_lab, planted_checks
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-OPERATED = re.compile(r"Result of (start|stop|promote|demote) operation for (p_ip|p_fs|p_mysql)")
 
 
 @pytest.fixture
@@ -35,21 +34,6 @@ def reference_stack() -> Iterator[SharedStack]:
         s.prepare()
         s.configure()
         yield s
-
-
-def operated_since(stack: SharedStack, since: float) -> list[str]:
-    """Every start/stop/promote/demote of the group's resources logged after since."""
-    year = datetime.datetime.now().year
-    found = []
-    for name in stack.lab.live_nodes():
-        for line in stack.lab.log(name, "pacemaker").splitlines():
-            m = re.match(r"^(\w{3} \d+ \d\d:\d\d:\d\d\.\d+)", line)
-            if not m or not OPERATED.search(line):
-                continue
-            when = datetime.datetime.strptime(f"{year} {m.group(1)}", "%Y %b %d %H:%M:%S.%f")
-            if when.timestamp() >= since:  # the log's milliseconds, this host's clock
-                found.append(line.strip())
-    return found
 
 
 def providers(stack: SharedStack, node: str) -> set[str]:
@@ -133,7 +117,7 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
         time.sleep(3)
     acked = writer.stop()
     assert stack.check_commits(acked) == []
-    assert operated_since(stack, since) == []
+    assert migrating.operated_since(lab, ["p_ip", "p_fs", "p_mysql"], since) == []
     assert stack.wait_healthy(30) == []
     print(f"pyha check {checked:.2f} s: {report.strip()}")
     print(
