@@ -14,7 +14,9 @@ learn their state from the new agent before it may act on them again:
 2. wait until the cluster has settled (crm_resource --wait: no transition in progress,
    none planned), then note what the old agent reports: the role on every node
    (crm_mon) and the promotion scores; a cluster that does not settle is not touched;
-3. hold them: is-managed=false on each top-level resource (clone or group or itself);
+3. hold them: is-managed=false on each top-level resource (clone or group or itself),
+   and on every resource a constraint ties to them (while their history is cleared
+   Pacemaker does not know their role, and would stop what depends on it);
 4. change the agents' types in one CIB update;
 5. refresh them: their history is cleared and the new agent probes them on every node;
 6. wait until every probe reports what was noted (running, Promoted, Unpromoted) and
@@ -386,12 +388,16 @@ def migrate(
     tops = sorted({s.top for s in steps})
     tools.settle(timeout)
     saved = tools.cib()
+    # What is tied to them by a constraint is held too: while their history is
+    # cleared, Pacemaker does not know their role, and would stop what must be
+    # colocated with (or ordered after) them.
+    holds = linked(saved, tops)
     before = roles(tools.status(), ids)
     before_scores = scores(saved, ids)
     targets = {s.primitive: s.target for s in steps}
-    say(f"holding {', '.join(tops)} (is-managed=false)")
+    say(f"holding {', '.join(holds)} (is-managed=false)")
     try:
-        for top in tops:
+        for top in holds:
             tools.set_managed(top, False)
         tools.replace_resources(switched(tools.cib(), steps))
         say("agents switched in one CIB update; probing with the new agents")
@@ -422,14 +428,15 @@ def migrate(
                     "(a node outranks a Promoted one, or a score is missing)"
                 )
             pause(1.0)
-        actions = planned_actions(tools.simulate(managed_copy(tools.cib(), tops)), ids)
+        watched = primitives_of(saved, holds)  # the held ones' actions count too
+        actions = planned_actions(tools.simulate(managed_copy(tools.cib(), holds)), watched)
         if actions:
             raise MigrationError("the cluster would act on them: " + "; ".join(actions))
         report = outcome(steps, now)
     except BaseException as err:  # any failure, an interrupt too: never leave them held
         say("restoring the saved configuration")
         sources = {s.primitive: s.source for s in steps}
-        _restore(tools, saved, tops, before, sources, clock() + timeout, clock, pause)
+        _restore(tools, saved, tops, holds, before, sources, clock() + timeout, clock, pause)
         if isinstance(err, (MigrationError, KeyboardInterrupt)):
             raise
         raise MigrationError(f"{type(err).__name__}: {err}") from err
@@ -455,6 +462,45 @@ def outcome(steps: Sequence[Step], seen: dict[tuple[str, str], str]) -> str:
     )
 
 
+def linked(cib_xml: str, tops: Sequence[str]) -> list[str]:
+    """tops and every top-level resource tied to them, directly or not, by a
+    colocation, order or ticket constraint (resource sets too): what must be held
+    with them."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    resources = root.find("configuration/resources")
+    top_of: dict[str, str] = {}
+    for top in resources if resources is not None else []:
+        for element in top.iter():
+            if element.get("id") and element.tag in ("primitive", "group", "clone", "master"):
+                top_of[element.get("id", "")] = top.get("id", "")
+    groups: list[set[str]] = []
+    for constraint in root.findall("configuration/constraints/*"):
+        named = [constraint.get(a) for a in ("rsc", "with-rsc", "first", "then")]
+        named += [ref.get("id") for ref in constraint.iter("resource_ref")]
+        ids = {top_of[n] for n in named if n in top_of}
+        if len(ids) > 1:
+            groups.append(ids)
+    found = set(tops)
+    grew = True
+    while grew:
+        grew = False
+        for ids in groups:
+            if ids & found and not ids <= found:
+                found |= ids
+                grew = True
+    return sorted(found)
+
+
+def primitives_of(cib_xml: str, tops: Sequence[str]) -> list[str]:
+    """The primitives in these top-level resources."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    found = []
+    for top in root.findall("configuration/resources/*"):
+        if top.get("id") in tops:
+            found += [p.get("id", "") for p in top.iter("primitive")]
+    return found
+
+
 def held(resources: ET.Element, tops: Sequence[str]) -> ET.Element:
     """resources with is-managed=false on these top-level resources."""
     for element in resources:
@@ -475,6 +521,7 @@ def _restore(
     tools: Tools,
     saved: str,
     tops: Sequence[str],
+    holds: Sequence[str],
     before: dict[tuple[str, str], str],
     sources: dict[str, str],
     until: float,
@@ -487,9 +534,9 @@ def _restore(
     root = ET.fromstring(saved)  # noqa: S314 - the CIB as we saved it
     resources = root.find("configuration/resources")
     if resources is not None:
-        tools.replace_resources(ET.tostring(held(resources, tops), encoding="unicode"))
+        tools.replace_resources(ET.tostring(held(resources, holds), encoding="unicode"))
     else:  # never happens with a CIB plan() accepted; manage them at least
-        for top in tops:
+        for top in holds:
             tools.set_managed(top, True)
     for top in tops:
         tools.refresh(top)

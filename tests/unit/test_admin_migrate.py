@@ -171,6 +171,7 @@ def test_a_switch_holds_switches_probes_simulates_and_lets_go_in_order() -> None
         "cib",
         "status",
         "hold g_mysql",
+        "hold ms_drbd",  # the group is colocated with the DRBD clone's Promoted role
         "cib",
         "replace linbit,pyha,pyha,pyha,fence_dummy,fence_dummy",
         "refresh g_mysql",
@@ -409,3 +410,27 @@ def test_a_cluster_that_does_not_settle_is_not_touched() -> None:
     with pytest.raises(M.MigrationError, match="did not settle within 30 s"):
         M.migrate(M.Tools(run), M.plan(reference_cib(), "pyha", ["p_ip"]), timeout=30)
     assert calls == [["crm_resource", "--wait", "--timeout", "30s"]]
+
+
+def test_what_is_tied_by_a_constraint_is_held_too() -> None:
+    cib = reference_cib()
+    # the group is colocated with and ordered after the DRBD clone; the fence devices
+    # are tied to nothing
+    assert M.linked(cib, ["ms_drbd"]) == ["g_mysql", "ms_drbd"]
+    assert M.linked(cib, ["g_mysql"]) == ["g_mysql", "ms_drbd"]
+    assert sorted(M.primitives_of(cib, ["g_mysql", "ms_drbd"])) == [
+        "p_drbd",
+        "p_fs",
+        "p_ip",
+        "p_mysql",
+    ]
+    galera = open(os.path.join(DATA, "cib-galera.xml")).read()
+    assert M.linked(galera, ["ms_galera"]) == ["ms_galera", "p_vip"]
+
+
+def test_a_planned_stop_of_a_held_dependent_restores() -> None:
+    # only the DRBD clone is switched; the simulation would stop the group tied to it
+    tools = FakeTools([status()], simulation="  * Stop       p_mysql    ( node1 )\n")
+    with pytest.raises(M.MigrationError, match="would act on them: \\* Stop +p_mysql"):
+        run(tools, ["ms_drbd"])
+    assert tools.calls[-1].endswith("linbit,fence_dummy,fence_dummy")
