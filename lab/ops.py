@@ -29,7 +29,8 @@ CLUSTER_TIMELINE = [
     ("pacemaker", r"Requesting fencing \(\w+\) of node {dead}", "fencing requested"),
     ("pacemaker", r"Operation '\w+' targeting {dead} .*: OK", "fenced (powered off)"),
 ]
-STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d+)")
+# Pacemaker 2.1 and 3.0 stamp their log lines to the millisecond, 2.0 to the second.
+STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d)(\.\d+)?")
 
 
 class LabError(RuntimeError):
@@ -382,7 +383,8 @@ def _stamped(text: str, since: float) -> Iterator[tuple[float, str]]:
         stamp = STAMP.match(line)
         if not stamp:
             continue
-        when = datetime.datetime.strptime(f"{year} {stamp.group(1)}", "%Y %b %d %H:%M:%S.%f")
-        offset = when.timestamp() - since
-        if offset >= -0.05:
+        when = datetime.datetime.strptime(f"{year} {stamp.group(1)}", "%Y %b %d %H:%M:%S")
+        fraction = float(stamp.group(2) or 0)
+        offset = when.timestamp() + fraction - since
+        if offset >= (-0.05 if stamp.group(2) else -1.0):
             yield offset, line

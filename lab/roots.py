@@ -93,7 +93,10 @@ RELEASES = {
         "3.9",
         "pytest==8.3.5",
         "hypothesis<6.171",
-        extra=("iputils-ping",),
+        # fence-agents for fence_dummy: the lab cluster's fencing.
+        extra=("iputils-ping", "fence-agents"),
+        # pyha migrate and pyha check on Pacemaker 2.0.
+        cluster=("tests/lab/test_lab_migrate.py",),
     ),
     # Python 3.13, Pacemaker 3.0: also a cluster of its own (fence_dummy is packaged
     # apart there).

@@ -398,7 +398,9 @@ class SharedStack(Stack):
         with open(self.config, "w") as f:
             f.write(stack.MY_CNF)
         seed = os.path.join(self.ns.dir, "seed")
-        stack.seed_datadir(seed)
+        # by the nodes' own MariaDB, owned by their mysql user (a release's root numbers
+        # it differently from this machine)
+        stack.seed_datadir(seed, self.ns.root, self.ns.user_ids("mysql", "mysql"))
         script = (
             f"mount -t tmpfs x /mnt && mkdir /mnt/d && mount {self.device} /mnt/d && "
             f"cp -a {seed} /mnt/d/data && umount /mnt/d"

@@ -34,7 +34,7 @@ bind-address=0.0.0.0
 port=3306
 skip-name-resolve
 innodb_buffer_pool_size=32M
-innodb_buffer_pool_size_max=128M
+loose-innodb_buffer_pool_size_max=128M
 innodb_log_file_size=16M
 """
 MY_CNF_PATH = "/etc/mysql/pyha-lab.cnf"
