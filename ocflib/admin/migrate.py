@@ -19,7 +19,8 @@ learn their state from the new agent before it may act on them again:
    Pacemaker does not know their role, and would stop what depends on it);
 4. change the agents' types in one CIB update;
 5. refresh them: their history is cleared and the new agent probes them on every node;
-6. wait until every probe reports what was noted (running, Promoted, Unpromoted) and
+6. wait until every probe reports what was noted (running, Promoted, Unpromoted), the
+   node attributes the old agents kept are in place, and
    the promotion scores keep the promotion where it is (drbd, mysql replication,
    galera: the same nodes scored, none above a Promoted one; the values may differ
    where the agents do, e.g. mysql-py's primary scores above any replica);
@@ -265,6 +266,25 @@ def scores(cib_xml: str, ids: Sequence[str]) -> dict[tuple[str, str], str]:
     return found
 
 
+def node_attributes(cib_xml: str) -> set[tuple[str, str]]:
+    """(name, node) of the transient node attributes the agents keep (drbd's, mysql's
+    readable, galera's last-committed, ...): not Pacemaker's failure records, not the
+    promotion scores (compared apart), not galera's departure records (pyha's agent
+    clears its own on a healthy probe: the README's galera table)."""
+    root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
+    found = set()
+    for state in root.findall("status/node_state"):
+        node = state.get("uname") or state.get("id") or "?"
+        for pair in state.findall("transient_attributes/instance_attributes/nvpair"):
+            name = pair.get("name", "")
+            if name.startswith(("fail-count-", "last-failure-", "master-", "#")):
+                continue
+            if name.endswith("-left-at"):
+                continue
+            found.add((name, node))
+    return found
+
+
 def _score(value: str) -> float:
     text = value.strip().upper()
     if text in ("INFINITY", "+INFINITY"):
@@ -394,6 +414,7 @@ def migrate(
     holds = linked(saved, tops)
     before = roles(tools.status(), ids)
     before_scores = scores(saved, ids)
+    before_attributes = node_attributes(saved)
     targets = {s.primitive: s.target for s in steps}
     say(f"holding {', '.join(holds)} (is-managed=false)")
     try:
@@ -413,10 +434,17 @@ def migrate(
                 now == before
                 and not unsettled(status, ids)
                 and promotion_kept(now_scores, before_scores, now)
+                and node_attributes(cib) >= before_attributes
                 and probed(cib, targets)
             ):
                 break
             if clock() > end:
+                gone = sorted(before_attributes - node_attributes(cib))
+                if gone and now == before:
+                    raise MigrationError(
+                        f"node attributes the old agents kept are gone after {timeout:.0f} s: "
+                        + ", ".join(f"{name} on {node}" for name, node in gone)
+                    )
                 if now != before:
                     raise MigrationError(
                         f"the new agents report {_pairs(now)} after {timeout:.0f} s, "

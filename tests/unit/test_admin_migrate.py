@@ -434,3 +434,47 @@ def test_a_planned_stop_of_a_held_dependent_restores() -> None:
     with pytest.raises(M.MigrationError, match="would act on them: \\* Stop +p_mysql"):
         run(tools, ["ms_drbd"])
     assert tools.calls[-1].endswith("linbit,fence_dummy,fence_dummy")
+
+
+def with_attributes(cib: str, names: dict[str, list[str]]) -> str:
+    """The CIB with these transient attributes on each node."""
+    states = "".join(
+        f'<node_state id="{n}" uname="{n}"><transient_attributes id="{n}">'
+        f'<instance_attributes id="s-{n}">'
+        + "".join(f'<nvpair id="{n}-{a}" name="{a}" value="1"/>' for a in attrs)
+        + "</instance_attributes></transient_attributes></node_state>"
+        for n, attrs in names.items()
+    )
+    return cib.replace("<status/>", f"<status>{states}</status>")
+
+
+def test_node_attributes_leave_out_failures_scores_and_departure_records() -> None:
+    cib = with_attributes(
+        reference_cib(),
+        {
+            "node1": ["readable", "fail-count-p_db#monitor_5000", "master-p_db", "#health"],
+            "node2": ["p_galera-last-committed", "p_galera-left-at"],
+        },
+    )
+    assert M.node_attributes(cib) == {("readable", "node1"), ("p_galera-last-committed", "node2")}
+
+
+class AttributeTools(FakeTools):
+    """The old agent kept `readable` on node1; after the switch it is gone."""
+
+    def __init__(self) -> None:
+        super().__init__([status()])
+        self.before = with_attributes(reference_cib(), {"node1": ["readable"]})
+        self.reads = 0
+
+    def cib(self) -> str:
+        self.calls.append("cib")
+        self.reads += 1
+        return self.before if self.reads <= 2 else with_attributes(reference_cib(), {"node1": []})
+
+
+def test_a_node_attribute_the_new_agent_removed_restores_the_old_one() -> None:
+    tools = AttributeTools()
+    with pytest.raises(M.MigrationError, match="node attributes .* gone .*: readable on node1"):
+        run(tools, ["p_ip"])
+    assert "simulate" not in tools.calls
