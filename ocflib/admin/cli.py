@@ -47,6 +47,17 @@ def two_node(path: str = COROSYNC_CONF) -> bool | None:
     return bool(m and m.group(1) != "0")
 
 
+def agent_path(agent: str, ocf_root: str = OCF_ROOT) -> str | None:
+    """The executable of ocf:provider:type under ocf_root/resource.d, or None when the
+    name is not a plain one (no path may lead out of resource.d: not "..", not "/")."""
+    parts = agent.split(":")
+    if len(parts) != 3 or parts[0] != "ocf":
+        return None
+    if not all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) and p not in (".", "..") for p in parts[1:]):
+        return None
+    return os.path.join(ocf_root, "resource.d", parts[1], parts[2])
+
+
 class AgentMetadata:
     """The installed agents' meta-data (each agent asked once): the minimum timeouts
     they advertise (a CheckInput.timeouts) and their parameters' types."""
@@ -70,14 +81,8 @@ class AgentMetadata:
     def text(self, agent: str) -> str | None:
         """agent's meta-data (class:provider:type), None when it cannot be had."""
         if agent not in self.texts:
-            parts = agent.split(":")
-            ok = (
-                len(parts) == 3
-                and parts[0] == "ocf"
-                and all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) for p in parts[1:])
-            )
-            path = os.path.join(self.ocf_root, "resource.d", *parts[1:]) if ok else ""
-            self.texts[agent] = _run([path, "meta-data"]) if ok and os.path.isfile(path) else None
+            path = agent_path(agent, self.ocf_root)
+            self.texts[agent] = _run([path, "meta-data"]) if path and os.path.isfile(path) else None
         return self.texts[agent]
 
     def parameters(self, agent: str) -> dict[str, str] | None:
@@ -235,10 +240,9 @@ def validate_here(agent: str, env: Mapping[str, str], ocf_root: str = OCF_ROOT) 
     from ocflib.errors import CommandNotFound, CommandTimeout
     from ocflib.run import ProcessRunner
 
-    parts = agent.split(":")
-    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_.+-]+", p) for p in parts[1:]):
+    path = agent_path(agent, ocf_root)
+    if path is None:
         return 5, f"{agent} is not an OCF agent name"
-    path = os.path.join(ocf_root, "resource.d", parts[1], parts[2])
     if not os.path.isfile(path):
         return 5, f"{agent} is not installed on this node ({path})"
     base = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "OCF_ROOT": ocf_root}

@@ -25,6 +25,11 @@ def test_advertised_timeouts_come_from_the_installed_agents_meta_data() -> None:
     # an agent name that is not a plain name is never run
     assert timeouts("ocf:heartbeat:../../../../bin/true", "start", None) is None
     assert timeouts("ocf:nobody:nothing", "start", None) is None
+    from ocflib.admin.cli import agent_path
+
+    assert agent_path("ocf:..:bin", "/usr/lib/ocf") is None
+    assert agent_path("ocf:heartbeat:.", "/usr/lib/ocf") is None
+    assert agent_path("ocf:pyha:IPaddr2-py", "/x") == "/x/resource.d/pyha/IPaddr2-py"
 
 
 def pyha_types(agent: str) -> dict[str, str]:
@@ -72,3 +77,6 @@ def test_validate_here_runs_the_installed_agent_with_the_resource_s_environment(
     assert rc == 6 and reason == "[findif] failed", reason  # the reference's own words
     assert validate_here("ocf:nobody:nothing", ok_env)[0] == 5
     assert validate_here("ocf:heartbeat:../../../bin/true", ok_env)[0] == 5
+    # a name whose parts are ".." would lead out of resource.d: never run
+    assert validate_here("ocf:..:..", ok_env) == (5, "ocf:..:.. is not an OCF agent name")
+    assert validate_here("lsb:heartbeat:IPaddr2", ok_env)[0] == 5
