@@ -315,9 +315,13 @@ class ClusterOps:
             self._fence_stop.wait(0.005)
 
     def fence_rearm(self, name: str) -> None:
-        """A fenced node may be powered on again: its status file says on."""
-        self._fence_off.discard(name)
+        """A fenced node may be powered on again: its status file says on.
+
+        The file first, then the watcher's record: the other way round, a look by the
+        watcher in between reads "off" for a node it no longer counts as off, and
+        records a second fencing that never happened (seen once in the DRBD lab)."""
         self._fence_write(name, "on")
+        self._fence_off.discard(name)
 
     def fencing_resources(self, status_dir: str = "/run/fence") -> list[str]:
         """crm configure lines: one fence_dummy device per node, powering off."""
