@@ -193,7 +193,8 @@ class Context:
 
 # Every agent accepts resource-agents' tracing parameters (ocflib.trace honours them);
 # they are advertised so that pcs, which adds them only for the heartbeat and
-# pacemaker providers, accepts them for pyha too.
+# pacemaker providers, accepts them for pyha too (pcs then lists them with the other
+# options: it hides only the ones it adds itself; docs/decisions.md).
 TRACE_PARAMS: tuple[Param[object], ...] = (
     Param(
         "trace_ra",
@@ -316,9 +317,11 @@ class Agent:
         Configuration problems: stop returns SUCCESS (a resource with a
         configuration it could never start with is not running), a probe
         returns NOT_RUNNING, anything else the problem's code. Node problems
-        (check_local): a probe returns NOT_RUNNING; validate-all checks the
-        node only at OCF_CHECK_LEVEL >= 10. Errors raised anywhere become one
-        ocf-exit-reason line and their code; stop never returns NOT_RUNNING;
+        (check_local: the installation, as the reference agents check it in
+        validate-all at every depth): a probe returns NOT_RUNNING; validate-all's
+        handler adds the stricter node checks at OCF_CHECK_LEVEL >= 10. Errors
+        raised anywhere become one ocf-exit-reason line and their code; stop
+        never returns NOT_RUNNING;
         a never_fails action (notify) always returns SUCCESS.
         """
         out = sys.stdout if stdout is None else stdout
@@ -471,9 +474,7 @@ class Agent:
         problems = [p for p in problems if p.rc != OCF.SUCCESS]
         if problems:
             return self._config_problems(ctx, problems)
-        if self.check_local is not None and not (
-            env.action == "validate-all" and env.check_level < 10
-        ):
+        if self.check_local is not None:
             problems = self.check_local(cfg, ctx)
             if problems:
                 if env.is_probe:

@@ -1019,12 +1019,24 @@ AGENT = Agent(
     version=VERSION,
     shortdesc="Manages filesystem mounts",
     longdesc="Resource script for Filesystem. It manages a Filesystem on a shared storage "
-    "medium.\n\nFilesystem-py is a drop-in replacement for ocf:heartbeat:Filesystem (same "
-    "parameters, defaults and exit codes) written in Python on ocflib. It checks that the "
-    "device mounted on the mount point is the configured one (another one is reported and "
-    "never unmounted), signals only the processes that hold this very mount, never blocks "
-    "on a hung server, and stop succeeds only once the directory is really unmounted. "
-    "Monitor depth 10 reads the device, depth 20 writes and reads a status file.",
+    "medium.\n\n"
+    "The monitor at depth 0 (also the probe) checks that the file system is mounted on "
+    "the directory. Deeper checks: OCF_CHECK_LEVEL=10 reads the first 4 KiB of the "
+    "device (a no-op for NFS, CIFS and bind mounts); OCF_CHECK_LEVEL=20 writes, syncs "
+    "and reads back a status file in the file system. The status file must be writable "
+    "by root, which an NFS export with root_squash (the usual setting) does not allow: "
+    "there, use depth 10, export with no_root_squash, or let everyone write the "
+    "directory of the status file (statusfile_prefix).\n\n"
+    "Filesystem-py is a drop-in replacement for ocf:heartbeat:Filesystem written in "
+    "Python on ocflib: the same parameters and defaults, and the same exit codes but for "
+    "these: another device mounted on the directory makes monitor and start return 1 "
+    "(Filesystem: 0) and stop leave it alone; a probe with device empty, or on a node "
+    "without mount or umount, is 7 and a stop with device empty 0 (Filesystem: 6, 5, "
+    "6); stop is 1 while the file system is still mounted in another mount namespace; "
+    "an OCF_CHECK_LEVEL other than 0, 10 or 20 counts as the next lower one (Filesystem: "
+    "6); a statusfile_prefix leaving the mount point, a device beginning with '-' and "
+    "signal names that name no signal are 6. It signals only the processes that hold "
+    "this very mount and never blocks on a hung server.",
     params=PARAMS,
     actions=(
         Action("start", start, timeout=60),

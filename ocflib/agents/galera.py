@@ -1262,11 +1262,16 @@ AGENT = Agent(
     "its last committed position published as a node attribute, Promoted the server "
     "running in the primary component. The most advanced node bootstraps the cluster "
     "after a full outage; the others join it.\n\ngalera-py is a drop-in replacement for "
-    "ocf:heartbeat:galera (same parameters, defaults and node attributes) written in "
-    "Python on ocflib: Promoted means able to commit (Primary, synced, with a cluster "
-    "history), the monitor's login passes no password in argv and survives "
-    "max_connections, a node recovered after a crash rejoins by IST, and promote reports "
-    "the progress of a state transfer.",
+    "ocf:heartbeat:galera written in Python on ocflib: the same parameters, defaults and "
+    "node attributes, and the same exit codes but for these: monitor calls a node "
+    "Primary and Synced without a cluster history 1 (galera: 8), and stays 8 where galera "
+    "returns 1 for a member out of the primary component for less than 10 s, and for 60 "
+    "s of consecutive monitors of a server refusing logins for max_connections or of a "
+    "member fallen back to Joining/Joined; promote returns 1 before its timeout when a "
+    "state transfer outlasts it (galera: killed by Pacemaker); stop is 0 when "
+    "crm_attribute fails. Promoted means able to commit, the monitor's login passes no "
+    "password in argv, a node recovered after a crash rejoins by IST, and promote "
+    "reports the progress of a state transfer.",
     params=PARAMS,
     actions=(
         Action("start", start, timeout=120),

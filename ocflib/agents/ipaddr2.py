@@ -215,7 +215,11 @@ FLUSH_ROUTES = Param(
     Boolean(),
     default="false",
     shortdesc="Flush kernel routing table on stop",
-    longdesc="Run `ip route flush cache` after the address is removed.",
+    longdesc="Run `ip route flush cache` after the address is removed. This is for "
+    "applications that use the cluster IP address and run on the host that holds it: the "
+    "kernel may route their traffic over the loopback shortcut instead of the interface "
+    "the address is bound to, and they may go on using connections for some time after "
+    "the address is gone. Flushing the cache ends that shortcut at once.",
 )
 RUN_ARPING = Param(
     "run_arping",
@@ -252,7 +256,8 @@ NETWORK_NAMESPACE = Param(
     String(max_len=255, forbid="\0\n/"),
     default="",
     shortdesc="Network namespace to use",
-    longdesc="Run in this named network namespace (`ip netns exec`).",
+    longdesc="Run in this named network namespace (`ip netns exec`). The namespace must "
+    "already exist, and the interface to be used must be within it.",
 )
 CHECK_DUPLICATE = Param(
     "check_duplicate",
@@ -1006,16 +1011,15 @@ def status(cfg: Config, ctx: Context) -> OCF:
 
 
 def validate(cfg: Config, ctx: Context) -> OCF:
-    """validate-all: the checks, plus (at depth >= 10 or always for the nic)
-    that the interface can be resolved on this node."""
+    """validate-all: the checks, then that the interface can be resolved on this
+    node, at every depth as IPaddr2 does (findif: 1 when nothing fits)."""
     rc = _in_namespace(cfg, ctx)
     if rc is not None:
         return rc
     nic, _ = split_nic(cfg.get(NIC))
     if nic and not nic_exists(nic):
         raise ArgsError(f"Invalid interface name [{nic}]: it does not exist on this node")
-    if ctx.env.check_level >= 10:
-        resolve(cfg, ctx)
+    resolve(cfg, ctx)
     return OCF.SUCCESS
 
 
@@ -1027,10 +1031,16 @@ AGENT = Agent(
     "an IP alias, or remove one. In addition, it can implement Cluster Alias IP "
     "functionality if invoked as a clone resource (CLUSTERIP is not supported: "
     "its kernel module was removed from Linux; use unique_clone_address).\n\n"
-    "IPaddr2-py is a drop-in replacement for ocf:heartbeat:IPaddr2 (same "
-    "parameters, defaults and exit codes) written in Python on ocflib. It also "
-    "refuses to start when another host on the segment already answers for the "
-    "address (check_duplicate).",
+    "When the address is assigned to its interface, the agent sends unsolicited ARP "
+    "(IPv4) or neighbour advertisement (IPv6) packets to tell the neighbours about the "
+    "change; the arp_* parameters control both.\n\n"
+    "IPaddr2-py is a drop-in replacement for ocf:heartbeat:IPaddr2 written in Python on "
+    "ocflib: the same parameters and defaults, and the same exit codes but for these: "
+    "an interface named by nic that does not exist on this node is 2 (IPaddr2: 6, "
+    "which stops the address on every node); a clone without unique_clone_address "
+    "(CLUSTERIP) is 6; a probe on a node without the ip program is 7 (IPaddr2: 5); no "
+    "action argument is 2. It also refuses to start when another host on the segment "
+    "already answers for the address (check_duplicate).",
     params=PARAMS,
     actions=(
         Action("start", start, timeout=20),

@@ -138,8 +138,13 @@ AGENT = Agent(
     shortdesc="Manages a MySQL database instance",
     longdesc="Resource script for MySQL/MariaDB. It manages a server instance as an HA "
     "resource, standalone or as a promotable clone with replication.\n\nmysql-py is a "
-    "drop-in replacement for ocf:heartbeat:mysql (same parameters, defaults and exit codes) "
-    "written in Python on ocflib: start returns as soon as the server accepts connections, "
+    "drop-in replacement for ocf:heartbeat:mysql written in Python on ocflib: the same "
+    "parameters and defaults, and the same exit codes but for these: a replica whose "
+    "replication is broken makes monitor return 190 (degraded) with the reason and lose "
+    "its promotion score (mysql: 0); an existing log file that user cannot write is 4 "
+    "(mysql changes its owner); a test_table that is not a table name is 6; the mysql "
+    "client program is never needed, so its absence is not 5. Start returns as soon as "
+    "the server accepts connections, "
     "monitor depth 0 logs in over the socket, passwords never reach argv or logs, a replica "
     "with broken replication loses its promotion score and reports why (degraded), and "
     "statements follow the server version (MariaDB 10.x, MySQL 8.x).",

@@ -98,3 +98,25 @@ def test_metadata_as_nobody_is_fast(agent: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "<resource-agent" in result.stdout
     assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_the_drop_in_claim_names_the_exit_codes_that_differ(agent: str) -> None:
+    """No blanket "same exit codes": each long description says which codes differ from
+    the reference's, each with the reference's code beside it (or why it has none)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(meta_data(agent).split("?>", 1)[-1].split("]>", 1)[-1])
+    longdesc = " ".join((root.findtext("longdesc") or "").split())
+    assert "defaults and exit codes)" not in longdesc
+    claim = longdesc.split("the same exit codes but for these: ", 1)
+    assert len(claim) == 2, longdesc
+    reference = {
+        "IPaddr2-py": "IPaddr2",
+        "Filesystem-py": "Filesystem",
+        "mysql-py": "mysql",
+        "drbd-py": "drbd",
+        "galera-py": "galera",
+    }[agent]
+    # "(IPaddr2: 6 ...)": the reference's code beside the differences.
+    assert re.findall(rf"\({reference}: \d", claim[1]), claim[1]

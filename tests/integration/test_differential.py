@@ -323,8 +323,6 @@ def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | No
         return "an empty value is unset: the default applies"
     if ref != 0 and ours != 0:
         return "both refuse; pyha names configuration errors (6) before node checks"
-    if ours == 0 and ref in (1, 5) and again.pyha(params, depth=10) != 0:
-        return "validate-all checks this node (installation, interfaces) at depth 10 only"
     if agent in ("mysql-py", "galera-py") and ref == 5 and ours == 0 and "client_binary" in params:
         return "client_binary is not needed (pyha speaks the protocol itself)"
     if (

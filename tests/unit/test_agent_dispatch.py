@@ -139,12 +139,16 @@ def test_local_problems_probe_says_not_running_others_fail() -> None:
     assert out.rc == OCF.ERR_INSTALLED and out.reason == "binary foo is missing"
 
 
-def test_validate_all_checks_the_node_only_at_depth_10() -> None:
+def test_validate_all_checks_the_installation_at_every_depth() -> None:
+    # The reference agents' validate-all checks the installation without a depth
+    # (crm_resource --validate and pcs pass none): so does the dispatcher.
     calls.clear()
-    assert dispatch(AGENT, "validate-all", ocf_env(name="nowhere")).rc == 0
+    out = dispatch(AGENT, "validate-all", ocf_env(name="nowhere"))
+    assert out.rc == OCF.ERR_INSTALLED and out.reason == "binary foo is missing"
     env = ocf_env(name="nowhere")
     env["OCF_CHECK_LEVEL"] = "10"
     assert dispatch(AGENT, "validate-all", env).rc == OCF.ERR_INSTALLED
+    assert dispatch(AGENT, "validate-all", ocf_env(name="x")).rc == OCF.SUCCESS
 
 
 def test_unexpected_exception_is_generic_error_with_reason_not_traceback() -> None:

@@ -514,6 +514,8 @@ def test_lvs_ipv6_addrlabel_with_an_ipv4_address_is_ignored_with_a_warning(
     fake: FakeRunner, net: Net
 ) -> None:
     """resource-agents 4.16 accepts it (4.12 refused it): it acts on IPv6 only."""
+    addrs(fake, BASE4)
+    fake.expect(ROUTE4_CMD, stdout=ROUTE4)
     out = run("validate-all", fake, env(ip="192.0.2.50", lvs_ipv6_addrlabel="true"))
     assert out.rc == 0
     assert out.logged("warning") == [
@@ -591,8 +593,22 @@ def test_unique_clone_address_adds_the_clone_number(fake: FakeRunner, net: Net) 
     assert dispatch(AGENT, "monitor", e, fake).rc == 0
 
 
-def test_validate_all_ok_and_missing_nic(fake: FakeRunner, net: Net) -> None:
-    assert run("validate-all", fake, env(ip="192.0.2.50")).rc == 0
+@pytest.mark.parametrize("depth", [None, "0", "10"])
+def test_validate_all_resolves_the_interface_at_every_depth(
+    fake: FakeRunner, net: Net, depth: str | None
+) -> None:
+    # As IPaddr2's validate-all does (findif), also without a depth: crm_resource
+    # --validate and pcs pass none.
+    e = env(ip="192.0.2.50")
+    if depth is not None:
+        e["OCF_CHECK_LEVEL"] = depth
+    addrs(fake, BASE4)
+    fake.expect(ROUTE4_CMD, stdout=ROUTE4)
+    assert run("validate-all", fake, e).rc == 0
+    addrs(fake, BASE4)
+    fake.expect(ROUTE4_CMD, stdout="")
+    out = run("validate-all", fake, e)
+    assert out.rc == OCF.ERR_GENERIC, out.reason
     out = run("validate-all", fake, env(ip="192.0.2.50", nic="eth7"))
     assert out.rc == OCF.ERR_ARGS
 
