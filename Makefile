@@ -76,7 +76,7 @@ metadata:
 # ocf_pyha_<agent>(7), from each agent's meta-data (itself rendered from the spec).
 man: $(MANPAGES)
 
-build/man/ocf_pyha_%.7: metadata/%.xml packaging/manpage.py ocflib/__init__.py
+build/man/ocf_pyha_%.7: metadata/%.xml packaging/manpage.py ocflib/__init__.py docs/agents.md docs/differences.md
 	@mkdir -p build/man
 	$(PYTHON) packaging/manpage.py $< > $@.tmp && mv $@.tmp $@
 

@@ -70,7 +70,7 @@ class Release:
     python: str
     pytest: str
     hypothesis: str
-    # The test tiers `make matrix` runs there (what passes today; the README's
+    # The test tiers `make matrix` runs there (what passes today; docs/platforms.md's
     # "Supported platforms" table says what is left out and why).
     tiers: tuple[str, ...] = ("tests/unit", "tests/property", "tests/contract", "tests/integration")
     extra: tuple[str, ...] = ()

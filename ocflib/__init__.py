@@ -4,4 +4,4 @@ Import the submodules directly (ocflib.agent, ocflib.params, ...): this
 package file does no work, so an agent's start-up stays lean.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -3,8 +3,11 @@
 The meta-data (metadata/<agent>.xml) is itself rendered from the agent's spec and a
 test keeps it current, so the page says exactly what `crm ra info` and `pcs resource
 describe` say: every parameter with its description, type and default, every action
-with its suggested timeout, and configuration examples for crm and pcs. Run at build
-time by `make man` (stdlib only):
+with its suggested timeout, and configuration examples for crm and pcs. The exit
+status, the checks by depth, the files and the differences from the reference agent
+come from the agent's section of docs/agents.md and from docs/differences.md, the pages
+an administrator reads on the web, so both say the same. Run at build time by `make
+man` (stdlib only):
 
     python3 packaging/manpage.py metadata/IPaddr2-py.xml > ocf_pyha_IPaddr2-py.7
 
@@ -14,6 +17,7 @@ The date comes from SOURCE_DATE_EPOCH when set (reproducible builds), else today
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -83,6 +87,42 @@ ACTIONS = {
 }
 
 
+# What every agent reads from its environment (Pacemaker sets all of them).
+ENVIRONMENT = [
+    ("OCF_RESKEY_<parameter>", "The resource's parameters, as listed above."),
+    (
+        "OCF_RESKEY_CRM_meta_timeout",
+        "The action's timeout in milliseconds: every command and wait of the action ends "
+        "before it.",
+    ),
+    (
+        "OCF_CHECK_LEVEL",
+        "The depth of monitor and validate-all (see CHECKS BY DEPTH); another value counts "
+        "as the next lower one.",
+    ),
+    (
+        "OCF_RESKEY_CRM_meta_interval",
+        "0 for a probe: a probe on a node without the software reports 7 (not running).",
+    ),
+    (
+        "OCF_RESKEY_CRM_meta_*",
+        "The clone's meta-attributes and notification variables (current and deprecated "
+        "names, the current first).",
+    ),
+    ("HA_RSCTMP", "Where the agent keeps its state files (default /run/resource-agents)."),
+    (
+        "HA_LOGFACILITY, HA_LOGFILE, HA_DEBUGLOG, HA_debug",
+        "Syslog facility, log file, debug log, and debug messages on (1): as the shell "
+        "agents read them.",
+    ),
+    (
+        "HA_VARLIB",
+        "The base of the trace directory (default /var/lib/heartbeat: traces in "
+        "trace_ra/<agent>/).",
+    ),
+]
+
+
 def escape(text: str) -> str:
     """text safe in a roff text line: backslashes, minus signs, leading dots/quotes."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
@@ -104,12 +144,132 @@ def paragraphs(text: str, separator: str) -> list[str]:
     return out
 
 
+def inline(text: str) -> str:
+    """Markdown inline text (code, bold, links) as one escaped roff text line."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", " ".join(text.split()))
+
+    def plain(part: str) -> str:
+        return part.replace("\\", "\\e").replace("-", "\\-")
+
+    out = []
+    for part in re.split(r"(`[^`]+`|\*\*[^*]+\*\*)", text):
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"\\fB{plain(part[1:-1])}\\fR")
+        elif part.startswith("**") and part.endswith("**") and len(part) > 3:
+            out.append(f"\\fB{plain(part[2:-2])}\\fR")
+        else:
+            out.append(plain(part))
+    line = "".join(out)
+    return "\\&" + line if line.startswith((".", "'")) else line
+
+
+def doc_sections(name: str, docs: str) -> dict[str, str]:
+    """The ### sections of the agent's ## section of docs/agents.md: {title: body}."""
+    with open(os.path.join(docs, "agents.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index(f"\n## {name}\n")
+    end = text.find("\n## ", start + 1)
+    part = text[start : end if end != -1 else len(text)]
+    sections = {}
+    for chunk in part.split("\n### ")[1:]:
+        title, _, body = chunk.partition("\n")
+        sections[title.strip()] = body
+    return sections
+
+
+def table(body: str) -> tuple[list[str], list[list[str]]]:
+    """The first markdown table of body: (header cells, rows of cells)."""
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split(" | ")]
+        for line in body.splitlines()
+        if line.startswith("|")
+    ]
+    return rows[0], [r for r in rows[2:]]
+
+
+def general_differences(name: str, docs: str) -> list[tuple[str, str]]:
+    """(difference, reason) of docs/differences.md's rows for this agent (or all)."""
+    with open(os.path.join(docs, "differences.md"), encoding="utf-8") as f:
+        header, rows = table(f.read())
+    if header[:2] != ["difference (the test's words)", "agents"]:
+        raise ValueError(f"docs/differences.md: unexpected table header {header}")
+    return [
+        (row[0], row[2])
+        for row in rows
+        if row[1] == "all" or name in [a.strip() for a in row[1].split(",")]
+    ]
+
+
+def bullets(body: str) -> list[str]:
+    """The "- " items of a markdown list, continuation lines joined."""
+    items: list[str] = []
+    for line in body.splitlines():
+        if line.startswith("- "):
+            items.append(line[2:])
+        elif line.startswith("  ") and items:
+            items[-1] += " " + line.strip()
+    return items
+
+
+def documented(name: str, reference: str, docs: str) -> list[str]:
+    """EXIT STATUS, CHECKS BY DEPTH, FILES, ENVIRONMENT and DIFFERENCES, as roff."""
+    sections = doc_sections(name, docs)
+    out = ['.SH "EXIT STATUS"']
+    for code, when in table(sections["Exit status"])[1]:
+        out += [".TP", f"\\fB{escape(code)}\\fR", inline(when)]
+    out += [
+        '.SH "CHECKS BY DEPTH"',
+        ".PP",
+        "OCF_CHECK_LEVEL selects what monitor and validate-all check:",
+    ]
+    for depth, monitor, validate in table(sections["Checks by depth"])[1]:
+        out += [
+            ".TP",
+            f"\\fB{escape(depth)}\\fR",
+            inline(f"monitor: {monitor}."),
+            ".br",
+            inline(f"validate-all: {validate}."),
+        ]
+    out += [".SH FILES"]
+    for item in bullets(sections["Files"]):
+        out += [".IP \\(bu 2", inline(item)]
+    out += [".SH ENVIRONMENT"]
+    for variable, meaning in ENVIRONMENT:
+        out += [".TP", f"\\fB{escape(variable)}\\fR", escape(meaning)]
+    header, rows = table(sections[f"Differences from {reference}"])
+    out += [
+        f'.SH "DIFFERENCES FROM {escape(reference.upper())}"',
+        ".PP",
+        "Where this agent and the one it replaces differ (the reference's behaviour first):",
+    ]
+    for row in rows:
+        situation, theirs, ours = row[0], row[1], row[2]
+        why = f" ({row[3]})" if len(row) > 3 and row[3] else ""
+        out += [
+            ".TP",
+            inline(situation),
+            inline(f"{header[1]}: {theirs}; {header[2]}: {ours}{why}."),
+        ]
+    out += [
+        ".PP",
+        "What every pyha agent does differently from the shell agents, as the differential "
+        "test (validate-all of both agents on the same drawn parameter sets) checks it:",
+    ]
+    for difference, reason in general_differences(name, docs):
+        out += [".TP", inline(difference), inline(reason)]
+    return out
+
+
 def _seconds(value: str) -> str:
     return value if not value.isdigit() else f"{value}s"
 
 
-def render(xml_text: str, version: str, date: str) -> str:
-    """The manual page (roff, man macros) for the meta-data document xml_text."""
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+
+
+def render(xml_text: str, version: str, date: str, docs: str = DOCS) -> str:
+    """The manual page (roff, man macros) for the meta-data document xml_text, with
+    the sections docs/agents.md and docs/differences.md hold for the agent."""
     root = ET.fromstring(_body(xml_text))  # noqa: S314 - our own generated meta-data
     name = root.get("name", "")
     page = f"ocf_{PROVIDER}_{name}"
@@ -182,6 +342,8 @@ def render(xml_text: str, version: str, date: str) -> str:
             escape(" ".join(w for w in words if w)),
             ".RE",
         ]
+    if replaces:
+        out += documented(name, replaces[0], docs)
     crm, pcs = examples(name)
     out += [
         '.SH "EXAMPLE CRM SHELL"',
@@ -208,6 +370,7 @@ def render(xml_text: str, version: str, date: str) -> str:
                 "\\fBcrm\\fR(8)",
                 "\\fBpcs\\fR(8)",
                 "\\fBcrm_resource\\fR(8)",
+                "\\fBpyha\\fR(8)",
             ]
         ),
         "",

@@ -1,5 +1,5 @@
 """What a resource's configuration means differently to the reference agent and to
-pyha's: the rows of the README's differences table that apply to one parameter set,
+pyha's: the rows of docs/differences.md's table that apply to one parameter set,
 for `pyha migrate` (both ways).
 
 A difference either keeps the configuration's meaning (pyha gives the value the

@@ -8,7 +8,7 @@ learn their state from the new agent before it may act on them again:
 1. plan: the resources of the five reference types (or pyha's, for the way back), each
    checked with the target agent's validate-all (run here with the parameters in its
    environment, as Pacemaker passes them: a password never goes on a command line,
-   as `crm_resource --validate --option` would put it) and against the README's differences
+   as `crm_resource --validate --option` would put it) and against docs/differences.md's
    table (ocflib.admin.differences); a resource the target refuses, or would run
    differently, is not switched (unless forced);
 2. wait until the cluster has settled (crm_resource --wait: no transition in progress,
@@ -270,7 +270,7 @@ def node_attributes(cib_xml: str) -> set[tuple[str, str]]:
     """(name, node) of the transient node attributes the agents keep (drbd's, mysql's
     readable, galera's last-committed, ...): not Pacemaker's failure records, not the
     promotion scores (compared apart), not galera's departure records (pyha's agent
-    clears its own on a healthy probe: the README's galera table)."""
+    clears its own on a healthy probe: docs/agents.md, galera-py)."""
     root = ET.fromstring(cib_xml)  # noqa: S314 - the CIB
     found = set()
     for state in root.findall("status/node_state"):

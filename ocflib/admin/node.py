@@ -7,7 +7,7 @@
   validate-all checks the local node at OCF_CHECK_LEVEL=10: installation, interfaces,
   files), with the clone meta-attributes Pacemaker would pass;
 - galera's promote timeout against the state transfer this node's datadir needs (the
-  README's rule: 60 s + 2 x datadir size / 100 MB/s).
+  docs/agents.md's rule: 60 s + 2 x datadir size / 100 MB/s).
 
 check_node is pure: what the node holds comes in through a NodeView (the command line
 gives the real one, the unit tests a fake).

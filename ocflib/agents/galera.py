@@ -6,7 +6,7 @@ position published; Promoted: server running in the primary component) and
 the same node attributes (<rsc>-last-committed, -safe-to-bootstrap,
 -no-grastate, -bootstrap), so a cluster can switch agents node by node.
 
-What it adds (README, 'galera-py'): a monitor that calls a node Promoted only when
+What it adds (docs/agents.md, 'galera-py'): a monitor that calls a node Promoted only when
 it can commit, a login that passes no password in argv and survives
 max_connections, a recovered start position for IST after a crash, honest
 progress and a clear reason when a state transfer outlasts promote, and an
@@ -1181,7 +1181,7 @@ def start_galera(cfg: Config, ctx: Context, extra: list[str]) -> None:
         raise GenericError(
             f"needs a longer promote timeout: not synced with the cluster after "
             f"{ctx.deadline.elapsed():.0f} s (datadir {_datadir_size(cfg)}; {seen[0]}; "
-            "README: Galera, timeouts)"
+            "promote timeout: 60 s + 2 x datadir / transfer rate)"
         )
 
 

@@ -55,7 +55,7 @@ def assert_parity(
 
     not_in_every_release: parameters pyha has that some reference release lacks (added
     after it); other_defaults: name -> defaults other reference releases advertise where
-    pyha keeps resource-agents 4.12's (each a README row).
+    pyha keeps resource-agents 4.12's (each a row of docs/agents.md or docs/platforms.md).
     """
     assert set(reference) <= set(ours), f"missing: {set(reference) - set(ours)}"
     for name, ref in reference.items():

@@ -1,9 +1,13 @@
 """Every configuration example an administrator is shown works: each man page's crm and
-pcs example (as the page renders it) and each crm example of the README is loaded into
-a scratch CIB by the real crmsh or pcs, and the result passes crm_verify; the agent's
-validate-all accepts the example's parameters and clone; and the promotable examples
-carry what their agent needs around it (DRBD's notifications, Galera's promoted-max of
-every node). A wrong example fails here, not on a user's cluster."""
+pcs example (as the page renders it) and every crm and pcs block of the README, NEWS,
+CONTRIBUTING, SECURITY and docs/ is loaded into a scratch CIB by the real crmsh or pcs,
+and the result passes crm_verify; the agent's validate-all accepts the man page
+example's parameters and clone; and the promotable examples carry what their agent
+needs around it (DRBD's notifications, Galera's promoted-max of every node). A block
+that configures something must be tagged crm, pcs or cli (run here), procedure (a
+procedure on a live cluster, run by the lab: tests/lab/test_lab_migrate.py) or text (a
+listing), so none escapes.
+A wrong example fails here, not on a user's cluster."""
 
 from __future__ import annotations
 
@@ -48,35 +52,68 @@ def page_examples(agent: str) -> tuple[str, str]:
     return found[0], found[1]
 
 
-def readme_examples() -> list[str]:
-    """The README's crm examples: fenced blocks of crm configure input or commands."""
-    with open(os.path.join(ROOT, "README.md")) as f:
-        text = f.read()
-    blocks: list[str] = []
-    block: list[str] = []
-    inside = False
-    for line in text.splitlines():
-        if line.startswith("```"):
-            if inside:
-                blocks.append("\n".join(block) + "\n")
-            block, inside = [], not inside
-        elif inside:
-            block.append(line)
-    out = []
-    for text_block in blocks:
-        first = text_block.lstrip().split("\n", 1)[0]
-        if first.startswith(("primitive ", "crm configure primitive ")):
-            out.append(text_block.replace("crm configure ", ""))
-    return out
+DOCUMENTS = sorted(
+    ["README.md", "NEWS.md", "CONTRIBUTING.md", "SECURITY.md"]
+    + [os.path.join("docs", n) for n in os.listdir(os.path.join(ROOT, "docs")) if n.endswith(".md")]
+)
+# Lines that configure a cluster: such a block must be run by this module.
+CONFIGURING = (
+    "primitive ",
+    "clone ",
+    "ms ",
+    "group ",
+    "colocation ",
+    "order ",
+    "crm configure ",
+    "pcs resource create",
+    "pcs constraint",
+)
+
+
+def fenced_blocks() -> list[tuple[str, str, str]]:
+    """(document, info string, text) of every fenced block of the documents."""
+    found = []
+    for name in DOCUMENTS:
+        with open(os.path.join(ROOT, name)) as f:
+            lines = f.read().splitlines()
+        block: list[str] | None = None
+        tag = ""
+        for line in lines:
+            if line.startswith("```"):
+                if block is None:
+                    block, tag = [], line[3:].strip()
+                else:
+                    found.append((name, tag, "\n".join(block) + "\n"))
+                    block = None
+            elif block is not None:
+                block.append(line)
+    return found
+
+
+def tagged(tag: str) -> list[Any]:
+    """The blocks with this info string, as pytest parameters named document:index."""
+    blocks = [(doc, text) for doc, t, text in fenced_blocks() if t == tag]
+    return [pytest.param(text, id=f"{doc}:{i}") for i, (doc, text) in enumerate(blocks)]
+
+
+def commands(text: str, program: str) -> list[list[str]]:
+    """The command lines of a block (continuation lines joined) that run program."""
+    joined = for_this_pacemaker(text).replace("\\\n", " ")
+    lines = [shlex.split(line, comments=True) for line in joined.splitlines()]
+    return [words for words in lines if words and words[0] == program]
 
 
 def for_this_pacemaker(text: str) -> str:
-    """Pacemaker 2.0 (Debian 11) takes only the old role names, as the pages say."""
+    """Pacemaker 2.0 (Debian 11) takes only the old role and clone names, as the
+    README and the pages say."""
     if legacy_role_names():
         return (
             text.replace("role=Promoted", "role=Master")
             .replace("role=Unpromoted", "role=Slave")
             .replace(":Promoted", ":Master")
+            .replace("with Promoted ", "with Master ")
+            .replace("promoted-max=", "master-max=")
+            .replace("promoted-node-max=", "master-node-max=")
         )
     return text
 
@@ -128,15 +165,70 @@ def test_the_man_page_examples_load_and_verify(
     assert "@@load=0" in out and "@@verify=0" in out, example + "\n" + out
 
 
-def test_the_readme_crm_examples_load_and_verify(provider: str, tmp_path: object) -> None:  # noqa: F811
-    """Each of them (the VIP, the Active/Passive stack, Galera) on a CIB of its own."""
-    examples = readme_examples()
-    assert len(examples) >= 3, examples
-    for index, example in enumerate(examples):
-        tmp = os.path.join(str(tmp_path), str(index))
-        os.makedirs(tmp)
-        out = load_crm(provider, tmp, example)
-        assert "@@load=0" in out and "@@verify=0" in out, example + "\n" + out
+def test_every_configuring_block_is_run_here() -> None:
+    untagged = [
+        f"{doc}: {text.splitlines()[0]}"
+        for doc, tag, text in fenced_blocks()
+        if tag not in ("crm", "pcs", "cli", "procedure", "text")
+        and any(line.lstrip().startswith(CONFIGURING) for line in text.splitlines())
+    ]
+    assert untagged == []
+    assert len(tagged("crm")) >= 3 and len(tagged("pcs")) >= 3
+
+
+@pytest.mark.parametrize("text", tagged("crm"))
+def test_the_documents_crm_examples_load_and_verify(
+    provider: str,  # noqa: F811
+    tmp_path: object,
+    text: str,
+) -> None:
+    """crm configure input, each block on a CIB of its own."""
+    out = load_crm(provider, str(tmp_path), text)
+    assert "@@load=0" in out and "@@verify=0" in out, text + "\n" + out
+    assert "advised" not in out, out
+
+
+@pytest.mark.parametrize("text", tagged("pcs"))
+def test_the_documents_pcs_examples_load_and_verify(
+    provider: str,  # noqa: F811
+    tmp_path: object,
+    text: str,
+) -> None:
+    """pcs command lines, each block on a CIB of its own (pcs -f)."""
+    lines = commands(text, "pcs")
+    assert lines, text
+    script = "".join(
+        f'pcs -f "$CIB_file" {" ".join(shlex.quote(w) for w in words[1:])}; echo "@@load=$?"\n'
+        for words in lines
+    )
+    out = load(provider, str(tmp_path), script)
+    assert out.count("@@load=0") == len(lines) and "@@verify=0" in out, text + "\n" + out
+
+
+@pytest.mark.parametrize("text", tagged("cli"))
+def test_the_documents_crm_and_pcs_commands_run(
+    provider: str,  # noqa: F811
+    tmp_path: object,
+    text: str,
+) -> None:
+    """Commands on existing resources (crm resource trace, pcs resource update): run one
+    after the other on a CIB holding the README's first stack (p_ip, g_mysql, ms_drbd)."""
+    seed = next(t for doc, tag, t in fenced_blocks() if doc == "README.md" and tag == "crm")
+    path = os.path.join(str(tmp_path), "seed.crm")
+    with open(path, "w") as f:
+        f.write(for_this_pacemaker(seed))
+    lines = commands(text, "crm") + commands(text, "pcs")
+    assert lines, text
+    script = f'crm configure load update {path}; echo "@@seed=$?"\n'
+    for words in [w for w in (shlex.split(ln, comments=True) for ln in text.splitlines()) if w]:
+        quoted = " ".join(shlex.quote(w) for w in words[1:])
+        if words[0] == "pcs":
+            script += f'pcs -f "$CIB_file" {quoted}; echo "@@run=$?"\n'
+        elif words[0] == "crm":
+            script += f'crm {quoted}; echo "@@run=$?"\n'
+    out = load(provider, str(tmp_path), script)
+    assert "@@seed=0" in out and out.count("@@run=0") == len(lines), text + "\n" + out
+    assert "@@verify=0" in out, out
 
 
 @pytest.mark.parametrize("agent", AGENTS)

@@ -65,7 +65,7 @@ def test_metadata_validates(agent: str, schema: str) -> None:
     xml = meta_data(agent)
     if schema == "rng" and not rng_allows_the_version_attribute():
         # The agent's version attribute is the only thing an older schema refuses (a
-        # README row); everything else must validate against it.
+        # docs/platforms.md row); everything else must validate against it.
         xml, stripped = re.subn(r'(<resource-agent name="[^"]+") version="[^"]+"', r"\1", xml)
         assert stripped == 1
     args = ["--dtdvalid", DTD] if schema == "dtd" else ["--relaxng", RNG]

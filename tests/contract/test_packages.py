@@ -20,6 +20,12 @@ pytestmark = pytest.mark.slow
 with open(os.path.join(ROOT, "ocflib", "__init__.py")) as _init:
     VERSION = re.search(r'__version__ = "([^"]+)"', _init.read()).group(1)  # type: ignore[union-attr]
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+# What both packages ship as documentation: the README, NEWS, the benchmarks, the
+# security policy and every page of docs/ (flattened into the package's doc directory).
+DOCS = sorted(
+    ["README.md", "NEWS.md", "BENCHMARKS.md", "SECURITY.md"]
+    + [n for n in os.listdir(os.path.join(ROOT, "docs")) if n.endswith(".md")]
+)
 
 
 def make(*args: str, cwd: str = ROOT) -> str:
@@ -86,8 +92,14 @@ def test_rpmbuild_ta_builds_a_noarch_rpm_that_rpmlint_passes(
         f"{sitelib}/ocflib/agents/__pycache__",
     ):
         assert expected in files, expected
-    # pyha(8) points to MIGRATING.md: /usr/share/doc/pyha on RHEL, pyha-VERSION here
-    assert [f for f in files if re.fullmatch(r"/usr/share/doc/pyha(-[\d.]+)?/MIGRATING.md", f)]
+    # The documentation, as the .deb ships it (pyha(8) points to MIGRATING.md):
+    # /usr/share/doc/pyha on RHEL, pyha-VERSION on the rpmbuild of this machine.
+    docs = {
+        m.group(1)
+        for f in files
+        if (m := re.fullmatch(r"/usr/share/doc/pyha(?:-[\d.]+)?/([^/]+)", f))
+    }
+    assert docs == set(DOCS), docs ^ set(DOCS)
     modules = [f for f in files if f.startswith(f"{sitelib}/ocflib") and f.endswith(".py")]
     tag = f"cpython-{PY.replace('.', '')}"
     for module in modules:
@@ -156,6 +168,13 @@ def test_make_deb_builds_a_package_lintian_passes(tarball: str, tmp_path: object
     assert "/usr/lib/python3/dist-packages/ocflib/agent.py" in files
     assert files["/usr/sbin/pyha"] == "-rwxr-xr-x"
     assert "/usr/share/man/man8/pyha.8.gz" in files
+    # The documentation, as the RPM ships it (dh_compress compresses the larger files).
+    docs = {
+        m.group(1)
+        for f in files
+        if (m := re.fullmatch(r"/usr/share/doc/pyha/([^/]+?)(?:\.gz)?", f))
+    }
+    assert docs - {"changelog", "copyright"} == set(DOCS), docs ^ set(DOCS)
     assert "/usr/share/doc/pyha/MIGRATING.md.gz" in files  # pyha(8) points there
     # Debian compiles at installation (py3compile in postinst), never ships byte-code.
     assert not [f for f in files if f.endswith(".pyc") or f.endswith("/testing.py")]

@@ -18,7 +18,7 @@ def test_same_parameters_defaults_and_flags_as_the_reference() -> None:
     ours = params([os.path.join(AGENTS_DIR, "drbd-py")])
     reference = params([REFERENCE])
     # drbd-utils 9.15 (Debian 11) advertised no default module version bounds; pyha
-    # keeps 9.22's (README).
+    # keeps 9.22's (docs/platforms.md).
     unbounded = {"require_drbd_module_version_ge": {""}, "require_drbd_module_version_lt": {""}}
     assert_parity(ours, reference, other_defaults=unbounded)
 

@@ -20,6 +20,6 @@ def test_same_parameters_defaults_and_flags_as_the_reference() -> None:
         pyha_only={"check_duplicate", "check_duplicate_timeout"},
         # proto came with 4.13, nodad after 4.7.
         not_in_every_release={"proto", "nodad"},
-        # 4.16's lvs_ipv6_addrlabel and 4.7's arp_bg defaults: pyha keeps 4.12's (README).
+        # 4.16's lvs_ipv6_addrlabel and 4.7's arp_bg defaults: pyha keeps 4.12's (docs/platforms.md).
         other_defaults={"lvs_ipv6_addrlabel": {"true"}, "arp_bg": {"true"}},
     )

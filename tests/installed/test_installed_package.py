@@ -44,6 +44,25 @@ def test_man_finds_every_page() -> None:
         env={**os.environ, "MANWIDTH": "100", "MANPAGER": "cat", "PAGER": "cat"},
     ).stdout
     assert "ocf_pyha_IPaddr2-py - " in page and "cidr_netmask" in page
+    for section in ("EXIT STATUS", "CHECKS BY DEPTH", "FILES", "ENVIRONMENT"):
+        assert f"\n{section}\n" in page, section
+    assert "\nDIFFERENCES FROM OCF:HEARTBEAT:IPADDR2\n" in page
+
+
+def test_the_documentation_is_installed() -> None:
+    # As the RPM ships it: the README, NEWS, the benchmarks, the security policy and
+    # docs/, in /usr/share/doc/pyha (dh_compress gzips the larger ones).
+    listed = run("dpkg-query", "--listfiles", "pyha").stdout.split()
+    docs = {
+        os.path.basename(f).removesuffix(".gz")
+        for f in listed
+        if os.path.dirname(f) == "/usr/share/doc/pyha"
+    }
+    for name in ("README.md", "NEWS.md", "SECURITY.md", "agents.md", "operations.md"):
+        assert name in docs, sorted(docs)
+    (news,) = [f for f in listed if f.startswith("/usr/share/doc/pyha/NEWS.md")]
+    result = run("zcat", "-f", news)
+    assert result.stdout.startswith("# NEWS"), result.stderr
 
 
 def test_ocflib_was_byte_compiled_at_installation_and_running_adds_no_cache() -> None:

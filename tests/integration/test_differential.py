@@ -7,8 +7,8 @@ plus values that matter for each agent (addresses, devices, paths, names). Both
 agents run validate-all with the same parameters in one long-lived overlay
 sandbox (own root, network, mount and PID namespaces; a veth eth0 with
 192.0.2.1/24 and 2001:db8::1/64). Their exit codes must be equal, or the
-difference must be one that the README lists as intentional, with its reason
-(KNOWN below names the README's row for each).
+difference must be one that docs/differences.md lists as intentional, with its reason
+(KNOWN below names its row for each).
 """
 
 from __future__ import annotations
@@ -268,9 +268,9 @@ def environment(agent: str, params: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-# --- the differences the README lists as intentional --------------------------------------
+# --- the differences docs/differences.md lists as intentional ------------------------------
 #
-# Each rule names the README row ("Differences from the reference") that explains it,
+# Each rule names the row of docs/differences.md that explains it,
 # and checks that the difference is exactly that one: where it can, by running an agent
 # again with that one thing changed.
 
@@ -304,7 +304,7 @@ TRUE_WORDS = {"yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"}  # oc
 
 
 def known(again: Rerun, params: dict[str, str], ref: int, ours: int) -> str | None:
-    """The README row that explains this difference, or None (then it is a bug)."""
+    """The docs/differences.md row that explains this difference, or None (a bug)."""
     agent = again.agent
     if agent == "galera-py" and ref == OCF_ERR_CONFIGURED and not again.meta:
         # resource-agents 4.7 (Debian 11) refuses anything but a promotable clone at every
@@ -462,13 +462,13 @@ def test_fixed_cases_agree_with_the_reference(
     assert ref == ours, f"reference {ref}: {ref_err[-300:]}\npyha {ours}: {our_err[-300:]}"
 
 
-def test_every_intentional_difference_is_in_the_readme() -> None:
+def test_every_intentional_difference_is_documented() -> None:
     import inspect
     import re
 
-    with open(os.path.join(ROOT, "README.md")) as f:
+    with open(os.path.join(ROOT, "docs", "differences.md")) as f:
         readme = f.read()
     reasons = re.findall(r'return "([^"]+)"', inspect.getsource(known))
     assert len(reasons) >= 10
     missing = [r for r in reasons if r not in readme]
-    assert missing == [], f"README lacks these rows: {missing}"
+    assert missing == [], f"docs/differences.md lacks these rows: {missing}"

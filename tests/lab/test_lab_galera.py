@@ -2,7 +2,7 @@
 mariadbd: ten scenarios of lab/galera_scenarios.py, with clients committing
 on every node and every acknowledged commit checked. Four of the scenarios run with
 ocf:heartbeat:galera in a lab of its own for comparison (its results are printed
-and the one it cannot pass is asserted to fail the way the README says)."""
+and the one it cannot pass is asserted to fail the way docs/agents.md says)."""
 
 from __future__ import annotations
 

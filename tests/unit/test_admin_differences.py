@@ -1,4 +1,4 @@
-"""The rows of the README's differences table that apply to one parameter set, as
+"""The rows of docs/differences.md's table that apply to one parameter set, as
 pyha migrate lists them: the ones that keep the configuration's meaning are shown, the
 ones that change what the resource does need --force."""
 

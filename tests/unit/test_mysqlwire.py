@@ -124,7 +124,7 @@ def test_too_many_connections_is_busy_not_dead(tmp_path: Any) -> None:
         ),
         (b"unix_socket\0", b"", "ok"),
         (b"mysql_clear_password\0", None, "denied"),
-        # Plugins the check login does not speak (README, galera-py: the check login)
+        # Plugins the check login does not speak (docs/agents.md, galera-py: the check login)
         (b"client_ed25519\0" + b"E" * 32 + b"\0", None, "denied"),
         (b"caching_sha2_password\0" + b"ABCDEFGHIJKLMNOPQRST\0", None, "denied"),
     ],
