@@ -107,29 +107,45 @@ class GaleraLab(NamespaceCluster):
     # -- configuration -----------------------------------------------------------------
 
     def galera_config(self, promote_timeout: int | None = None) -> str:
+        """The README's Galera example with this lab's nodes, paths and VIP, after the
+        fencing and the cluster's defaults."""
+        from lab import examples
+
         promote_timeout = promote_timeout or self.promote_timeout
-        agent = AGENT[self.agents]
         address = "gcomm://" + ",".join(self.node_names())
+        stack = examples.adapt(
+            examples.readme_block(examples.GALERA),
+            params={
+                "p_galera": {
+                    "wsrep_cluster_address": address,
+                    "binary": self.binary,
+                    "config": self.config_path,
+                    "datadir": "/var/lib/mysql/data",
+                    "user": "mysql",
+                    "group": "mysql",
+                    "log": "/var/lib/mysql/error.log",
+                    "pid": "/run/mysqld/mysqld.pid",
+                    "socket": SOCKET,
+                },
+                "p_vip": {"ip": NS_VIP},
+            },
+            ops={
+                "p_galera": {
+                    "promote": f"timeout={promote_timeout}s",
+                    "monitor:Promoted": "timeout=30s",
+                    "monitor:Unpromoted": "timeout=30s",
+                    "start": "timeout=120s",
+                }
+            },
+            types={AGENT["pyha"]: AGENT[self.agents]},
+        )
         return "\n".join(
             [
                 *self.fencing_resources(),
                 "property stonith-enabled=true",
                 "rsc_defaults resource-stickiness=100",
                 "op_defaults timeout=120s",
-                f"primitive p_galera {agent} params binary={self.binary} "
-                f"config={self.config_path} datadir=/var/lib/mysql/data user=mysql group=mysql "
-                f"log=/var/lib/mysql/error.log pid=/run/mysqld/mysqld.pid socket={SOCKET} "
-                f"wsrep_cluster_address={address} "
-                "op monitor interval=10s role=Promoted timeout=30s "
-                "op monitor interval=30s role=Unpromoted timeout=30s "
-                f"op promote timeout={promote_timeout}s op start timeout=120s",
-                # The promotable clone as Pacemaker 2.1 and 3.0 both accept it (3.0's
-                # schema has no <master> element: crmsh's `ms` is refused there).
-                "clone ms_galera p_galera meta promotable=true promoted-max=3 clone-max=3",
-                f"primitive p_vip ocf:pyha:IPaddr2-py params ip={NS_VIP} cidr_netmask=24 "
-                "op monitor interval=10s",
-                "colocation c_vip_on_galera inf: p_vip ms_galera:Promoted",
-                "order o_galera_before_vip Mandatory: ms_galera:promote p_vip:start",
+                stack,
             ]
         )
 

@@ -71,3 +71,94 @@ def switch(
 
 
 __all__ = ["operated_since", "pyha", "providers", "switch"]
+
+
+def procedure(index: int) -> list[str]:
+    """The index-th by-hand procedure of docs/MIGRATING.md (0: crmsh, 1: pcs): its
+    lines, comments kept (a comment-only line is a step done by hand)."""
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+    blocks: list[list[str]] = []
+    block: list[str] | None = None
+    with open(os.path.join(path, "MIGRATING.md")) as f:
+        for line in f.read().splitlines():
+            if block is None and line.strip() == "```procedure":
+                block = []
+            elif block is not None and line.startswith("```"):
+                blocks.append(block)
+                block = None
+            elif block is not None:
+                block.append(line)
+    return blocks[index]
+
+
+def by_hand(
+    lab: ClusterOps,
+    node: str,
+    lines: Sequence[str],
+    rid: str,
+    old: tuple[str, str],
+    new: tuple[str, str],
+    scratch: str,
+    ids: Sequence[str],
+) -> list[str]:
+    """Run a procedure of docs/MIGRATING.md on node as an administrator would, switching
+    primitive rid from old to new (provider, type); what the guide leaves to the
+    administrator is done here: the editor's change, waiting for the probes, the
+    copy's is-managed=false deleted. /root/ becomes scratch (a directory the nodes
+    see). Returns the lines run, each with its exit status; raises on a failure or
+    when crm_simulate plans an action for ids."""
+    import shlex
+
+    from ocflib.admin import migrate as M
+
+    done = []
+    for line in lines:
+        command = line.split("#", 1)[0].strip().replace("/root/", f"{scratch}/")
+        if not command:  # a step by hand: the type in the saved resources section
+            if f'id="{rid}"' in line:
+                path = f"{scratch}/resources.xml"
+                with open(path) as f:
+                    text = f.read()
+                pattern = (
+                    rf'(<primitive id="{re.escape(rid)}" class="ocf" )'
+                    rf'provider="{old[0]}" type="{old[1]}"'
+                )
+                text, count = re.subn(pattern, rf'\1provider="{new[0]}" type="{new[1]}"', text)
+                if count != 1:
+                    raise LabError(f"{rid} of {old} not found in {path}")
+                with open(path, "w") as f:
+                    f.write(text)
+            continue
+        argv, answer = ["sh", "-c", command], None
+        if command.startswith("crm configure edit"):
+            # the administrator's editor: the agent's type changed, nothing else
+            # (crmsh shows ocf:heartbeat:X as X: the type is the word after the id)
+            sed = f"s/^\\(primitive {rid} \\)[^ ]*/\\1ocf:{new[0]}:{new[1]}/"
+            env = f"EDITOR={shlex.quote(f'sed -i {shlex.quote(sed)}')} "
+            # crmsh edits only in a terminal ("edit not allowed in batch mode"): one
+            # from script(1); a question it would ask is answered no (then this fails).
+            argv, answer = ["script", "-qec", env + command, "/dev/null"], "n\n"
+        rc, out, err = lab._exec(node, argv, answer, 120)
+        done.append(f"{rc} {command}")
+        if rc != 0:
+            raise LabError(f"{command}: exit status {rc}: {err.strip()[-300:]}")
+        if command.startswith("cibadmin --query >"):
+            # "then delete is-managed=false from that copy"
+            path = command.split(">", 1)[1].strip()
+            with open(path) as f:
+                text = f.read()
+            text = re.sub(r'<nvpair[^>]*name="is-managed" value="false"[^>]*/>', "", text)
+            with open(path, "w") as f:
+                f.write(text)
+        if command.startswith("crm_simulate"):
+            planned = M.planned_actions(out, list(ids))
+            if planned:
+                raise LabError(f"{command} plans {planned}")
+        if command.startswith(("crm_mon", "pcs status")):
+            # "wait": every probe done and the cluster settled
+            rc, _, err = lab._exec(node, ["crm_resource", "--wait", "--timeout", "60"], None, 90)
+            if rc != 0:
+                raise LabError(f"the cluster did not settle after the probes: {err.strip()}")
+    return done

@@ -107,29 +107,33 @@ def group_config(
     config: str = MY_CNF_PATH,
     ip_params: str = "",
 ) -> str:
-    """crm configuration of the group (and, with drbd, the promotable DRBD clone);
-    ip_params: more parameters of the VIP ("name=value ...")."""
-    a = AGENTS[agents]
-    more = f" {ip_params}" if ip_params else ""
-    lines = [
-        f"primitive p_ip {a['ip']} params ip={vip} cidr_netmask=24{more} op monitor interval=30s",
-        f"primitive p_fs {a['fs']} params device={device} directory={data} fstype=ext4 "
-        "op monitor interval=20s",
-        f"primitive p_mysql {a['mysql']} params binary=/usr/sbin/mariadbd "
-        f"config={config} datadir={data}/data "
-        "user=mysql group=mysql log=/run/mysqld/error.log pid=/run/mysqld/mysqld.pid "
-        "socket=/run/mysqld/mysqld.sock op monitor interval=20s",
-        "group g_mysql p_ip p_fs p_mysql",
-    ]
-    if drbd:
-        lines += [
-            f"primitive p_drbd {a['drbd']} params drbd_resource={DRBD_RES} "
-            "op monitor interval=30s role=Slave op monitor interval=29s role=Master",
-            "ms ms_drbd p_drbd meta notify=true clone-max=2",
-            "colocation c_mysql_on_drbd inf: g_mysql ms_drbd:Master",
-            "order o_drbd_before_mysql inf: ms_drbd:promote g_mysql:start",
-        ]
-    return "\n".join(lines)
+    """The README's Active/Passive example, as this lab runs it: the group (and, with
+    drbd, the promotable DRBD clone with its constraints), with the lab's addresses,
+    device and server paths; ip_params: more parameters of the VIP ("name=value ...")."""
+    from lab import examples
+
+    vip_params = {"ip": vip, "cidr_netmask": "24"}
+    vip_params.update(w.partition("=")[::2] for w in ip_params.split())
+    return examples.adapt(
+        examples.readme_block(examples.ACTIVE_PASSIVE),
+        params={
+            "p_ip": vip_params,
+            "p_fs": {"device": device, "directory": data, "fstype": "ext4"},
+            "p_mysql": {
+                "binary": "/usr/sbin/mariadbd",
+                "config": config,
+                "datadir": f"{data}/data",
+                "user": "mysql",
+                "group": "mysql",
+                "log": "/run/mysqld/error.log",
+                "pid": "/run/mysqld/mysqld.pid",
+                "socket": "/run/mysqld/mysqld.sock",
+            },
+            "p_drbd": {"drbd_resource": DRBD_RES},
+        },
+        types={AGENTS["pyha"][k]: AGENTS[agents][k] for k in AGENTS["pyha"]},
+        keep=(lambda words: True) if drbd else examples.mentions("p_drbd", "ms_drbd"),
+    )
 
 
 def cluster_defaults(lab: ClusterOps) -> str:

@@ -3,9 +3,9 @@
 - a systemd unit enabled for a service Pacemaker manages (mariadb/mysql, drbd): systemd
   starts it at boot beside Pacemaker, which then finds the service already running, or
   two servers on one datadir;
-- each pyha or reference resource's configuration validated at depth 10 here (OCF 1.1:
-  validate-all checks the local node at OCF_CHECK_LEVEL=10: installation, interfaces,
-  files), with the clone meta-attributes Pacemaker would pass;
+- each pyha or reference resource's configuration validated at depth 10 here (the
+  installation, interfaces and files, and pyha's stricter node checks), with the clone
+  meta-attributes Pacemaker would pass;
 - galera's promote timeout against the state transfer this node's datadir needs (the
   docs/agents.md's rule: 60 s + 2 x datadir size / 100 MB/s).
 

@@ -8,7 +8,9 @@ was: the VIP carries check_duplicate=true, which this node's reference IPaddr2 i
 and IPaddr2-py acts on (refused without --force); and MySQL's pid file is planted to
 name a foreign process, which the reference's probe takes for its server and
 mysql-py's does not (the probe disagrees: the old agents are put back). pyha check
-then finds each misconfiguration planted into a copy of this live CIB."""
+then finds each misconfiguration planted into a copy of this live CIB. Last, the
+guide's by-hand procedures (docs/MIGRATING.md), run line by line: crmsh to pyha, pcs
+back, nothing restarted either."""
 
 from __future__ import annotations
 
@@ -115,6 +117,19 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
         assert providers(stack, holder) == {provider}
         assert lab.where("p_ip") == [holder] and lab.where("p_mysql") == [holder]
         time.sleep(3)
+    # docs/MIGRATING.md by hand, as written: with crmsh to pyha (p_ip), then with pcs
+    # the way back, under the same writes.
+    ids = ["p_ip", "p_fs", "p_mysql"]
+    heartbeat, ours = ("heartbeat", "IPaddr2"), ("pyha", "IPaddr2-py")
+    by_hand = {}
+    for index, (old, new) in enumerate(((heartbeat, ours), (ours, heartbeat))):
+        at = time.monotonic()
+        steps = migrating.procedure(index)
+        migrating.by_hand(lab, holder, steps, "p_ip", old, new, lab.dir, ids)
+        by_hand[("crmsh", "pcs")[index]] = time.monotonic() - at
+        assert migrating.providers(lab, holder, ["p_ip"]) == {new[0]}
+        assert 'name="is-managed" value="false"' not in resources(stack, holder)
+        assert lab.where("p_ip") == [holder] and lab.where("p_mysql") == [holder]
     acked = writer.stop()
     assert stack.check_commits(acked) == []
     assert migrating.operated_since(lab, ["p_ip", "p_fs", "p_mysql"], since) == []
@@ -123,7 +138,8 @@ def test_migrate_to_pyha_and_back_restarts_nothing(reference_stack: SharedStack)
     print(
         f"migrate to pyha {timings['pyha']:.1f} s, back {timings['reference']:.1f} s; "
         f"{len(acked)} commits acknowledged, none lost; a disagreeing probe refused and "
-        f"the old agents back in {refused_in:.1f} s"
+        f"the old agents back in {refused_in:.1f} s; by hand (docs/MIGRATING.md) with "
+        f"crmsh {by_hand['crmsh']:.1f} s, back with pcs {by_hand['pcs']:.1f} s"
     )
 
 
