@@ -27,7 +27,7 @@ if ROOT not in sys.path:
 
 from bench.bench import write_section  # noqa: E402
 from lab import galera_scenarios as S  # noqa: E402
-from lab.galera import SOCKET, GaleraLab  # noqa: E402
+from lab.galera import GaleraLab  # noqa: E402
 
 AGENT_PATH = {
     "pyha": "/usr/lib/ocf/resource.d/pyha/galera-py",
@@ -58,18 +58,7 @@ print(json.dumps(out))
 
 
 def monitor_env(lab: GaleraLab, node: str) -> dict[str, str]:
-    address = "gcomm://" + ",".join(lab.node_names())
-    params = {
-        "binary": "/usr/sbin/mariadbd",
-        "config": lab.config_path,
-        "datadir": "/var/lib/mysql/data",
-        "user": "mysql",
-        "group": "mysql",
-        "log": "/var/lib/mysql/error.log",
-        "pid": "/run/mysqld/mysqld.pid",
-        "socket": SOCKET,
-        "wsrep_cluster_address": address,
-    }
+    params = lab.galera_params()
     env = {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         "OCF_ROOT": "/usr/lib/ocf",

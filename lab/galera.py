@@ -106,29 +106,29 @@ class GaleraLab(NamespaceCluster):
 
     # -- configuration -----------------------------------------------------------------
 
+    def galera_params(self) -> dict[str, str]:
+        """The galera resource's parameters in this lab (the bench's monitor too)."""
+        return {
+            "wsrep_cluster_address": "gcomm://" + ",".join(self.node_names()),
+            "binary": self.binary,
+            "config": self.config_path,
+            "datadir": "/var/lib/mysql/data",
+            "user": "mysql",
+            "group": "mysql",
+            "log": "/var/lib/mysql/error.log",
+            "pid": "/run/mysqld/mysqld.pid",
+            "socket": SOCKET,
+        }
+
     def galera_config(self, promote_timeout: int | None = None) -> str:
         """The README's Galera example with this lab's nodes, paths and VIP, after the
         fencing and the cluster's defaults."""
         from lab import examples
 
         promote_timeout = promote_timeout or self.promote_timeout
-        address = "gcomm://" + ",".join(self.node_names())
         stack = examples.adapt(
             examples.readme_block(examples.GALERA),
-            params={
-                "p_galera": {
-                    "wsrep_cluster_address": address,
-                    "binary": self.binary,
-                    "config": self.config_path,
-                    "datadir": "/var/lib/mysql/data",
-                    "user": "mysql",
-                    "group": "mysql",
-                    "log": "/var/lib/mysql/error.log",
-                    "pid": "/run/mysqld/mysqld.pid",
-                    "socket": SOCKET,
-                },
-                "p_vip": {"ip": NS_VIP},
-            },
+            params={"p_galera": self.galera_params(), "p_vip": {"ip": NS_VIP}},
             ops={
                 "p_galera": {
                     "promote": f"timeout={promote_timeout}s",
