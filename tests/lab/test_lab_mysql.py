@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab import examples
 from lab.cluster import NamespaceCluster
 from lab.disks import LoopDevice, loop_devices
 from tests.lab import need_lab
@@ -169,18 +170,31 @@ def replicated() -> Iterator[NamespaceCluster]:
                     ),
                 ],
             )
+        # The README's replication example, with the lab's paths, password and VIP, and
+        # monitors every 5 and 6 s (failovers within the test's time).
+        stack = examples.adapt(
+            examples.readme_block(examples.REPLICATION),
+            params={
+                "p_db": {
+                    "config": "/srv/my.cnf",
+                    "datadir": "/srv/mysql",
+                    "log": "/run/mysqld/error.log",
+                    "enable_creation": "true",
+                    "replication_user": "repl",
+                    "replication_passwd": "repl-pw",
+                    "additional_parameters": "--init-file=/srv/init.sql",
+                },
+                "p_vip": {"ip": VIP},
+            },
+            ops={"p_db": {"monitor:Promoted": "interval=5s", "monitor:Unpromoted": "interval=6s"}},
+        )
         lab.configure(
             "\n".join(
                 [
                     *lab.fencing_resources(),
                     "property stonith-enabled=true",
                     "rsc_defaults resource-stickiness=100",
-                    "primitive p_db ocf:pyha:mysql-py params config=/srv/my.cnf datadir=/srv/mysql "
-                    "log=/run/mysqld/error.log enable_creation=true replication_user=repl "
-                    "replication_passwd=repl-pw additional_parameters=--init-file=/srv/init.sql "
-                    "op monitor interval=5s role=Promoted op monitor interval=6s role=Unpromoted "
-                    "op start timeout=120s",
-                    "clone ms_db p_db meta promotable=true notify=true promoted-max=1 clone-max=2",
+                    stack,
                 ]
             )
         )
@@ -232,12 +246,15 @@ def switch_under_writes(lab: NamespaceCluster, primary: str) -> str:
     seconds = {}
     try:
         for to in ("reference", "pyha"):
-            seconds[to] = migrating.switch(lab, primary, command, to, ["p_db"], ["--timeout", "60"])
+            seconds[to] = migrating.switch(
+                lab, primary, command, to, ["p_db", "p_vip"], ["--timeout", "60"]
+            )
             time.sleep(2)
     finally:
         stop.set()
         writer.join()
-    assert migrating.operated_since(lab, ["p_db"], since) == []
+    assert migrating.operated_since(lab, ["p_db", "p_vip"], since) == []
+    assert lab.where("p_vip") == [primary]
     assert promoted(lab) == primary
     present = {int(x) for x in sql(lab, primary, "SELECT id FROM mig.t").split()}
     assert acked and set(acked) <= present, sorted(set(acked) - present)[:10]
