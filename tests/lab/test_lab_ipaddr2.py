@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -147,6 +148,25 @@ def test_crm_resource_trace_writes_the_trace_where_crm_says(cluster: NamespaceCl
     assert f"  ip={VIP}" in text and "  trace_ra=1" in text
     assert " run: ip " in text
     assert "exit 0 (SUCCESS)" in text
+    # crm report, as an administrator sends one with a bug, carries the trace.
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() - 600))
+    report = os.path.join(lab.dir, "report")
+    at = time.monotonic()
+    usage = lab.run(holder, ["crm", "report", "-h"], check=False).stdout
+    # crmsh 4: no extra logs, no editor for a description (crmsh 5 has neither option)
+    quiet = [o for o in ("-M", "-D") if f"{o}     :" in usage or f"  {o} " in usage]
+    lab.run(holder, ["crm", "report", "-S", "-Q", *quiet, "-d", "-f", since, report])
+    took = time.monotonic() - at
+    copied = [
+        os.path.join(d, n)
+        for d, _, names in os.walk(report)
+        for n in names
+        if n == found and d.endswith("/trace_ra/IPaddr2-py")
+    ]
+    assert copied, f"crm report did not collect {found}: {report}"
+    with open(copied[0]) as f:
+        assert f.read() == text
+    print(f"\ncrm report -S collected the trace in {took:.1f} s")
     lab.crm(holder, "resource", "untrace", "vip", "monitor")
 
 
