@@ -29,11 +29,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lab import roots  # noqa: E402
 
-# Left out in every root: the package builds need the build machine's tooling (they run
-# on Debian 12 in CI); DRBD needs User-Mode-Linux. The lab tests are not a tier inside a
-# root: they run here, on a cluster whose nodes run from it (run_cluster).
+# Left out in every root: the package builds and their manual pages need the build
+# machine's tooling (they run on Debian 12 in CI); DRBD needs User-Mode-Linux. The lab
+# tests are not a tier inside a root: they run here, on a cluster whose nodes run from
+# it (run_cluster).
 LEAVE_OUT = (
     "tests/contract/test_packages.py",
+    "tests/contract/test_manpages.py",  # the pages are built (and rendered) with the packages
     "tests/integration/test_drbd_real.py",  # User-Mode-Linux: the machine's own kernel build
     "tests/integration/test_uml_host.py",  # User-Mode-Linux too
 )
