@@ -126,7 +126,9 @@ def test_crm_resource_validate_against_installed_agents(installed: str) -> None:
     """crm_resource runs the agent the way Pacemaker does, from /usr/lib/ocf/resource.d.
 
     The install is bind-mounted there inside a private mount namespace, so the
-    machine's own /usr/lib/ocf is never changed.
+    machine's own /usr/lib/ocf is never changed. The address names its interface (lo,
+    which every node has): validate-all resolves it as IPaddr2's does, and a release's
+    root runs in a network namespace without routes.
     """
     need("crm_resource", "unshare", root=True)
     script = textwrap.dedent(f"""
@@ -136,7 +138,7 @@ def test_crm_resource_validate_against_installed_agents(installed: str) -> None:
             mkdir /usr/lib/ocf/resource.d/pyha
             mount --bind {installed}/usr/lib/ocf/resource.d/pyha /usr/lib/ocf/resource.d/pyha
         }}
-        crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=192.0.2.50 --option cidr_netmask=24; echo "rc=$?"
+        crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=192.0.2.50 --option cidr_netmask=24 --option nic=lo; echo "rc=$?"
         crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=192.0.2.50 --option arp_count=0 || echo "rc=$?"
         crm_resource --validate --class ocf --provider pyha --agent IPaddr2-py --option ip=fe80::1 || echo "rc=$?"
     """)
