@@ -21,20 +21,28 @@ ACTIVE_PASSIVE, GALERA, REPLICATION = 0, 1, 2
 KEYWORDS = ("params", "op", "meta")
 
 
-def readme_block(index: int) -> str:
-    """The README's index-th fenced block tagged crm."""
-    blocks: list[str] = []
+def fenced_blocks(path: str) -> list[tuple[str, list[str]]]:
+    """The fenced blocks of a markdown file: (info string, lines), in order (the one
+    reader of the documents' examples: the labs, docs/MIGRATING.md's procedures and
+    tests/contract/test_examples.py)."""
+    blocks: list[tuple[str, list[str]]] = []
     block: list[str] | None = None
-    with open(README) as f:
+    tag = ""
+    with open(path) as f:
         for line in f.read().splitlines():
-            if block is None and line.strip() == "```crm":
-                block = []
+            if block is None and line.startswith("```"):
+                block, tag = [], line[3:].strip()
             elif block is not None and line.startswith("```"):
-                blocks.append("\n".join(block))
+                blocks.append((tag, block))
                 block = None
             elif block is not None:
                 block.append(line)
-    return blocks[index]
+    return blocks
+
+
+def readme_block(index: int) -> str:
+    """The README's index-th fenced block tagged crm."""
+    return "\n".join([lines for tag, lines in fenced_blocks(README) if tag == "crm"][index])
 
 
 def statements(text: str) -> list[list[str]]:

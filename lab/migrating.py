@@ -78,19 +78,10 @@ def procedure(index: int) -> list[str]:
     lines, comments kept (a comment-only line is a step done by hand)."""
     import os
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
-    blocks: list[list[str]] = []
-    block: list[str] | None = None
-    with open(os.path.join(path, "MIGRATING.md")) as f:
-        for line in f.read().splitlines():
-            if block is None and line.strip() == "```procedure":
-                block = []
-            elif block is not None and line.startswith("```"):
-                blocks.append(block)
-                block = None
-            elif block is not None:
-                block.append(line)
-    return blocks[index]
+    from lab.examples import ROOT, fenced_blocks
+
+    blocks = fenced_blocks(os.path.join(ROOT, "docs", "MIGRATING.md"))
+    return [lines for tag, lines in blocks if tag == "procedure"][index]
 
 
 def by_hand(

@@ -72,22 +72,13 @@ CONFIGURING = (
 
 def fenced_blocks() -> list[tuple[str, str, str]]:
     """(document, info string, text) of every fenced block of the documents."""
-    found = []
-    for name in DOCUMENTS:
-        with open(os.path.join(ROOT, name)) as f:
-            lines = f.read().splitlines()
-        block: list[str] | None = None
-        tag = ""
-        for line in lines:
-            if line.startswith("```"):
-                if block is None:
-                    block, tag = [], line[3:].strip()
-                else:
-                    found.append((name, tag, "\n".join(block) + "\n"))
-                    block = None
-            elif block is not None:
-                block.append(line)
-    return found
+    from lab.examples import fenced_blocks as blocks_of
+
+    return [
+        (name, tag, "\n".join(lines) + "\n")
+        for name in DOCUMENTS
+        for tag, lines in blocks_of(os.path.join(ROOT, name))
+    ]
 
 
 def tagged(tag: str) -> list[Any]:
@@ -96,11 +87,12 @@ def tagged(tag: str) -> list[Any]:
     return [pytest.param(text, id=f"{doc}:{i}") for i, (doc, text) in enumerate(blocks)]
 
 
-def commands(text: str, program: str) -> list[list[str]]:
-    """The command lines of a block (continuation lines joined) that run program."""
+def commands(text: str, *programs: str) -> list[list[str]]:
+    """The command lines of a block (continuation lines joined) that run one of
+    programs, in order, as words."""
     joined = for_this_pacemaker(text).replace("\\\n", " ")
     lines = [shlex.split(line, comments=True) for line in joined.splitlines()]
-    return [words for words in lines if words and words[0] == program]
+    return [words for words in lines if words and words[0] in programs]
 
 
 def for_this_pacemaker(text: str) -> str:
@@ -217,15 +209,12 @@ def test_the_documents_crm_and_pcs_commands_run(
     path = os.path.join(str(tmp_path), "seed.crm")
     with open(path, "w") as f:
         f.write(for_this_pacemaker(seed))
-    lines = commands(text, "crm") + commands(text, "pcs")
+    lines = commands(text, "crm", "pcs")
     assert lines, text
     script = f'crm configure load update {path}; echo "@@seed=$?"\n'
-    for words in [w for w in (shlex.split(ln, comments=True) for ln in text.splitlines()) if w]:
-        quoted = " ".join(shlex.quote(w) for w in words[1:])
-        if words[0] == "pcs":
-            script += f'pcs -f "$CIB_file" {quoted}; echo "@@run=$?"\n'
-        elif words[0] == "crm":
-            script += f'crm {quoted}; echo "@@run=$?"\n'
+    for words in lines:
+        program = 'pcs -f "$CIB_file"' if words[0] == "pcs" else "crm"
+        script += f'{program} {" ".join(shlex.quote(w) for w in words[1:])}; echo "@@run=$?"\n'
     out = load(provider, str(tmp_path), script)
     assert "@@seed=0" in out and out.count("@@run=0") == len(lines), text + "\n" + out
     assert "@@verify=0" in out, out
