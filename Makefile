@@ -20,8 +20,8 @@ DIST_DIR ?= $(CURDIR)/build/dist
 DEB_DIR ?= $(CURDIR)/build/deb
 TARBALL := $(DIST_DIR)/pyha-$(VERSION).tar.gz
 MANPAGES := $(patsubst agents/%,build/man/ocf_pyha_%.7,$(AGENTS))
-# ocflib's modules as the packages ship them: ocflib.testing (fakes for tests) stays out.
-SHIPPED_PY = $(filter-out ocflib/testing.py,$(shell find ocflib -name '*.py' | sort))
+# ocflib's modules as the packages ship them: all of them (the test doubles live in tests/).
+SHIPPED_PY = $(shell find ocflib -name '*.py' | sort)
 
 .PHONY: all setup check check-installed lint typecheck test unit metadata man install uninstall dist rpm deb matrix bench bench-failover bench-galera demo soak clean
 
@@ -152,7 +152,7 @@ demo: setup
 # Hard failovers in a row with every acknowledged commit checked (not in CI: minutes each).
 SOAK_ARGS ?= --kind uml --failovers 10
 soak: setup
-	$(PYTHON) lab/soak.py $(SOAK_ARGS)
+	$(PYTHON) bench/soak.py $(SOAK_ARGS)
 
 # The whole stack's failover, pyha vs the reference agents, both labs (about half an hour).
 bench-failover: setup

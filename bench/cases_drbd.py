@@ -8,8 +8,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from bench.bench import Case, Side, Step
+from lab.drbdpair import CIB, GUESTS, Pair, seed_cib
 from lab.uml import UmlLab, drbd_resource
-from tests.integration.test_drbd_real import CIB, GUESTS, Pair, seed_cib
 
 REFERENCE = "/usr/lib/ocf/resource.d/linbit/drbd"
 PYHA = "/usr/lib/ocf/resource.d/pyha/drbd-py"

@@ -27,8 +27,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench.bench import write_section  # noqa: E402
+from bench.soak import run  # noqa: E402
 from lab.scenario import Failover  # noqa: E402
-from lab.soak import run  # noqa: E402
 
 KINDS = {
     "namespaces": "namespace nodes (token 1000 ms), shared loop disk",

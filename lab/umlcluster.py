@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
+from lab.cib import cib_text
 from lab.cluster import corosync_conf
 from lab.ops import ClusterOps, LabError
 from lab.uml import Guest, UmlLab
@@ -31,19 +30,7 @@ PCMK_ENV = {"PCMK_logfile": "/var/log/pacemaker/pacemaker.log", "PCMK_logfacilit
 
 def seed_cib(properties: Mapping[str, str]) -> str:
     """An empty CIB with cluster properties set (made on the host: fast)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "cib.xml")
-        with open(path, "w") as f:
-            subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
-        for name, value in properties.items():
-            subprocess.run(
-                ["crm_attribute", "--type", "crm_config", "--name", name, "--update", value],
-                env={**os.environ, "CIB_file": path},
-                check=True,
-                capture_output=True,
-            )
-        with open(path) as f:
-            return f.read()
+    return cib_text(properties=properties)
 
 
 class UmlCluster(UmlLab, ClusterOps):

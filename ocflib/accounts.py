@@ -1,5 +1,5 @@
 """Users and groups, as the agents see them: one seam (Context.accounts) with the
-system's databases behind it and a strict fake in ocflib.testing.
+system's databases behind it and a strict fake in tests/fakes.py.
 
 A name that does not exist is None, never an exception: validation reports it.
 """

@@ -14,52 +14,22 @@ from ocflib.params import Config, Param, Problem, String, parse_params
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from typing import Any, Callable, Protocol, TextIO
+    from typing import Callable, TextIO
 
-    from ocflib.accounts import Account
-    from ocflib.mysqlwire import PingResult
-    from ocflib.proc import Processes
-    from ocflib.run import Clock, Deadline, Runner
-
-    class Accounts(Protocol):
-        """Users and groups (ocflib.accounts.SystemAccounts, or a fake in tests)."""
-
-        def user(self, name: str) -> Account | None: ...
-
-        def group(self, name: str) -> int | None: ...
-
-        def groups(self, name: str) -> frozenset[int]: ...
-
-    class Sql(Protocol):
-        """SQL connections (ocflib.sqlclient.PyMySql, or a fake in tests)."""
-
-        @property
-        def error(self) -> type[Exception]: ...
-
-        def ping(
-            self, unix_socket: str, user: str, password: str, timeout: float
-        ) -> PingResult: ...
-
-        def query(
-            self,
-            unix_socket: str,
-            user: str,
-            password: str,
-            sql: str,
-            timeout: float,
-            verify_peer: Callable[[int, int], str | None],
-        ) -> PingResult: ...
-
-        def connect(
-            self,
-            *,
-            unix_socket: str,
-            user: str,
-            password: str,
-            timeout: float,
-            ssl: bool,
-            verify_peer: Callable[[int, int], str | None],
-        ) -> Any: ...
+    from ocflib.run import Deadline
+    from ocflib.seams import (
+        Accounts,
+        Clock,
+        DrbdNode,
+        Host,
+        Mounts,
+        Network,
+        Processes,
+        Runner,
+        Sql,
+    )
+    from ocflib.trace import Trace
+    from ocflib.world import World
 
     Handler = Callable[[Config, "Context"], OCF]
     Checker = Callable[[Config, "Context"], list[Problem]]
@@ -111,74 +81,67 @@ class Action:
 
 
 class Context:
-    """What a handler gets besides its Config: the environment, a runner
-    bounded by the action's deadline, and the log."""
+    """What a handler gets besides its Config: the environment, the action's
+    deadline, the log, a runner bounded by the deadline, and the world's other
+    seams (ocflib.seams) as attributes: procs, sql, accounts, clock, mounts, net,
+    host, drbd, out."""
 
-    __slots__ = (
-        "env",
-        "runner",
-        "deadline",
-        "log",
-        "agent",
-        "argv0",
-        "_accounts",
-        "out",
-        "_sql",
-        "_procs",
-    )
+    __slots__ = ("env", "runner", "deadline", "log", "agent", "argv0", "world")
 
     def __init__(
         self,
         env: OcfEnv,
+        world: World,
         runner: Runner,
         deadline: Deadline,
         log: Log,
         agent: Agent,
         argv0: str = "",
-        accounts: Accounts | None = None,
-        out: TextIO | None = None,
-        sql: Sql | None = None,
-        procs: Processes | None = None,
     ) -> None:
-        self._procs = procs
-        # where an action prints (status' running/stopped): the dispatcher's stdout
-        self.out: TextIO = sys.stdout if out is None else out
-        # the system's users and SQL are set up only if an action asks for them
-        self._sql = sql
-        self._accounts = accounts
-        self.argv0 = argv0
         self.env = env
+        self.world = world
         self.runner = runner
         self.deadline = deadline
         self.log = log
         self.agent = agent
+        self.argv0 = argv0
 
     @property
-    def accounts(self) -> Accounts:
-        """Users and groups: the system's, or a fake given to dispatch."""
-        if self._accounts is None:
-            from ocflib.accounts import SystemAccounts
-
-            self._accounts = SystemAccounts()
-        return self._accounts
+    def out(self) -> TextIO:
+        """Where an action prints (status' running/stopped)."""
+        return self.world.out
 
     @property
     def procs(self) -> Processes:
-        """The node's processes: ocflib.proc, or a fake given to dispatch."""
-        if self._procs is None:
-            from ocflib.proc import Processes
-
-            self._procs = Processes()
-        return self._procs
+        return self.world.procs
 
     @property
     def sql(self) -> Sql:
-        """SQL connections: pymysql, or a fake given to dispatch."""
-        if self._sql is None:
-            from ocflib.sqlclient import PyMySql
+        return self.world.sql
 
-            self._sql = PyMySql()
-        return self._sql
+    @property
+    def accounts(self) -> Accounts:
+        return self.world.accounts
+
+    @property
+    def clock(self) -> Clock:
+        return self.world.clock
+
+    @property
+    def mounts(self) -> Mounts:
+        return self.world.mounts
+
+    @property
+    def net(self) -> Network:
+        return self.world.net
+
+    @property
+    def host(self) -> Host:
+        return self.world.host
+
+    @property
+    def drbd(self) -> DrbdNode:
+        return self.world.drbd
 
     @property
     def action(self) -> str:
@@ -298,20 +261,12 @@ class Agent:
     # -- dispatch -----------------------------------------------------------
 
     def dispatch(
-        self,
-        argv: Sequence[str],
-        environ: Mapping[str, str],
-        runner: Runner | None = None,
-        *,
-        log: Log | None = None,
-        stdout: TextIO | None = None,
-        stderr: TextIO | None = None,
-        accounts: Accounts | None = None,
-        sql: Sql | None = None,
-        procs: Processes | None = None,
-        clock: Clock | None = None,
+        self, argv: Sequence[str], environ: Mapping[str, str], world: World | None = None
     ) -> int:
         """Run the action named by argv[1] and return the exit status.
+
+        world: the seams the action acts through (ocflib.world.World); none given,
+        the node's own.
 
         Policy: meta-data/usage/methods need nothing and always work.
         Configuration problems: stop returns SUCCESS (a resource with a
@@ -324,27 +279,23 @@ class Agent:
         never returns NOT_RUNNING;
         a never_fails action (notify) always returns SUCCESS.
         """
-        out = sys.stdout if stdout is None else stdout
-        err = sys.stderr if stderr is None else stderr
-        action_name = argv[1] if len(argv) > 1 else ""
-        text = None
-        if action_name == "methods":
-            text = "\n".join(sorted({*self._by_name, "meta-data", "validate-all"})) + "\n"
-        elif action_name == "meta-data":
-            from ocflib.pacemaker import for_this_pacemaker
+        if world is None:
+            from ocflib.world import World
 
-            text = for_this_pacemaker(self.metadata().encode()).decode()
-        elif action_name in ("usage", "help", "-h", "--help"):
-            text = self.usage() + "\n"
+            world = World()
+        action_name = argv[1] if len(argv) > 1 else ""
         env = OcfEnv(action_name, environ)
+        text = self._static_answer(action_name)
         if text is not None:
-            problem = _write(out, text)
+            problem = _write(world.out, text)
             if problem is None:
                 return OCF.SUCCESS
             _write(
-                err, f"{env.exit_reason_prefix}cannot write the {action_name} output: {problem}\n"
+                world.err,
+                f"{env.exit_reason_prefix}cannot write the {action_name} output: {problem}\n",
             )
             return OCF.ERR_GENERIC
+        log = world.log
         if log is None:
             from ocflib.log import configure
 
@@ -353,63 +304,59 @@ class Agent:
             value = env.reskeys.get(param.name)
             if value:
                 log.add_secret(value)
-        trace = None
-        if environ.get("OCF_RESKEY_trace_ra") or environ.get("OCF_TRACE_RA"):
-            from ocflib import trace as tracing
-
-            if tracing.wanted(environ):
-                trace = tracing.Trace.open(
-                    environ, self.name, env.instance, action_name, log.warning
-                )
-                if trace is not None:
-                    trace.header(
-                        self.name,
-                        self.version,
-                        action_name,
-                        argv,
-                        environ,
-                        log.redact,
-                        [p.name for p in self.secret_params],
-                    )
-                    log.trace = trace
+        trace = self._open_trace(argv, environ, env, log)
         rc: int = OCF.ERR_GENERIC
         try:
-            rc = self._dispatch(
-                action_name,
-                argv[0],
-                env,
-                environ,
-                runner,
-                log,
-                err,
-                out,
-                accounts,
-                sql,
-                procs,
-                clock,
-            )
+            rc = self._dispatch(argv[0], env, environ, world, log)
         finally:
             if trace is not None:
                 log.trace = None
                 trace.finish(rc)
         return rc
 
+    def _static_answer(self, action_name: str) -> str | None:
+        """The text of methods, meta-data and usage (they need nothing), else None."""
+        if action_name == "methods":
+            return "\n".join(sorted({*self._by_name, "meta-data", "validate-all"})) + "\n"
+        if action_name == "meta-data":
+            from ocflib.pacemaker import for_this_pacemaker
+
+            return for_this_pacemaker(self.metadata().encode()).decode()
+        if action_name in ("usage", "help", "-h", "--help"):
+            return self.usage() + "\n"
+        return None
+
+    def _open_trace(
+        self, argv: Sequence[str], environ: Mapping[str, str], env: OcfEnv, log: Log
+    ) -> Trace | None:
+        """The action's trace when trace_ra asks for one (it then gets every log
+        message through log.trace)."""
+        if not (environ.get("OCF_RESKEY_trace_ra") or environ.get("OCF_TRACE_RA")):
+            return None
+        from ocflib import trace as tracing
+
+        if not tracing.wanted(environ):
+            return None
+        trace = tracing.Trace.open(environ, self.name, env.instance, env.action, log.warning)
+        if trace is not None:
+            trace.header(
+                self.name,
+                self.version,
+                env.action,
+                argv,
+                environ,
+                log.redact,
+                [p.name for p in self.secret_params],
+            )
+            log.trace = trace
+        return trace
+
     def _dispatch(
-        self,
-        action_name: str,
-        argv0: str,
-        env: OcfEnv,
-        environ: Mapping[str, str],
-        runner: Runner | None,
-        log: Log,
-        err: TextIO,
-        out: TextIO,
-        accounts: Accounts | None,
-        sql: Sql | None,
-        procs: Processes | None,
-        clock: Clock | None,
+        self, argv0: str, env: OcfEnv, environ: Mapping[str, str], world: World, log: Log
     ) -> int:
         """dispatch() after the log (and the trace) is set up."""
+        action_name = env.action
+        err = world.err
         if not action_name:
             _write(err, self.usage() + "\n")
             return self._fail(env, log, err, OCF.ERR_ARGS, "no action given")
@@ -419,15 +366,17 @@ class Agent:
             return self._fail(
                 env, log, err, OCF.ERR_UNIMPLEMENTED, f"action {action_name!r} is not implemented"
             )
-        from ocflib.run import Deadline, ProcessRunner
+        from ocflib.run import Deadline
 
         fallback = action.timeout_s if action is not None else 20.0
-        deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback, clock)
+        clock = world.clock
+        deadline = Deadline.from_timeout_ms(env.timeout_ms, fallback, clock.monotonic, clock.sleep)
+        runner = world.runner
         if runner is None:
+            from ocflib.run import ProcessRunner
+
             runner = ProcessRunner(deadline, log, environ=environ, secrets=log.secrets)
-        ctx = Context(
-            env, runner, deadline, log, self, os.path.realpath(argv0), accounts, out, sql, procs
-        )
+        ctx = Context(env, world, runner, deadline, log, self, os.path.realpath(argv0))
         try:
             rc = self._run(action, ctx)
         except OCFError as error:
@@ -436,24 +385,14 @@ class Agent:
             # The node refused (permissions, a read-only or full file system):
             # a failure of this action here, said plainly, not an agent bug.
             where = f"{error.filename}: " if error.filename else ""
-            rc = self._fail(
-                env,
-                log,
-                err,
-                OCF.ERR_GENERIC,
-                f"{action_name} failed: {where}{error.strerror or error}",
-            )
+            reason = f"{action_name} failed: {where}{error.strerror or error}"
+            rc = self._fail(env, log, err, OCF.ERR_GENERIC, reason)
         except Exception as error:  # noqa: BLE001 - the one place that catches all
             import traceback
 
             log.debug("traceback: %s", traceback.format_exc())
-            rc = self._fail(
-                env,
-                log,
-                err,
-                OCF.ERR_GENERIC,
-                f"internal error in {self.name}: {type(error).__name__}: {error}",
-            )
+            reason = f"internal error in {self.name}: {type(error).__name__}: {error}"
+            rc = self._fail(env, log, err, OCF.ERR_GENERIC, reason)
         if action_name == "stop" and rc == OCF.NOT_RUNNING:
             rc = OCF.SUCCESS
         if action is not None and action.never_fails and rc != OCF.SUCCESS:
@@ -515,7 +454,7 @@ class Agent:
         return rc
 
     def main(self) -> int:
-        """Entry point of an agent executable."""
+        """Entry point of an agent executable: the node's own world."""
         return self.dispatch(sys.argv, os.environ)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "probe_ipv4_in_use",
     "send_unsolicited_na",
     "format_mac",
+    "SystemNetwork",
 ]
 
 AF_PACKET = 17
@@ -175,3 +176,25 @@ def send_unsolicited_na(nic: str, ip: IPAddr, count: int, interval_ms: int) -> i
     finally:
         sock.close()
     return sent
+
+
+class SystemNetwork:
+    """The network seam (Context.net): interfaces of this network namespace and
+    the raw-socket announcements and probes above."""
+
+    def nic_exists(self, nic: str) -> bool:
+        """True if nic exists in this network namespace."""
+        try:
+            _socket.if_nametoindex(nic)
+        except OSError:
+            return False
+        return True
+
+    def probe_ipv4_in_use(self, nic: str, ip: IPAddr, timeout_ms: int) -> str | None:
+        return probe_ipv4_in_use(nic, ip, timeout_ms)
+
+    def send_gratuitous_arp(self, nic: str, ip: IPAddr, count: int, interval_ms: int) -> int:
+        return send_gratuitous_arp(nic, ip, count, interval_ms)
+
+    def send_unsolicited_na(self, nic: str, ip: IPAddr, count: int, interval_ms: int) -> int:
+        return send_unsolicited_na(nic, ip, count, interval_ms)

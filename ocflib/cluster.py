@@ -5,7 +5,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ocflib.env import OcfEnv
-    from ocflib.run import Runner
+    from ocflib.seams import Runner
 
 __all__ = [
     "promotion_uses_crm_attribute",

@@ -1,4 +1,7 @@
-"""DRBD state, read from `drbdsetup events2 --now RES`, and the promotion-score ladder.
+"""DRBD state, parsed from `drbdsetup events2 --now RES`, and the promotion-score ladder.
+
+Pure logic: the texts come from the caller (the runner's output, the drbd seam's
+reads of /proc: ocflib.drbdnode).
 
 One parser for DRBD 9 and for 8.4: drbd-utils 9.x emulates events2 for an
 8.4 kernel (drbdsetup-84), with the connection always named `peer`, no
@@ -22,8 +25,7 @@ __all__ = [
     "promotion_score",
     "KEEP",
     "parse_version",
-    "module_version",
-    "device_holders",
+    "version_line",
 ]
 
 # Disk states that give readable, trustworthy data here.
@@ -324,38 +326,13 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
-def module_version(proc_drbd: str = "/proc/drbd") -> tuple[int, int, int] | None:
-    """The loaded module's version from /proc/drbd ("version: 8.4.11 (api:1/...)"),
-    or None when the module is not loaded."""
-    try:
-        with open(proc_drbd) as f:
-            first = f.readline()
-    except OSError:
-        return None
+DRBD_MAJOR = 147
+
+
+def version_line(first: str) -> tuple[int, int, int] | None:
+    """The module's version from the first line of /proc/drbd ("version: 8.4.11
+    (api:1/...)"), or None when it says none."""
     words = first.split()
     if len(words) >= 2 and words[0] == "version:":
         return parse_version(words[1].split("-")[0])
     return None
-
-
-DRBD_MAJOR = 147
-
-
-def device_holders(minors: Iterable[int], *, proc: str = "/proc") -> list[str]:
-    """Who keeps /dev/drbdN open: mounts of it and processes with it open,
-    as short phrases for an exit reason."""
-    from ocflib.mounts import read_mounts
-    from ocflib.proc import fd_holders, process
-
-    wanted = set(minors)
-    out: list[str] = []
-    try:
-        for mount in read_mounts(f"{proc}/self/mountinfo"):
-            if mount.major == DRBD_MAJOR and mount.minor in wanted:
-                out.append(f"mounted on {mount.target}")
-    except OSError:
-        pass
-    for pid, target in fd_holders({f"/dev/drbd{m}" for m in wanted}, proc=proc):
-        p = process(pid)
-        out.append(f"process {pid} ({p.name if p else '?'}) has {target} open")
-    return out

@@ -83,7 +83,6 @@ class Log:
             isatty = getattr(stream, "isatty", lambda: False)()
             to_stderr = bool(isatty) or (not facility and not logfile)
         self.to_stderr = to_stderr
-        self.records: list[tuple[str, str]] | None = None
         # The action's trace (ocflib.trace.Trace) when trace_ra is on: every message,
         # debug included, and every command the runner ran.
         self.trace: Trace | None = None
@@ -106,32 +105,28 @@ class Log:
             text = text.replace(secret, "<redacted>")
         return text
 
+    def format(self, msg: str, args: tuple[object, ...]) -> str:
+        """msg % args (joined when they do not fit), every secret redacted."""
+        if args:
+            try:
+                msg = msg % args
+            except (TypeError, ValueError):
+                msg = " ".join([msg, *map(str, args)])
+        return self.redact(msg)
+
     def log(self, level: str, msg: str, *args: object, ignore_stderr: bool = False) -> None:
         """Write one message at level (debug, info, warning, error, crit).
 
         ignore_stderr: the text is already on stderr (an exit reason), as
         __ha_log --ignore-stderr.
         """
-        if (
-            level == "debug"
-            and not self.debug_enabled
-            and self.records is None
-            and self.trace is None
-        ):
+        quiet = level == "debug" and not self.debug_enabled
+        if quiet and self.trace is None:
             return
-        if args:
-            try:
-                msg = msg % args
-            except (TypeError, ValueError):
-                msg = " ".join([msg, *map(str, args)])
-        msg = self.redact(msg)
+        msg = self.format(msg, args)
         if self.trace is not None:
             self.trace.log(level, msg)
-            if level == "debug" and not self.debug_enabled and self.records is None:
-                return
-        if self.records is not None:
-            self.records.append((level, msg))
-            if level == "debug" and not self.debug_enabled:
+            if quiet:
                 return
         prefix = _LEVELS.get(level, level.upper())
         line = f"{prefix}: {msg}"

@@ -9,10 +9,33 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Protocol
     from xml.etree.ElementTree import Element
 
-    from ocflib.agent import Agent
     from ocflib.params import Param
+
+    # What render reads of an agent (ocflib.agent.Agent and Action have it): the
+    # shapes, so that this module does not import the agent that imports it.
+    class ActionSpec(Protocol):
+        name: str
+        timeout_s: float
+        interval_s: float | None
+        depth: int | None
+        role: str | None
+        start_delay_s: float | None
+
+    class AgentSpec(Protocol):
+        name: str
+        version: str
+        ocf_version: str
+        shortdesc: str
+        longdesc: str
+
+        @property
+        def params(self) -> Sequence[Param[object]]: ...
+
+        def all_actions(self) -> Sequence[ActionSpec]: ...
 
 __all__ = ["render", "xml_safe"]
 
@@ -53,7 +76,7 @@ def _param_longdesc(param: Param[object]) -> str:
     return text
 
 
-def render(agent: Agent) -> str:
+def render(agent: AgentSpec) -> str:
     """The agent's meta-data document as text (UTF-8, with DOCTYPE)."""
     import xml.etree.ElementTree as ET
 

@@ -1,4 +1,5 @@
-"""The mount table (/proc/self/mountinfo); ocflib.proc finds the processes that hold a mount.
+"""The mount table (/proc/self/mountinfo); ocflib.holders finds
+the processes that hold a mount.
 
 Reading these files never touches the mounted file systems themselves, so
 nothing here blocks on a hung NFS server.
@@ -8,7 +9,14 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["Mount", "read_mounts", "unescape", "mounts_at", "mounts_below"]
+__all__ = [
+    "Mount",
+    "read_mounts",
+    "unescape",
+    "mounts_at",
+    "mounts_below",
+    "SystemMounts",
+]
 
 MOUNTINFO = "/proc/self/mountinfo"
 
@@ -128,3 +136,30 @@ def mounts_below(mounts: list[Mount], target: str) -> list[Mount]:
     prefix = target.rstrip("/") + "/"
     below = [m for m in mounts if m.target.startswith(prefix)]
     return sorted(below, key=lambda m: m.target, reverse=True)
+
+
+class SystemMounts:
+    """The mounts seam (Context.mounts): this namespace's mount table, block
+    device numbers and the file system types the kernel knows."""
+
+    def table(self) -> list[Mount]:
+        """The current mount table of this process's mount namespace."""
+        return read_mounts()
+
+    def device_number(self, path: str) -> int | None:
+        """st_rdev of a block device node (symlinks such as /dev/mapper followed)."""
+        import stat
+
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_rdev if stat.S_ISBLK(st.st_mode) else None
+
+    def supports(self, fstype: str) -> bool:
+        """fstype is in /proc/filesystems (its module loaded or built in)."""
+        try:
+            with open("/proc/filesystems") as f:
+                return any(line.split()[-1] == fstype for line in f if line.strip())
+        except OSError:
+            return False

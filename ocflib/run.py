@@ -16,37 +16,30 @@ from ocflib.errors import CommandFailed, CommandNotFound, CommandTimeout
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
-    from typing import Protocol
 
     from ocflib.log import Log
 
-    class Runner(Protocol):
-        """What agents use to run commands (ProcessRunner, or a fake in tests)."""
 
-        def run(
-            self,
-            argv: Sequence[str],
-            *,
-            input: str | None = None,
-            ok: Collection[int] | None = (0,),
-            timeout: float | None = None,
-            env: Mapping[str, str] | None = None,
-        ) -> Result: ...
-
-        def which(self, program: str) -> str | None: ...
-
-    class Clock(Protocol):
-        """Time for the agents (the system's, or ocflib.testing.FakeClock)."""
-
-        def monotonic(self) -> float: ...
-
-        def sleep(self, seconds: float) -> None: ...
-
-
-__all__ = ["Deadline", "ProcessRunner", "Result", "SAFE_PATH", "which", "spawn_detached"]
+__all__ = [
+    "Deadline",
+    "ProcessRunner",
+    "Result",
+    "SAFE_PATH",
+    "SystemClock",
+    "which",
+    "spawn_detached",
+]
 
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 _SIGKILL = 9
+
+
+class SystemClock:
+    """The clock seam (Context.clock): the system's clocks and pauses."""
+
+    monotonic = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+    time = staticmethod(time.time)
 
 
 class Result:
@@ -83,7 +76,7 @@ class Deadline:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        # the clock and the pause: the system's, or a fake's (ocflib.testing.FakeClock)
+        # the clock and the pause: the clock seam's (ocflib.seams.Clock)
         self._clock: Callable[[], float] = time.monotonic if clock is None else clock
         self._sleep: Callable[[float], None] = time.sleep if sleep is None else sleep
         self.start: float = self._now()
@@ -101,13 +94,15 @@ class Deadline:
 
     @classmethod
     def from_timeout_ms(
-        cls, timeout_ms: int | None, fallback_s: float, clock: Clock | None = None
+        cls,
+        timeout_ms: int | None,
+        fallback_s: float,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> Deadline:
         """OCF_RESKEY_CRM_meta_timeout if Pacemaker passed one, else fallback."""
         total = timeout_ms / 1000.0 if timeout_ms is not None and timeout_ms > 0 else fallback_s
-        if clock is None:
-            return cls(total)
-        return cls(total, clock=clock.monotonic, sleep=clock.sleep)
+        return cls(total, clock=clock, sleep=sleep)
 
     def nap(self, seconds: float) -> None:
         """Pause, but never past the budget."""

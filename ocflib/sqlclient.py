@@ -1,5 +1,5 @@
 """SQL for the agents: one seam (Context.sql) with pymysql behind it and a strict
-fake in ocflib.testing. pymysql is imported only when an action needs SQL.
+fake in tests/fakes.py. pymysql is imported only when an action needs SQL.
 
 PyMySql.connect never hands a password to the wrong party: over a Unix socket the
 listener is identified first (SO_PEERCRED; verify_peer says why not, or None), and

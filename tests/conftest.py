@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Generator, Mapping, Sequence
+from typing import Any
 
 import pytest
 
@@ -17,16 +18,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from ocflib.agent import Agent  # noqa: E402
-from ocflib.log import Log  # noqa: E402
-from ocflib.testing import (  # noqa: E402
-    STANDARD_ACCOUNTS,
-    STANDARD_GROUPS,
-    FakeAccounts,
-    FakeClock,
-    FakeProcesses,
-    FakeRunner,
-    FakeSql,
-)
+from ocflib.world import World  # noqa: E402
+from tests.fakes import FakeRunner, RecordingLog, fake_world  # noqa: E402
 
 # The agents under test: the checkout's, or with PYHA_AGENTS_DIR an installed package's
 # (CI installs the .deb and runs the integration and contract tests against it).
@@ -131,30 +124,19 @@ def dispatch(
     env: Mapping[str, str],
     runner: FakeRunner | None = None,
     argv: Sequence[str] | None = None,
-    accounts: FakeAccounts | None = None,
-    sql: FakeSql | None = None,
-    procs: FakeProcesses | None = None,
-    clock: FakeClock | None = None,
+    *,
+    world: World | None = None,
+    **seams: Any,
 ) -> Outcome:
-    """Run agent.dispatch in process with captured streams and log. The world is
-    fake and strict: users and groups are FakeAccounts (root and mysql unless
-    given), SQL a FakeSql and processes FakeProcesses (empty unless given)."""
-    out, err = io.StringIO(), io.StringIO()
-    log = Log(agent.name, "test", to_stderr=False)
-    log.records = []
+    """Run agent.dispatch in process in a world of strict fakes (tests/fakes.py:
+    fake_world; seams given by keyword replace its fakes): users and groups are
+    root and mysql, SQL a FakeSql, processes FakeProcesses, time a FakeClock.
+    The outcome has the exit code, both streams and the log's records."""
+    if world is None:
+        world = fake_world(runner, **seams)
     args = list(argv) if argv is not None else ["agent"] + ([action] if action else [])
-    if accounts is None:
-        accounts = FakeAccounts(STANDARD_ACCOUNTS, STANDARD_GROUPS)
-    rc = agent.dispatch(
-        args,
-        env,
-        runner or FakeRunner(),
-        log=log,
-        stdout=out,
-        stderr=err,
-        accounts=accounts,
-        sql=sql if sql is not None else FakeSql(),
-        procs=procs if procs is not None else FakeProcesses(),
-        clock=clock,
-    )
-    return Outcome(rc, out.getvalue(), err.getvalue(), log.records)
+    rc = agent.dispatch(args, env, world)
+    log = world.log
+    assert isinstance(log, RecordingLog)
+    assert isinstance(world.out, io.StringIO) and isinstance(world.err, io.StringIO)
+    return Outcome(rc, world.out.getvalue(), world.err.getvalue(), log.records)

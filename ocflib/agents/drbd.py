@@ -14,7 +14,6 @@ to UpToDate data reports 9, and every loop ends within the action's deadline.
 from __future__ import annotations
 
 import os
-import time
 
 from ocflib.agent import Action, Agent, Context
 from ocflib.errors import ConfigError, GenericError, NotInstalledError
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from ocflib.run import Result
 
 VERSION = "1.0"
-PROC_DRBD = "/proc/drbd"
 # drbd.ocf's charset for resource names and the config path.
 DRBD_NAME_CHARS = "-%+./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 # One drbdadm/drbdsetup/crm_resource call waits at most this long (the action's deadline
@@ -268,9 +266,9 @@ def clone_limits(ctx: Context, v9: bool) -> list[Problem]:
 
 def kernel_version(ctx: Context) -> tuple[int, int, int] | None:
     """The DRBD module's version: loaded (/proc/drbd), else what modinfo finds."""
-    from ocflib.drbdstate import module_version, parse_version
+    from ocflib.drbdstate import parse_version
 
-    version = module_version(PROC_DRBD)
+    version = ctx.drbd.module_version()
     if version is not None:
         return version
     if ctx.runner.which("modinfo") is None:
@@ -334,10 +332,8 @@ def peer_names(state: State) -> str:
     return "the peer" if names else ""
 
 
-def holders_text(state: State) -> str:
-    from ocflib.drbdstate import device_holders
-
-    holders = device_holders(state.minors)
+def holders_text(ctx: Context, state: State) -> str:
+    holders = ctx.drbd.device_holders(state.minors)
     return ("device in use: " + ", ".join(holders) + "; ") if holders else ""
 
 
@@ -410,14 +406,14 @@ def _cache_path(ctx: Context) -> str:
 
 
 def _read_cache(ctx: Context) -> tuple[str, float] | None:
-    from ocflib.proc import read_private_file
+    from ocflib.pidfiles import read_private_file
 
     got = read_private_file(_cache_path(ctx), 64)
-    return (got[0].strip(), time.time() - got[1]) if got else None
+    return (got[0].strip(), ctx.clock.time() - got[1]) if got else None
 
 
 def _write_cache(ctx: Context, text: str) -> None:
-    from ocflib.proc import write_private_file
+    from ocflib.pidfiles import write_private_file
 
     try:
         write_private_file(_cache_path(ctx), text + "\n")
@@ -516,16 +512,14 @@ def maybe_outdate_self(cfg: Config, ctx: Context, state: State) -> None:
 
 
 def load_module(cfg: Config, ctx: Context) -> None:
-    from ocflib.drbdstate import module_version
-
-    if module_version(PROC_DRBD) is not None:
+    if ctx.drbd.module_version() is not None:
         return
     params = ctx.runner.run(drbdadm(cfg, "sh-mod-parms"), ok=None, timeout=TOOL_TIMEOUT_S)
     argv = ["modprobe", "-s", "drbd"]
     if params.returncode == 0:
         argv += params.stdout.split()
     result = ctx.runner.run(argv, ok=None, timeout=60)
-    if result.returncode != 0 or module_version(PROC_DRBD) is None:
+    if result.returncode != 0 or ctx.drbd.module_version() is None:
         raise NotInstalledError(f"cannot load the DRBD module: {failure(result)}")
 
 
@@ -550,7 +544,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
             if result.returncode != 0:
                 raise GenericError(
                     f"{res} is Primary and cannot be demoted: "
-                    f"{holders_text(state)}{failure(result)}"
+                    f"{holders_text(ctx, state)}{failure(result)}"
                 )
             ctx.deadline.nap(0.2)  # look again, never in a busy loop
             if ctx.deadline.expired():
@@ -590,12 +584,10 @@ def wait_connected(cfg: Config, ctx: Context, seconds: float, state: State) -> S
 
 
 def stop(cfg: Config, ctx: Context) -> OCF:
-    from ocflib.drbdstate import module_version
-
     if cfg.get(RESOURCE) is None:
         return OCF.SUCCESS
     res = cfg[RESOURCE]
-    if module_version(PROC_DRBD) is None:
+    if ctx.drbd.module_version() is None:
         set_drbd_score(cfg, ctx, None, force=True)
         return OCF.SUCCESS
     if ctx.runner.which("drbdsetup") is None:
@@ -610,7 +602,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
                 # drbdadm needs a readable configuration; drbdsetup does not.
                 result = ctx.runner.run(["drbdsetup", "down", res], ok=None)
         if result.returncode != 0:
-            last = holders_text(state) + failure(result)
+            last = holders_text(ctx, state) + failure(result)
             ctx.deadline.nap(0.5)
             if ctx.deadline.remaining() < ROUND_S:  # no time for another look and try
                 raise GenericError(f"cannot stop DRBD resource {res}: {last}")
@@ -677,7 +669,7 @@ def demote(cfg: Config, ctx: Context) -> OCF:
         if result.returncode == 0:
             state.role = "Secondary"
             break
-        reason = holders_text(state) + failure(result)
+        reason = holders_text(ctx, state) + failure(result)
         ctx.deadline.nap(0.5)
         if ctx.deadline.remaining() < ROUND_S:
             raise GenericError(f"cannot demote {res}: {reason}")

@@ -21,7 +21,7 @@ from ocflib.errors import (
     NotInstalledError,
 )
 from ocflib.exitcodes import OCF
-from ocflib.mounts import Mount, mounts_at, mounts_below, read_mounts
+from ocflib.mounts import Mount, mounts_at, mounts_below
 from ocflib.params import (
     NAME_CHARS,
     Boolean,
@@ -40,7 +40,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from ocflib.proc import FileSystem, Holder
+    from ocflib.holders import FileSystem, Holder
 
 VERSION = "1.1"
 
@@ -300,12 +300,12 @@ def mount_point(cfg: Config, mounts: list[Mount]) -> str:
     return candidate
 
 
-def target(cfg: Config, mounts: list[Mount] | None = None) -> Target:
+def target(cfg: Config, mounts: list[Mount]) -> Target:
     """What the parameters name; mounts: the mount table, if already read."""
     fstype = (cfg.get(FSTYPE) or "").strip()
     options = tuple(o for o in (cfg.get(OPTIONS) or "").split(",") if o)
     tag, source = split_device(cfg[DEVICE])
-    directory = mount_point(cfg, read_mounts() if mounts is None else mounts)
+    directory = mount_point(cfg, mounts)
     if "bind" in options or "rbind" in options:
         kind = "bind"
     elif fstype in NETWORK_FS:
@@ -372,23 +372,12 @@ def check_local(cfg: Config, ctx: Context) -> list[Problem]:
             problems.append(
                 Problem(f"Setup problem: couldn't find command: {program}", OCF.ERR_INSTALLED)
             )
-    if ctx.action in ("start", "stop") and os.geteuid() != 0:
+    if ctx.action in ("start", "stop") and ctx.host.euid() != 0:
         problems.append(Problem(f"You must be root for {ctx.action} operation.", OCF.ERR_PERM))
     return problems
 
 
 # --- 4. The mount table -----------------------------------------------------------------
-
-
-def device_number(path: str) -> int | None:
-    """st_rdev of a block device node (symlinks such as /dev/mapper followed)."""
-    import stat
-
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_rdev if stat.S_ISBLK(st.st_mode) else None
 
 
 def resolve_tag(ctx: Context, t: Target) -> str | None:
@@ -404,7 +393,7 @@ def is_ours(ctx: Context, t: Target, m: Mount, mounts: list[Mount]) -> bool:
     """Does mount m carry our file system?"""
     if t.kind in ("block", "tag"):
         path = t.source if t.kind == "block" else resolve_tag(ctx, t)
-        number = device_number(path) if path else None
+        number = ctx.mounts.device_number(path) if path else None
         return number is not None and number == m.dev
     if t.kind == "bind":
         return is_bind_of(ctx, t.source, m, mounts)
@@ -481,7 +470,7 @@ class MountPointState:
 
 
 def examine(ctx: Context, t: Target, mounts: list[Mount] | None = None) -> MountPointState:
-    mounts = read_mounts() if mounts is None else mounts
+    mounts = ctx.mounts.table() if mounts is None else mounts
     at = mounts_at(mounts, t.directory)
     ours = [m for m in at if is_ours(ctx, t, m, mounts)]
     foreign = [m for m in at if m not in ours]
@@ -504,11 +493,11 @@ def fstype_supported(ctx: Context, fstype: str) -> None:
         if fstype.startswith("fuse.") or fstype in ("glusterfs", "rozofs")
         else ("nfs4" if fstype == "efs" else fstype)
     )
-    if _in_proc_filesystems(support):
+    if ctx.mounts.supports(support):
         return
     if ctx.runner.which("modprobe") is not None:
         ctx.runner.run(["modprobe", support], ok=None, timeout=30)
-        if _in_proc_filesystems(support):
+        if ctx.mounts.supports(support):
             return
     raise NotInstalledError(
         f"Couldn't find filesystem {fstype} in /proc/filesystems "
@@ -516,17 +505,11 @@ def fstype_supported(ctx: Context, fstype: str) -> None:
     )
 
 
-def _in_proc_filesystems(fstype: str) -> bool:
-    try:
-        with open("/proc/filesystems") as f:
-            return any(line.split()[-1] == fstype for line in f if line.strip())
-    except OSError:
-        return False
-
-
 def wait_for_device(ctx: Context, path: str) -> bool:
     """A block device node may appear a moment late (udev); wait a little."""
-    return ctx.deadline.wait_until(lambda: device_number(path) is not None, within=5.0, keep=1.0)
+    return ctx.deadline.wait_until(
+        lambda: ctx.mounts.device_number(path) is not None, within=5.0, keep=1.0
+    )
 
 
 def fsck_needed(cfg: Config, fstype: str) -> bool:
@@ -539,7 +522,7 @@ def fsck_needed(cfg: Config, fstype: str) -> bool:
 
 
 def start(cfg: Config, ctx: Context) -> OCF:
-    mounts = read_mounts()
+    mounts = ctx.mounts.table()
     t = target(cfg, mounts)
     if ctx.env.is_clone:
         check_clone_safety(cfg, ctx, t)
@@ -603,7 +586,7 @@ def start(cfg: Config, ctx: Context) -> OCF:
         raise GenericError(
             f"Couldn't mount device [{device}] as {t.directory}: {err.reason}"
         ) from err
-    state = examine(ctx, target(cfg))  # re-resolved: the mount point may be new
+    state = examine(ctx, target(cfg, ctx.mounts.table()))  # re-resolved: the mount point may be new
     if not state.ours:
         raise GenericError(
             f"mount of {device} on {t.directory} returned success but the "
@@ -627,7 +610,7 @@ def check_clone_safety(cfg: Config, ctx: Context, t: Target) -> None:
 
 
 def monitor(cfg: Config, ctx: Context) -> OCF:
-    mounts = read_mounts()
+    mounts = ctx.mounts.table()
     t = target(cfg, mounts)
     state = examine(ctx, t, mounts)
     if not state.ours:
@@ -781,7 +764,7 @@ def stop(cfg: Config, ctx: Context) -> OCF:
     """Unmount submounts, other mounts of the same device, then the mount point;
     succeed only when the directory is really unmounted."""
 
-    mounts = read_mounts()
+    mounts = ctx.mounts.table()
     t = target(cfg, mounts)
     state = examine(ctx, t, mounts)
     if not state.ours:
@@ -847,7 +830,7 @@ def unmount(
                 detail = result.stderr.strip().splitlines()[-1]
         except CommandTimeout:
             detail = "umount hangs"
-        current = [m for m in read_mounts() if m.target == path]
+        current = [m for m in ctx.mounts.table() if m.target == path]
         if not current:
             ctx.log.info("unmounted %s successfully", path)
             return
@@ -907,21 +890,18 @@ def unmount_in_namespace(
     pids = fs.members.get(ns, [])
     if not pids:
         return
-    fds: list[int] = []
+    pinned = None
     try:
         # the namespace and the root directory its mountinfo paths are relative to
-        fds.append(os.open(f"/proc/{pids[0]}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC))
-        fds.append(os.open(f"/proc/{pids[0]}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
-        if os.readlink(f"/proc/self/fd/{fds[0]}") != ns:
+        pinned = ctx.procs.pin_namespace(ns, pids[0])
+        if pinned is None:
             return
-        for fd in fds:
-            os.set_inheritable(fd, True)
         for m in sorted(mounts, key=lambda m: m.target, reverse=True):
             ctx.log.info("unmounting %s in %s", m.target, fs.describe(ns))
             argv = [
                 "nsenter",
-                f"--mount=/proc/self/fd/{fds[0]}",
-                f"--root=/proc/self/fd/{fds[1]}",
+                f"--mount={pinned.mount}",
+                f"--root={pinned.root}",
                 "--",
                 "umount",
                 "--",
@@ -935,8 +915,8 @@ def unmount_in_namespace(
     except (CommandTimeout, CommandNotFound) as err:  # stop then fails with what holds it
         ctx.log.warning("cannot unmount in %s: %s", ns, err.reason)
     finally:
-        for fd in fds:
-            os.close(fd)
+        if pinned is not None:
+            pinned.close()
 
 
 class Rounds:
@@ -999,15 +979,15 @@ class Rounds:
 
 
 def validate(cfg: Config, ctx: Context) -> OCF:
-    t = target(cfg)
+    t = target(cfg, ctx.mounts.table())
     fstype = t.fstype
-    if fstype and fstype != "none" and not _in_proc_filesystems(fstype):
+    if fstype and fstype != "none" and not ctx.mounts.supports(fstype):
         ctx.log.info("It seems we do not have %s support", fstype)
     return OCF.SUCCESS
 
 
 def status(cfg: Config, ctx: Context) -> OCF:
-    mounts = read_mounts()
+    mounts = ctx.mounts.table()
     t = target(cfg, mounts)
     rc = OCF.SUCCESS if examine(ctx, t, mounts).ours else OCF.NOT_RUNNING
     ctx.log.info("%s is %s", t.directory, "mounted (running)" if rc == 0 else "unmounted (stopped)")

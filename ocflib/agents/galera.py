@@ -130,9 +130,6 @@ PARAMS: Sequence[Param[object]] = (
 PROMOTED_SCORE = 100
 NON_PRIMARY_GRACE = 10.0  # s a member may be seen out of the primary component before it fails
 STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep\\_%'"
-CLUSTERCHECK_FILES = ("/etc/sysconfig/clustercheck", "/etc/default/clustercheck")
-# Read (never resolved through DNS) to tell a node's address among Galera's members.
-HOSTS_FILE = "/etc/hosts"
 
 # --- 2. Names: galera's and Pacemaker's ------------------------------------------------------
 
@@ -461,7 +458,7 @@ def detect_last_commit(cfg: Config, ctx: Context, me: str) -> None:
         ctx.procs.remove_own_file(_position_file(ctx), ctx.log.warning)
         return
     try:
-        from ocflib.proc import write_private_file
+        from ocflib.pidfiles import write_private_file
 
         os.makedirs(ctx.env.rsctmp, exist_ok=True)
         write_private_file(_position_file(ctx), position + "\n")
@@ -585,7 +582,7 @@ def own_history(cfg: Config, ctx: Context) -> str | None:
     if state is not None and state.has_history:
         return (state.uuid or "").lower()
     from ocflib.galerastate import parse_position
-    from ocflib.proc import read_private_file
+    from ocflib.pidfiles import read_private_file
 
     got = read_private_file(_position_file(ctx), 256)
     position = parse_position(got[0]) if got and got[0].strip() else None
@@ -751,7 +748,7 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
     so whatever recorded its departure is over (a partition that healed by itself,
     without a promote)."""
     from ocflib.galerastate import is_uuid, seqno_value
-    from ocflib.proc import read_private_file, write_private_file
+    from ocflib.pidfiles import read_private_file, write_private_file
 
     size = seqno_value(status.get("wsrep_cluster_size"))
     committed = seqno_value(status.get("wsrep_last_committed"))
@@ -776,7 +773,7 @@ def record_departures(cfg: Config, ctx: Context, status: dict[str, str | None], 
         for node, entry in zip(pcmk_nodes(cfg, view.members), galera_nodes(cfg)):
             if node in view.promoted:
                 continue
-            if node_addresses(node, entry) & members:
+            if node_addresses(ctx, node, entry) & members:
                 ctx.log.info(
                     "%s is still a member of the Galera component (wsrep_incoming_addresses): "
                     "not recorded as gone",
@@ -804,14 +801,14 @@ def galera_members(status: dict[str, str | None]) -> set[str]:
     return hosts - {"", "auto", "0.0.0.0"}  # noqa: S104 - a value compared, never bound
 
 
-def node_addresses(node: str, entry: str) -> set[str]:
+def node_addresses(ctx: Context, node: str, entry: str) -> set[str]:
     """What a node may appear as among Galera's members: its Pacemaker name, its
     wsrep_cluster_address entry, and their addresses in /etc/hosts (read as a
     file: never DNS, which could hang a monitor)."""
     host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
     names = {node.lower(), host.lower()}
     found = set(names)
-    text = _read_small(HOSTS_FILE, 1 << 20) or ""
+    text = _read_small(ctx.host.hosts_file, 1 << 20) or ""
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
         if len(words) >= 2 and names & {w.lower() for w in words[1:]}:
@@ -822,13 +819,13 @@ def node_addresses(node: str, entry: str) -> set[str]:
 # --- 6. The server's status over SQL ------------------------------------------------------------
 
 
-def _clustercheck() -> dict[str, str]:
+def _clustercheck(ctx: Context) -> dict[str, str]:
     """MYSQL_USERNAME/MYSQL_PASSWORD of a clustercheck file, read as KEY=VALUE
     lines (the reference sources it as shell: never run here). Only a
     root-owned file that no one else may write counts."""
     import stat
 
-    for path in CLUSTERCHECK_FILES:
+    for path in ctx.host.clustercheck_files:
         try:
             st = os.stat(path)
         except OSError:
@@ -847,12 +844,12 @@ def _clustercheck() -> dict[str, str]:
     return {}
 
 
-def credentials(cfg: Config) -> tuple[str, str]:
+def credentials(cfg: Config, ctx: Context) -> tuple[str, str]:
     """check_user and its password, with the reference's fallbacks."""
     user = cfg.get(CHECK_USER) or ""
     password = cfg.get(CHECK_PASSWD) or ""
     if not user or not password:
-        found = _clustercheck()
+        found = _clustercheck(ctx)
         user = user or found.get("MYSQL_USERNAME", "")
         password = password or found.get("MYSQL_PASSWORD", "")
     if cfg[CHECK_PASSWD_USE_EMPTY]:
@@ -864,7 +861,7 @@ def wsrep_status(cfg: Config, ctx: Context, timeout_s: float = 5.0) -> dict[str,
     """The wsrep status variables, or None when the server refuses logins for
     lack of connections (max_connections). GenericError when it does not answer
     or refuses check_user."""
-    user, password = credentials(cfg)
+    user, password = credentials(cfg, ctx)
     try:
         result = ctx.sql.query(
             cfg[SOCKET],
@@ -1017,7 +1014,7 @@ def doubt(ctx: Context, kind: str | None) -> float:
         if os.path.lexists(path):
             ctx.procs.remove_own_file(path, ctx.log.warning)
         return 0.0
-    from ocflib.proc import read_private_file, write_private_file
+    from ocflib.pidfiles import read_private_file, write_private_file
 
     now = ctx.deadline.now()
     got = read_private_file(path, 128)
@@ -1137,7 +1134,7 @@ def start_position(cfg: Config, ctx: Context) -> list[str]:
     if state is not None and state.position is not None:
         return []
     from ocflib.galerastate import parse_position
-    from ocflib.proc import read_private_file
+    from ocflib.pidfiles import read_private_file
 
     got = read_private_file(_position_file(ctx), 256)
     position = parse_position(got[0]) if got and got[0].strip() else None

@@ -38,6 +38,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ocflib.seams import Network
+
 VERSION = "1.0"
 
 # --- 1. Parameters ----------------------------------------------------------
@@ -461,7 +463,7 @@ def check_config(cfg: Config, ctx: Context) -> list[Problem]:
 def check_local(cfg: Config, ctx: Context) -> list[Problem]:
     """Problems of this node: privileges and programs (rc 4/5)."""
     problems: list[Problem] = []
-    if ctx.action in ("start", "stop") and os.geteuid() != 0:
+    if ctx.action in ("start", "stop") and ctx.host.euid() != 0:
         problems.append(Problem(f"You must be root for {ctx.action} operation.", OCF.ERR_PERM))
     if ctx.runner.which("ip") is None:
         problems.append(Problem("Setup problem: couldn't find command: ip", OCF.ERR_INSTALLED))
@@ -496,17 +498,6 @@ def show_addresses(ctx: Context, family: str, nic: str | None = None) -> list[Ad
     return parse_addr_lines(ctx.runner.run(argv).stdout)
 
 
-def nic_exists(nic: str) -> bool:
-    """True if nic exists in this network namespace."""
-    import _socket
-
-    try:
-        _socket.if_nametoindex(nic)
-    except OSError:
-        return False
-    return True
-
-
 def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) -> Want:
     """Resolve interface, prefix and broadcast the way findif.sh does.
 
@@ -518,7 +509,7 @@ def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) 
     label = cfg.get(IFLABEL) or nic_label
     prefix = cfg.get(CIDR_NETMASK)
     brd = cfg.get(BROADCAST) or None
-    if nic and ctx.action in ("start", "validate-all") and not nic_exists(nic):
+    if nic and ctx.action in ("start", "validate-all") and not ctx.net.nic_exists(nic):
         raise ArgsError(f"Invalid interface name [{nic}]: it does not exist on this node")
     if not nic or prefix is None:
         match = ip.text if prefix is None else f"{ip.text}/{prefix}"
@@ -648,7 +639,7 @@ class Announcer:
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
-            _announce_builtin(self.want, *self.builtin, ctx=self.ctx)
+            _announce_builtin(self.ctx.net, self.want, *self.builtin, ctx=self.ctx)
             return 0
         except Exception:  # noqa: BLE001 - reported by the exit code
             return 1
@@ -676,14 +667,12 @@ def _record(ctx: Context, pidfile: str, pid: int) -> bool:
 
 
 def _announce_builtin(
-    want: Want, kind: str, count: int, interval_ms: int, ctx: Context | None = None
+    net: Network, want: Want, kind: str, count: int, interval_ms: int, ctx: Context | None = None
 ) -> None:
-    from ocflib import arp
-
     if kind == "arp":
-        arp.send_gratuitous_arp(want.nic, want.ip, count, interval_ms)
+        net.send_gratuitous_arp(want.nic, want.ip, count, interval_ms)
     else:
-        arp.send_unsolicited_na(want.nic, want.ip, count, interval_ms)
+        net.send_unsolicited_na(want.nic, want.ip, count, interval_ms)
     if ctx is not None:  # the background child logs for itself
         ctx.log.info(
             "sent %d unsolicited %s for %s on %s",
@@ -748,7 +737,7 @@ def announce(cfg: Config, ctx: Context, want: Want, *, refresh: bool = False) ->
     if background and _background(ctx, want, None, (kind, count, interval)):
         return
     try:
-        _announce_builtin(want, kind, count, interval, None)
+        _announce_builtin(ctx.net, want, kind, count, interval, None)
     except OSError as err:
         if want.ip.version == 6:
             raise GenericError(
@@ -923,11 +912,9 @@ def start(cfg: Config, ctx: Context) -> OCF:
 
 
 def _check_duplicate_v4(cfg: Config, ctx: Context, want: Want) -> None:
-    from ocflib import arp
-
     timeout_ms = max(cfg[CHECK_DUPLICATE_TIMEOUT], 1)
     try:
-        owner = arp.probe_ipv4_in_use(want.nic, want.ip, timeout_ms)
+        owner = ctx.net.probe_ipv4_in_use(want.nic, want.ip, timeout_ms)
     except OSError as err:
         ctx.log.warning("duplicate address probe on %s not possible: %s", want.nic, err)
         return
@@ -1017,7 +1004,7 @@ def validate(cfg: Config, ctx: Context) -> OCF:
     if rc is not None:
         return rc
     nic, _ = split_nic(cfg.get(NIC))
-    if nic and not nic_exists(nic):
+    if nic and not ctx.net.nic_exists(nic):
         raise ArgsError(f"Invalid interface name [{nic}]: it does not exist on this node")
     resolve(cfg, ctx)
     return OCF.SUCCESS

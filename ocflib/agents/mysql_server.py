@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ocflib.accounts import Account
-    from ocflib.proc import PidFile, Process
+    from ocflib.pidfiles import PidFile
+    from ocflib.proc import Process
 
 VERSION = "1.0"
 SQL_NAME_CHARS = NAME_CHARS.replace("+", "").replace("-", "") + "$"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
+from lab.cib import seed_cib
 from ocflib import cluster
 from ocflib.env import OcfEnv
 from ocflib.run import ProcessRunner
@@ -16,29 +16,7 @@ from tests.conftest import feature_set, need
 @pytest.fixture
 def cib(tmp_path: object) -> str:
     need("cibadmin", "crm_attribute")
-    path = os.path.join(str(tmp_path), "cib.xml")
-    env = {**os.environ, "CIB_file": path}
-    with open(path, "w") as f:
-        subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
-    subprocess.run(
-        ["cibadmin", "--create", "-o", "nodes", "-X", '<node id="1" uname="node1"/>'],
-        env=env,
-        check=True,
-    )
-    subprocess.run(
-        [
-            "cibadmin",
-            "--create",
-            "-o",
-            "status",
-            "-X",
-            '<node_state id="1" uname="node1" in_ccm="true" crmd="online" '
-            'join="member" expected="member"/>',
-        ],
-        env=env,
-        check=True,
-    )
-    return path
+    return seed_cib(os.path.join(str(tmp_path), "cib.xml"), nodes=["node1"])
 
 
 def test_promotion_score_set_get_delete(cib: str) -> None:

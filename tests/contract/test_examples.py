@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from lab.cib import seed_cib
 from ocflib.pacemaker import legacy_role_names
 from tests.conftest import AGENTS_DIR, ROOT, need
 from tests.contract.test_pcs import provider  # noqa: F401 - the installed agents, a fixture
@@ -115,8 +116,7 @@ def load(provider: str, tmp: str, script_body: str) -> str:  # noqa: F811
     agents; the output of its @@ lines."""
     need("crm", "pcs", "cibadmin", "crm_verify", "crm_attribute", root=True)
     cib = os.path.join(tmp, "cib.xml")
-    with open(cib, "w") as f:
-        subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
+    seed_cib(cib)
     script = (
         f"export CIB_file={cib}\n"
         "crm_attribute --type crm_config --name stonith-enabled --update false\n"

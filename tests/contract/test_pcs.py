@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from lab.cib import seed_cib
 from ocflib.pacemaker import legacy_role_names
 from tests.conftest import AGENTS_DIR, ROOT, need
 from tests.ocfroot import run_with_provider
@@ -53,9 +54,7 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def pcs(provider: str, tmp: str, *commands: str) -> list[tuple[int, str]]:
     """Run each `pcs -f CIB ...` command line on one fresh CIB file; (rc, output) each."""
-    cib = os.path.join(tmp, "cib.xml")
-    with open(cib, "w") as f:
-        subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
+    cib = seed_cib(os.path.join(tmp, "cib.xml"))
     script = "".join(
         f'out=$(pcs -f {cib} {c} 2>&1); echo "@@rc=$?"; echo "$out"; echo "@@end"\n'
         for c in commands
@@ -136,22 +135,7 @@ def test_crmsh_treats_a_duplicate_unique_value_as_for_the_reference(
     for agent in ("ocf:heartbeat:IPaddr2", "ocf:pyha:IPaddr2-py"):
         base = os.path.join(str(tmp_path), agent.split(":")[1])
         os.makedirs(base)
-        cib = os.path.join(base, "cib.xml")
-        with open(cib, "w") as f:
-            subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
-        subprocess.run(
-            [
-                "crm_attribute",
-                "--type",
-                "crm_config",
-                "--name",
-                "stonith-enabled",
-                "--update",
-                "false",
-            ],
-            env={**os.environ, "CIB_file": cib},
-            check=True,
-        )
+        cib = seed_cib(os.path.join(base, "cib.xml"), properties={"stonith-enabled": "false"})
         script = (
             f"export CIB_file={cib}\n"
             f"crm configure primitive a {agent} params ip=192.0.2.40; echo @@rc=$?\n"

@@ -1,4 +1,5 @@
-"""The import budget: what each agent's monitor imports, and no import cycles in ocflib.
+"""The import budget: what each agent's monitor imports (the import graph's cycles and
+layers: tests/unit/test_import_graph.py).
 
 Agents run every few seconds on every node: a monitor must not pay for modules it does
 not need (enum, typing, subprocess, json, re, shlex, signal cost 5-17 ms each here).
@@ -8,15 +9,13 @@ Each agent's monitor runs on a real resource (in namespaces this test creates) u
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import AGENTS_DIR, ROOT, need
+from tests.conftest import AGENTS_DIR, need
 
 pytestmark = pytest.mark.integration
 
@@ -163,64 +162,3 @@ def test_drbd_monitor() -> None:
     )
     assert "ocflib.agents.drbd" in names
     check(names)
-
-
-# --- import cycles ---------------------------------------------------------------------
-
-
-def _modules() -> Iterator[tuple[str, str]]:
-    base = os.path.join(ROOT, "ocflib")
-    for directory, _dirs, files in os.walk(base):
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(directory, name)
-                rel = os.path.relpath(path, ROOT)[:-3].replace("/", ".")
-                yield rel.removesuffix(".__init__"), path
-
-
-def _runtime_imports(path: str, module: str) -> set[str]:
-    """ocflib modules imported at run time (not under `if TYPE_CHECKING:`), anywhere
-    in the file (function-level imports count: they run too)."""
-    with open(path) as f:
-        tree = ast.parse(f.read())
-    found: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
-            for stmt in node.orelse:
-                visit(stmt)
-            return
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("ocflib"))
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ocflib"):
-            for alias in node.names:  # `from ocflib import proc` imports a module
-                sub = f"{node.module}.{alias.name}"
-                found.add(
-                    sub
-                    if os.path.exists(os.path.join(ROOT, *sub.split(".")) + ".py")
-                    else node.module or ""
-                )
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    found.discard(module)
-    return found
-
-
-def test_ocflib_has_no_import_cycles() -> None:
-    graph = {module: _runtime_imports(path, module) for module, path in _modules()}
-    cycles = []
-
-    def walk(node: str, trail: list[str]) -> None:
-        for nxt in sorted(graph.get(node, ())):
-            if nxt in trail:
-                cycles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
-            elif len(trail) < 12:
-                walk(nxt, [*trail, nxt])
-
-    for module in sorted(graph):
-        walk(module, [module])
-    # a package imports its parent's __init__ implicitly; that is not a cycle
-    cycles = [c for c in cycles if c.split(" -> ")[0] != "ocflib"]
-    assert cycles == [], cycles[:5]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from lab.cib import seed_cib
 from tests.conftest import AGENTS_DIR, feature_set, need
 
 pytestmark = pytest.mark.integration
@@ -288,29 +289,9 @@ def pair(base: str) -> Iterator[tuple[Server, Server, str]]:
     need("cibadmin", "crm_attribute")
     a = Server(base, "a", port=33071, server_id=1)
     b = Server(base, "b", port=33072, server_id=2)
-    cib = os.path.join(base, "cib.xml")
-    with open(cib, "w") as f:
-        subprocess.run(["cibadmin", "--empty"], stdout=f, check=True)
+    cib = seed_cib(os.path.join(base, "cib.xml"), nodes=["node-a", "node-b"])
     env = {**os.environ, "CIB_file": cib}
-    for node_id, name in ((1, "node-a"), (2, "node-b")):
-        subprocess.run(
-            ["cibadmin", "--create", "-o", "nodes", "-X", f'<node id="{node_id}" uname="{name}"/>'],
-            env=env,
-            check=True,
-        )
-        subprocess.run(
-            [
-                "cibadmin",
-                "--create",
-                "-o",
-                "status",
-                "-X",
-                f'<node_state id="{node_id}" uname="{name}" in_ccm="true" crmd="online" '
-                'join="member" expected="member"/>',
-            ],
-            env=env,
-            check=True,
-        )
+    for name in ("node-a", "node-b"):
         # Replicas reach each primary at 127.0.0.1 (the <instance>_mysql_master_IP attribute).
         subprocess.run(
             [

@@ -10,7 +10,7 @@ import subprocess
 import time
 from typing import Any
 
-from ocflib import proc
+from ocflib import pidfiles, proc
 from ocflib.run import spawn_detached
 
 
@@ -53,7 +53,7 @@ def test_a_reused_pid_is_not_the_group(tmp_path: Any) -> None:
     try:
         ticks = proc.start_ticks(other.pid)
         assert ticks is not None
-        proc.write_private_file(str(tmp_path / "launcher"), f"{other.pid} {ticks + 1}\n")
+        pidfiles.write_private_file(str(tmp_path / "launcher"), f"{other.pid} {ticks + 1}\n")
         assert proc.end_group(str(tmp_path / "launcher")) == []
         assert alive(other.pid)
     finally:

@@ -16,8 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ocflib.agents import ipaddr2
 from ocflib.exitcodes import OCF
 from ocflib.run import Result
-from ocflib.testing import FakeRunner, ocf_env
 from tests.conftest import dispatch
+from tests.fakes import FakeNetwork, FakeRunner, ocf_env
 
 ADDRESSES = ["192.0.2.10", "192.0.2.11", "192.0.2.12"]
 BASE = "3: eth0    inet 192.0.2.1/24 brd 192.0.2.255 scope global eth0\\ valid_lft forever"
@@ -72,17 +72,12 @@ class IPaddr2Machine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.kernel = KernelModel()
-        self.saved = (ipaddr2.nic_exists, ipaddr2.announce)
-        ipaddr2.nic_exists = lambda nic: nic == "eth0"
-        ipaddr2.announce = lambda *a, **k: None
-
-    def teardown(self) -> None:
-        ipaddr2.nic_exists, ipaddr2.announce = self.saved
+        self.net = FakeNetwork({"eth0"})  # announcements are recorded, never sent
 
     def act(self, action: str, address: str, interval: int = 0) -> int:
         env = ocf_env(interval_ms=interval, ip=address, check_duplicate="false")
         env["HA_RSCTMP"] = "/nonexistent-pyha"
-        return dispatch(ipaddr2.AGENT, action, env, self.kernel).rc
+        return dispatch(ipaddr2.AGENT, action, env, self.kernel, net=self.net).rc
 
     @rule(address=st.sampled_from(ADDRESSES))
     def start(self, address: str) -> None:

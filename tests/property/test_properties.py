@@ -16,8 +16,8 @@ from ocflib.commandline import quote
 from ocflib.exitcodes import OCF
 from ocflib.ipaddr import parse_ip
 from ocflib.params import Boolean, Integer, Param, String, Time, parse_params
-from ocflib.testing import FakeRunner
 from tests.conftest import dispatch
+from tests.fakes import FakeNetwork, FakeRunner
 
 XML_TEXT = st.text(
     alphabet=st.characters(
@@ -197,14 +197,11 @@ def test_dispatch_always_returns_a_defined_code(
     env["HA_RSCTMP"] = "/nonexistent-pyha"
     if interval is not None:
         env["OCF_RESKEY_CRM_meta_interval"] = interval
-    original = (ipaddr2.nic_exists, ipaddr2.announce, ipaddr2._wait_dad)
-    ipaddr2.nic_exists = lambda nic: nic == "eth0"
-    ipaddr2.announce = lambda *a, **k: None
-    ipaddr2._wait_dad = lambda ctx, want: None
-    try:
-        out = dispatch(ipaddr2.AGENT, action or None, env, RandomRunner(data))
-    finally:
-        ipaddr2.nic_exists, ipaddr2.announce, ipaddr2._wait_dad = original
+    # the kernel answers at random (RandomRunner); eth0 is the only interface, announcements
+    # are recorded (FakeNetwork) and the clock moves only when the agent pauses
+    out = dispatch(
+        ipaddr2.AGENT, action or None, env, RandomRunner(data), net=FakeNetwork({"eth0"})
+    )
     assert OCF.is_valid(out.rc)
     assert "Traceback" not in out.stderr
     if action == "stop":

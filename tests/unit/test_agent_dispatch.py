@@ -10,8 +10,9 @@ from ocflib.agent import Action, Agent, Context
 from ocflib.errors import ConfigError, NotInstalledError
 from ocflib.exitcodes import OCF
 from ocflib.params import Config, Integer, Param, Problem, String
-from ocflib.testing import FakeRunner, ocf_env
+from ocflib.world import World
 from tests.conftest import dispatch
+from tests.fakes import FakeRunner, ocf_env
 
 NAME = Param("name", String(), shortdesc="name", required=True)
 SIZE = Param("size", Integer(min=1), shortdesc="size", default="3")
@@ -94,7 +95,7 @@ class GoneReader(io.StringIO):
 @pytest.mark.parametrize("action", ["meta-data", "methods", "usage"])
 def test_output_that_cannot_be_written_is_a_failure_with_a_reason(action: str) -> None:
     err = io.StringIO()
-    rc = AGENT.dispatch(["toy", action], {}, FakeRunner(), stdout=GoneReader(), stderr=err)
+    rc = AGENT.dispatch(["toy", action], {}, World(runner=FakeRunner(), out=GoneReader(), err=err))
     assert rc == OCF.ERR_GENERIC
     assert (
         err.getvalue()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ocflib import cluster
 from ocflib.env import OcfEnv
-from ocflib.testing import FakeRunner
+from tests.fakes import FakeRunner
 
 
 def test_promotion_uses_crm_attribute_on_modern_feature_set(fake: FakeRunner) -> None:

@@ -20,8 +20,7 @@ def shipped_sources() -> list[str]:
     files = [os.path.join(ROOT, "agents", name) for name in AGENT_NAMES]
     for directory, _, names in os.walk(os.path.join(ROOT, "ocflib")):
         files += [os.path.join(directory, n) for n in names if n.endswith(".py")]
-    # ocflib.testing (fakes for tests) is not shipped by the OS packages.
-    return [f for f in files if not f.endswith(os.path.join("ocflib", "testing.py"))]
+    return files
 
 
 def stdlib_names() -> set[str]:

@@ -1,10 +1,10 @@
-"""The strict fakes of ocflib.testing fail on anything unexpected."""
+"""The strict fakes of tests/fakes.py fail on anything unexpected."""
 
 from __future__ import annotations
 
 import pytest
 
-from ocflib.testing import FakeAccounts, FakeRunner
+from tests.fakes import FakeAccounts, FakeRunner
 
 
 def test_fake_runner_checks_argv_order_input_env_and_timeout() -> None:
@@ -38,7 +38,7 @@ def test_fake_accounts_know_only_what_they_are_given() -> None:
 
 
 def test_fake_processes_refuse_what_the_test_did_not_set_up() -> None:
-    from ocflib.testing import FakeProcesses
+    from tests.fakes import FakeProcesses
 
     procs = FakeProcesses()
     server = procs.add(4242, "mariadbd", uid=27)
@@ -56,7 +56,7 @@ def test_fake_processes_refuse_what_the_test_did_not_set_up() -> None:
 
 def test_fake_clock_moves_only_when_the_agent_pauses() -> None:
     from ocflib.run import Deadline
-    from ocflib.testing import FakeClock
+    from tests.fakes import FakeClock
 
     clock = FakeClock()
     deadline = Deadline(10.0, clock=clock.monotonic, sleep=clock.sleep)

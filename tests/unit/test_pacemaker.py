@@ -10,7 +10,7 @@ import pytest
 from ocflib import cluster, pacemaker
 from ocflib.agents.drbd import parse_locate
 from ocflib.env import NotifyInfo, OcfEnv
-from ocflib.testing import FakeRunner
+from tests.fakes import FakeRunner
 
 FEATURE_SETS = {"2.0.5": "3.6.1", "2.1.5": "3.16.1", "3.0.0": "3.20.0"}
 

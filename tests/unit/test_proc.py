@@ -10,9 +10,9 @@ from collections.abc import Generator
 import pytest
 
 from ocflib import proc
+from ocflib.pidfiles import read_pid_file
 from ocflib.proc import (
     identify,
-    read_pid_file,
     read_pidfile,
     stop_pidfile_process,
     write_pidfile,

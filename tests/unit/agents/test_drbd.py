@@ -6,7 +6,6 @@ agent's validation and action tables."""
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -14,8 +13,8 @@ import pytest
 
 from ocflib import drbdstate as model
 from ocflib.agents import drbd
-from ocflib.testing import FakeClock, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
+from tests.fakes import FakeClock, FakeDrbd, FakeRunner, ocf_env
 
 AGENT = drbd.AGENT
 ATTR = ["crm_attribute", "--promotion", "-N", "n1"]
@@ -230,31 +229,39 @@ def test_versions_and_locate() -> None:
 # --- 2. the agent -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def proc_drbd(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    path = os.path.join(str(tmp_path), "proc-drbd")
-    with open(path, "w") as f:
-        f.write("version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 059B1B470318F053F5077D5 \n")
-    monkeypatch.setattr(drbd, "PROC_DRBD", path)
-    return path
-
-
-@pytest.fixture
-def no_wait() -> Generator[FakeClock]:
-    """Every pause spends the rest of the action's time (loops end at once)."""
-    clock = FakeClock(step=lambda seconds: 10_000.0)
-    CLOCKS.append(clock)
-    yield clock
-    CLOCKS.remove(clock)
-
-
-# The current test's clock, when it is not the system's.
+# The current test's DRBD module and clock (a fresh fake clock per action unless set).
+DRBDS: list[FakeDrbd] = []
 CLOCKS: list[FakeClock] = []
 
 
-def use_clock(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+@pytest.fixture(autouse=True)
+def module() -> Generator[FakeDrbd]:
+    """The DRBD module of this test's node: not loaded unless a test loads it."""
+    fake = FakeDrbd(None)
+    DRBDS.append(fake)
+    yield fake
+    DRBDS.remove(fake)
+    CLOCKS.clear()
+
+
+@pytest.fixture
+def proc_drbd(module: FakeDrbd) -> FakeDrbd:
+    """The DRBD 8.4.11 module loaded."""
+    module.version = (8, 4, 11)
+    return module
+
+
+@pytest.fixture
+def no_wait() -> FakeClock:
+    """Every pause spends the rest of the action's time (loops end at once)."""
+    clock = FakeClock(step=lambda seconds: 10_000.0)
+    use_clock(clock)
+    return clock
+
+
+def use_clock(clock: FakeClock) -> None:
     """This test's actions run on clock (until the test ends)."""
-    monkeypatch.setattr(sys.modules[__name__], "CLOCKS", [clock])
+    CLOCKS.append(clock)
 
 
 def env(tmp: Any, interval: int | None = None, meta: Any = None, **params: str) -> dict[str, str]:
@@ -277,13 +284,11 @@ def env(tmp: Any, interval: int | None = None, meta: Any = None, **params: str) 
 
 
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    return dispatch(AGENT, action, e, fake, clock=CLOCKS[-1] if CLOCKS else None)
+    clock = CLOCKS[-1] if CLOCKS else FakeClock()
+    return dispatch(AGENT, action, e, fake, clock=clock, drbd=DRBDS[-1])
 
 
-def test_probe_without_the_module_is_not_running(
-    fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(drbd, "PROC_DRBD", "/nonexistent/drbd")
+def test_probe_without_the_module_is_not_running(fake: FakeRunner, tmp_path: Any) -> None:
     for _ in range(2):
         fake.expect(
             ["modinfo", "-F", "version", "drbd"],
@@ -298,9 +303,8 @@ def test_probe_without_the_module_is_not_running(
 
 
 def test_module_not_loaded_but_installed_monitor_says_stopped(
-    fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    fake: FakeRunner, tmp_path: Any
 ) -> None:
-    monkeypatch.setattr(drbd, "PROC_DRBD", "/nonexistent/drbd")
     fake.expect(["modinfo", "-F", "version", "drbd"], "8.4.11\n")
     fake.expect(EVENTS, DOWN)
     assert run("monitor", fake, env(tmp_path, interval=0)).rc == 7
@@ -363,7 +367,13 @@ def test_module_not_loaded_but_installed_monitor_says_stopped(
     ],
 )
 def test_validation_rows(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, params: Any, meta: Any, rc: int, reason: str
+    fake: FakeRunner,
+    tmp_path: Any,
+    proc_drbd: FakeDrbd,
+    params: Any,
+    meta: Any,
+    rc: int,
+    reason: str,
 ) -> None:
     e = env(tmp_path, meta={k: v for k, v in meta.items() if v is not None}, **params)
     if meta.get("promoted_max", "") is None:
@@ -376,7 +386,7 @@ def test_validation_rows(
 
 
 def test_notify_not_needed_with_ignore_missing_notifications(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     e = env(tmp_path, meta={"notify": "false"}, ignore_missing_notifications="true")
     fake.expect(EVENTS, BOTH_SECONDARY)
@@ -385,7 +395,7 @@ def test_notify_not_needed_with_ignore_missing_notifications(
 
 
 def test_unknown_resource_is_5_but_7_for_a_probe(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, DOWN)
     assert run("monitor", fake, env(tmp_path, interval=0)).rc == 7
@@ -405,7 +415,7 @@ def test_unknown_resource_is_5_but_7_for_a_probe(
 
 
 def test_monitor_codes_and_score_written_only_on_change(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect([*ATTR, "-v", "10000"])
@@ -429,21 +439,25 @@ def test_monitor_codes_and_score_written_only_on_change(
 
 
 def test_score_cache_expires_and_failures_do_not_fail_monitor(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
+    clock = FakeClock()
+    use_clock(clock)
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect([*ATTR, "-v", "10000"], stderr="Could not connect to the CIB", returncode=102)
     assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
     fake.expect(EVENTS, BOTH_SECONDARY)  # the failed write is retried
     fake.expect([*ATTR, "-v", "10000"])
     assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
-    monkeypatch.setattr(drbd, "SCORE_CACHE_S", 0.0)
+    clock.advance(drbd.SCORE_CACHE_S + 1)
     fake.expect(EVENTS, BOTH_SECONDARY)  # an old cache entry is written again
     fake.expect([*ATTR, "-v", "10000"])
     assert run("monitor", fake, env(tmp_path, interval=20000)).rc == 0
 
 
-def test_failed_primary_is_9_with_a_reason(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
+def test_failed_primary_is_9_with_a_reason(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
+) -> None:
     fake.expect(EVENTS, PRIMARY_DISKLESS_ALONE)
     fake.expect([*ATTR, "-D"])
     out = run("monitor", fake, env(tmp_path, interval=10000))
@@ -455,7 +469,7 @@ def test_failed_primary_is_9_with_a_reason(fake: FakeRunner, tmp_path: Any, proc
 
 
 def test_start_brings_up_waits_for_the_peer_and_scores(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, DOWN)
@@ -468,12 +482,12 @@ def test_start_brings_up_waits_for_the_peer_and_scores(
 
 
 def test_start_loads_the_module_with_its_parameters(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
-    monkeypatch.setattr(drbd, "PROC_DRBD", proc_drbd + ".absent")
+    proc_drbd.version = None
 
     def loaded() -> None:
-        monkeypatch.setattr(drbd, "PROC_DRBD", proc_drbd)
+        proc_drbd.version = (8, 4, 11)
 
     fake.expect(["modinfo", "-F", "version", "drbd"], "8.4.11\n")
     fake.expect([*ADM, "sh-mod-parms"], "minor_count=32\n")
@@ -485,7 +499,7 @@ def test_start_loads_the_module_with_its_parameters(
 
 
 def test_start_without_waiting_and_connect_only_after_promote(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, DOWN)
@@ -500,7 +514,7 @@ def test_start_without_waiting_and_connect_only_after_promote(
 
 
 def test_start_fails_after_two_attempts_with_drbdadm_words(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, no_wait: None
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd, no_wait: None
 ) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, DOWN)
@@ -522,7 +536,7 @@ def test_start_fails_after_two_attempts_with_drbdadm_words(
 
 
 def test_start_of_a_primary_demotes_it_first(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, PRIMARY_SYNCED)
@@ -533,7 +547,7 @@ def test_start_of_a_primary_demotes_it_first(
 
 
 def test_two_primaries_need_allow_two_primaries(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect([*ADM, "dump", "r0"], "resource r0 {\n  net { protocol C; }\n}\n")
@@ -543,7 +557,7 @@ def test_two_primaries_need_allow_two_primaries(
 
 
 def test_stop_demotes_then_downs_and_deletes_the_score(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"])
@@ -554,7 +568,9 @@ def test_stop_demotes_then_downs_and_deletes_the_score(
     assert run("stop", fake, env(tmp_path)).rc == 0
 
 
-def test_stop_falls_back_to_drbdsetup_down(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
+def test_stop_falls_back_to_drbdsetup_down(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
+) -> None:
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect([*ADM, "down", "r0"], stderr="drbd.conf: No such file\n", returncode=10)
     fake.expect(["drbdsetup", "down", "r0"])
@@ -564,7 +580,7 @@ def test_stop_falls_back_to_drbdsetup_down(fake: FakeRunner, tmp_path: Any, proc
 
 
 def test_stop_never_fails_on_configuration_problems(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     e = env(
         tmp_path,
@@ -578,15 +594,9 @@ def test_stop_never_fails_on_configuration_problems(
 
 
 def test_stop_and_demote_name_what_holds_the_device(
-    fake: FakeRunner,
-    tmp_path: Any,
-    proc_drbd: str,
-    no_wait: None,
-    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd, no_wait: None
 ) -> None:
-    monkeypatch.setattr(
-        model, "device_holders", lambda minors: ["mounted on /var/lib/mysql", "process 42 (mysqld)"]
-    )
+    proc_drbd.holders = ["mounted on /var/lib/mysql", "process 42 (mysqld)"]
     busy = (
         "0: State change failed: (-12) Device is held open by someone\n"
         "Command 'drbdsetup-84 secondary 0' terminated with exit code 11\n"
@@ -608,7 +618,7 @@ def test_stop_and_demote_name_what_holds_the_device(
 
 
 def test_demote_is_idempotent_and_refuses_a_stopped_resource(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect([*ATTR, "-v", "10000"])
@@ -618,7 +628,7 @@ def test_demote_is_idempotent_and_refuses_a_stopped_resource(
     assert (out.rc, out.reason) == (1, "cannot demote r0: it is not running here")
 
 
-def test_promote(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
+def test_promote(fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd) -> None:
     fake.expect(EVENTS, SECONDARY_PEER_DOWN)  # score 1000 as Secondary, peer unknown
     fake.expect([*ADM, "primary", "r0"])
     fake.expect([*ATTR, "-v", "10000"])  # Primary: no second look needed
@@ -628,7 +638,7 @@ def test_promote(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
 
 
 def test_promote_refused_on_outdated_data_stops_at_once(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, no_wait: None
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd, no_wait: None
 ) -> None:
     fake.expect(EVENTS, OUTDATED)
     fake.expect(
@@ -645,7 +655,7 @@ def test_promote_refused_on_outdated_data_stops_at_once(
 
 
 def test_promote_while_the_peer_is_primary_retries_then_says_so(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, no_wait: None
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd, no_wait: None
 ) -> None:
     fake.expect(EVENTS, SECONDARY_SYNCED)
     fake.expect(
@@ -663,9 +673,9 @@ def test_promote_while_the_peer_is_primary_retries_then_says_so(
 
 
 def test_promote_fails_early_on_a_primary_unknown_to_pacemaker(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
-    use_clock(monkeypatch, FakeClock(step=lambda seconds: 0.0))  # pauses take no time
+    use_clock(FakeClock(step=lambda seconds: 0.0))  # pauses take no time
     refused = "0: State change failed: (-1) Multiple primaries not allowed by config\n"
     fake.expect(EVENTS, SECONDARY_SYNCED)
     fake.expect([*ADM, "primary", "r0"], stderr=refused, returncode=11)
@@ -681,7 +691,9 @@ def test_promote_fails_early_on_a_primary_unknown_to_pacemaker(
     assert out.reason.endswith("(unknown to Pacemaker; giving up early)")
 
 
-def test_promote_of_a_stopped_resource(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
+def test_promote_of_a_stopped_resource(
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
+) -> None:
     fake.expect(EVENTS, DOWN)
     out = run("promote", fake, env(tmp_path))
     assert (out.rc, out.reason) == (1, "cannot promote r0: it is not started here")
@@ -700,7 +712,7 @@ def test_promote_of_a_stopped_resource(fake: FakeRunner, tmp_path: Any, proc_drb
 def test_remove_master_score_if_peer_primary(
     fake: FakeRunner,
     tmp_path: Any,
-    proc_drbd: str,
+    proc_drbd: FakeDrbd,
     mode: str,
     locate: str | None,
     score: int | None,
@@ -714,7 +726,7 @@ def test_remove_master_score_if_peer_primary(
 
 
 def test_notify_reconnects_a_standalone_resource_for_a_starting_peer(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     meta = {"notify_type": "pre", "notify_operation": "start", "notify_start_uname": "n2"}
     fake.expect(EVENTS, STANDALONE_PRIMARY)
@@ -726,7 +738,7 @@ def test_notify_reconnects_a_standalone_resource_for_a_starting_peer(
 
 
 def test_post_notify_updates_the_score_and_never_fails(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     meta = {"notify_type": "post", "notify_operation": "promote"}
     fake.expect(EVENTS, SECONDARY_PEER_DOWN)
@@ -737,7 +749,7 @@ def test_post_notify_updates_the_score_and_never_fails(
 
 
 def test_stop_outdates_a_secondary_when_a_primary_runs_elsewhere(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     meta = {"notify_master_uname": "n2 ", "notify_stop_uname": "n1"}
     fake.expect(EVENTS, SECONDARY_SYNCED)
@@ -750,7 +762,7 @@ def test_stop_outdates_a_secondary_when_a_primary_runs_elsewhere(
 
 
 def test_unfence_when_everything_is_up_to_date(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ATTR, "-v", "10000"])
@@ -767,7 +779,7 @@ def test_unfence_when_everything_is_up_to_date(
     )
 
 
-def test_reload_and_status(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> None:
+def test_reload_and_status(fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd) -> None:
     fake.expect(EVENTS, DOWN)
     assert run("reload", fake, env(tmp_path)).rc == 7
     fake.expect(EVENTS, BOTH_SECONDARY)
@@ -780,7 +792,7 @@ def test_reload_and_status(fake: FakeRunner, tmp_path: Any, proc_drbd: str) -> N
 
 
 def test_invalid_adjust_master_score_uses_the_default(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, SECONDARY_PEER_DOWN)
     fake.expect([*ATTR, "-v", "1000"])
@@ -793,7 +805,7 @@ def test_invalid_adjust_master_score_uses_the_default(
 
 
 def test_score_cache_is_never_a_followed_symlink(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     victim = os.path.join(str(tmp_path), "victim")
     with open(victim, "w") as f:
@@ -807,14 +819,13 @@ def test_score_cache_is_never_a_followed_symlink(
 
 
 @pytest.fixture
-def proc_drbd9(proc_drbd: str) -> str:
-    with open(proc_drbd, "w") as f:
-        f.write("version: 9.2.5 (api:2/proto:86-122)\n")
+def proc_drbd9(proc_drbd: FakeDrbd) -> FakeDrbd:
+    proc_drbd.version = (9, 2, 5)
     return proc_drbd
 
 
 def test_drbd9_allows_more_instances_and_starts_without_network(
-    fake: FakeRunner, tmp_path: Any, proc_drbd9: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd9: FakeDrbd
 ) -> None:
     e = env(tmp_path, meta={"clone_max": "3"}, connect_only_after_promote="true")
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
@@ -829,7 +840,7 @@ def test_drbd9_allows_more_instances_and_starts_without_network(
 
 
 def test_drbd9_primary_without_quorum_is_a_failed_primary(
-    fake: FakeRunner, tmp_path: Any, proc_drbd9: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd9: FakeDrbd
 ) -> None:
     fake.expect(EVENTS, V9_NO_QUORUM.replace("role:Secondary", "role:Primary", 1))
     fake.expect([*ATTR, "-D"])
@@ -838,7 +849,7 @@ def test_drbd9_primary_without_quorum_is_a_failed_primary(
 
 
 def test_promoted_names_are_read_under_both_names(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     # Pacemaker >= 2.1 sends notify_promoted_* beside the deprecated notify_master_*.
     meta = {"notify_promoted_uname": "n2", "notify_stop_uname": "n1"}
@@ -853,7 +864,7 @@ def test_promoted_names_are_read_under_both_names(
 
 @pytest.mark.parametrize("key", ["pre-promote", "pre-demote", "pre-stop"])
 def test_pre_notifications_other_than_start_run_nothing(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, key: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd, key: str
 ) -> None:
     kind, operation = key.split("-")
     meta = {"notify_type": kind, "notify_operation": operation}
@@ -863,7 +874,7 @@ def test_pre_notifications_other_than_start_run_nothing(
 
 
 def test_post_notifications_defer_lowering_but_never_deleting(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     post = {"notify_type": "post", "notify_operation": "demote"}
     fake.expect(EVENTS, BOTH_SECONDARY)
@@ -885,12 +896,12 @@ def test_post_notifications_defer_lowering_but_never_deleting(
 
 
 def test_start_gives_up_on_a_primary_that_stays_primary(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     # drbdadm secondary "succeeds" but the role never changes: start must end, not spin.
     # The clock jumps past the deadline at the first pause: start looks again only after one.
     clock = FakeClock(step=lambda seconds: 1e6)
-    use_clock(monkeypatch, clock)
+    use_clock(clock)
     fake.expect([*ADM, "sh-dev", "r0"], "/dev/drbd0\n")
     fake.expect(EVENTS, PRIMARY_SYNCED)
     fake.expect([*ADM, "secondary", "r0"])
@@ -901,15 +912,15 @@ def test_start_gives_up_on_a_primary_that_stays_primary(
 
 
 def test_stop_near_its_deadline_reports_the_holders_not_a_timeout(
-    fake: FakeRunner, tmp_path: Any, proc_drbd: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeRunner, tmp_path: Any, proc_drbd: FakeDrbd
 ) -> None:
     # Found on real DRBD: a pause that left a sliver of time let the next look time out,
     # and the exit reason became "timed out after 0.0s" instead of what holds the device.
     clock = FakeClock()
     budget_end = clock.now + 18.0  # 20 s timeout, 2 s margin
     clock.step = lambda seconds: budget_end - 0.5 - clock.now  # the pause leaves 0.5 s
-    use_clock(monkeypatch, clock)
-    monkeypatch.setattr(model, "device_holders", lambda minors: ["mounted on /mnt/d"])
+    use_clock(clock)
+    proc_drbd.holders = ["mounted on /mnt/d"]
     fake.expect(EVENTS, BOTH_SECONDARY)
     fake.expect(
         [*ADM, "down", "r0"],

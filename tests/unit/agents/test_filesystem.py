@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from ocflib.agents import filesystem
+from ocflib.holders import Holder
 from ocflib.mounts import Mount
-from ocflib.proc import Holder
-from ocflib.testing import FakeClock, FakeProcesses, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
+from tests.fakes import FakeHost, FakeMounts, FakeProcesses, FakeRunner, fake_context, ocf_env
 
 AGENT = filesystem.AGENT
 DEV = "/dev/pyha-fake0"
@@ -26,16 +26,36 @@ NUMBERS = {DEV: os.makedev(7, 0), OTHER: os.makedev(7, 1)}
 
 
 class World:
-    """A fake mount table, and the strict fake process table (procs): holders,
-    the signals sent, the forked I/O children's exit codes."""
+    """The test's world: a fake mount table and block devices (FakeMounts), the
+    strict fake process table (procs: holders, the signals sent, the forked I/O
+    children's exit codes), the effective uid (FakeHost)."""
 
     def __init__(self, directory: str) -> None:
         self.dir = directory
-        self.table: list[Mount] = []
+        self.mounts = FakeMounts(devices=NUMBERS, filesystems={"ext4", "xfs", "tmpfs"})
         self.next_id = 100
-        self.filesystems = {"ext4", "xfs", "tmpfs"}
         self.procs = FakeProcesses()
-        self.euid = 0
+        self.host = FakeHost()
+
+    @property
+    def table(self) -> list[Mount]:
+        return self.mounts.table_now
+
+    @table.setter
+    def table(self, mounts: list[Mount]) -> None:
+        self.mounts.table_now = mounts
+
+    @property
+    def filesystems(self) -> set[str]:
+        return self.mounts.filesystems
+
+    @property
+    def euid(self) -> int:
+        return self.host.uid
+
+    @euid.setter
+    def euid(self, uid: int) -> None:
+        self.host.uid = uid
 
     def hold(self, pid: int, name: str, how: list[str]) -> None:
         """A process holding the file system (it dies of TERM or KILL)."""
@@ -56,12 +76,8 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Generator[World]:
+def world(tmp_path: Any) -> Generator[World]:
     w = World(str(tmp_path / "mnt"))
-    monkeypatch.setattr(filesystem, "read_mounts", lambda: list(w.table))
-    monkeypatch.setattr(filesystem, "device_number", NUMBERS.get)
-    monkeypatch.setattr(filesystem, "_in_proc_filesystems", lambda fs: fs in w.filesystems)
-    monkeypatch.setattr(os, "geteuid", lambda: w.euid)
     WORLDS.append(w)
     yield w
     WORLDS.remove(w)
@@ -89,8 +105,10 @@ def env(
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
     """Dispatch in the current test's world (its strict process table), on a fake
     clock: the agent's pauses take no time."""
-    procs = WORLDS[-1].procs if WORLDS else None
-    return dispatch(AGENT, action, e, fake, procs=procs, clock=FakeClock())
+    if not WORLDS:
+        return dispatch(AGENT, action, e, fake)
+    w = WORLDS[-1]
+    return dispatch(AGENT, action, e, fake, procs=w.procs, mounts=w.mounts, host=w.host)
 
 
 # --- start -------------------------------------------------------------------------
@@ -316,7 +334,6 @@ def test_monitor_depths(fake: FakeRunner, world: World) -> None:
 
 
 def test_status_file_name_per_clone_and_node() -> None:
-    from ocflib.agent import Context
     from ocflib.env import OcfEnv
     from ocflib.params import parse_params
 
@@ -324,11 +341,8 @@ def test_status_file_name_per_clone_and_node() -> None:
         filesystem.PARAMS,
         {"device": DEV, "directory": "/m", "fstype": "ext4", "statusfile_prefix": "a/b/st-"},
     )
-    from ocflib.log import Log
-    from ocflib.run import Deadline
-
     environ = {"OCF_RESOURCE_INSTANCE": "fs:1", "OCF_RESKEY_CRM_meta_clone": "1"}
-    ctx = Context(OcfEnv("monitor", environ), FakeRunner(), Deadline(5), Log(), AGENT)
+    ctx = fake_context(AGENT, OcfEnv("monitor", environ))
     assert filesystem.status_file(cfg, ctx) == (["a", "b"], f"st-fs:1_1_{os.uname().nodename}")
 
 

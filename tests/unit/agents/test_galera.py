@@ -10,26 +10,21 @@ import pytest
 
 from ocflib.agents import galera
 from ocflib.exitcodes import OCF
-from ocflib.testing import FakeClock, FakeProcesses, FakeRunner, FakeSql, ocf_env
 from tests.conftest import Outcome, dispatch
+from tests.fakes import (
+    FakeClock,
+    FakeHost,
+    FakeProcesses,
+    FakeRunner,
+    FakeSql,
+    fake_context,
+    ocf_env,
+)
 
 AGENT = galera.AGENT
 UUID = "ce79d7f2-ea5f-11f1-b478-7a93e54bc6b5"
 META = {"promotable": "true", "clone_max": "3", "promoted_max": "3", "on_node": "n1"}
 STATUS = galera.STATUS_SQL
-
-
-@pytest.fixture(autouse=True)
-def _no_system_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    import grp
-    import pwd
-
-    def consulted(*args: object) -> None:
-        raise AssertionError(f"the machine's accounts were consulted: {args}")
-
-    for module, name in ((pwd, "getpwnam"), (grp, "getgrnam"), (grp, "getgrall")):
-        monkeypatch.setattr(module, name, consulted)
-    monkeypatch.setattr(galera, "CLUSTERCHECK_FILES", (str(tmp_path / "clustercheck"),))
 
 
 def env(
@@ -62,7 +57,23 @@ def run(
     clock: FakeClock | None = None,
 ) -> Outcome:
     return dispatch(
-        AGENT, action, e, fake, sql=sql or FakeSql(), procs=procs or FakeProcesses(), clock=clock
+        AGENT,
+        action,
+        e,
+        fake,
+        sql=sql or FakeSql(),
+        procs=procs or FakeProcesses(),
+        clock=clock or FakeClock(),
+        host=host_of(e),
+    )
+
+
+def host_of(e: dict[str, str]) -> FakeHost:
+    """The node's configuration files in the test's directory (the datadir's)."""
+    tmp = e["OCF_RESKEY_datadir"]
+    return FakeHost(
+        hosts_file=os.path.join(tmp, "hosts"),
+        clustercheck_files=(os.path.join(tmp, "clustercheck"),),
     )
 
 
@@ -326,17 +337,11 @@ def test_the_election_reads_gtid_mode_positions(fake: FakeRunner, tmp_path: Any)
 
 
 def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
-    from ocflib.agent import Context
     from ocflib.env import OcfEnv
-    from ocflib.log import Log
     from ocflib.params import parse_params
-    from ocflib.run import Deadline
-    from ocflib.testing import STANDARD_ACCOUNTS, STANDARD_GROUPS, FakeAccounts
 
     cfg, _ = parse_params(galera.PARAMS, OcfEnv("promote", e).reskeys)
-    accounts = FakeAccounts(STANDARD_ACCOUNTS, STANDARD_GROUPS)
-    ctx = Context(OcfEnv("promote", e), FakeRunner(), Deadline(10), Log(), AGENT, accounts=accounts)
-    return cfg, ctx
+    return cfg, fake_context(AGENT, OcfEnv("promote", e), host=host_of(e))
 
 
 def test_start_without_any_position_fails_and_says_so(fake: FakeRunner, tmp_path: Any) -> None:
@@ -535,7 +540,6 @@ def test_a_node_still_in_galera_s_membership_is_never_recorded_as_gone(
     fake: FakeRunner,
     running: FakeProcesses,
     tmp_path: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Galera's own membership decides with Pacemaker's: the component shrank to 2 and
     Pacemaker shows n1 and n2 Promoted, but n3's address (/etc/hosts) is among
@@ -543,7 +547,6 @@ def test_a_node_still_in_galera_s_membership_is_never_recorded_as_gone(
     lags: n2 is the one that left). n2 is not recorded either: Pacemaker has it."""
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n10.9.0.1 n1\n10.9.0.2 n2.example.com n2\n10.9.0.3 n3\n")
-    monkeypatch.setattr(galera, "HOSTS_FILE", str(hosts))
     (tmp_path / "galera-py-db.size").write_text("3 5\n")
     members = "10.9.0.1:3306,10.9.0.3:3306"
     rows = status_rows(wsrep_cluster_size="2", wsrep_incoming_addresses=members)
@@ -616,12 +619,12 @@ def test_clustercheck_file_is_read_never_run(
     os.chmod(tmp_path / "clustercheck", 0o600)
     sql = FakeSql().wire("clustercheck", STATUS, status_rows())
     assert run("monitor", fake, env(str(tmp_path), interval=10000), sql, running).rc == 8
-    assert galera.credentials(_cfg_ctx(env(str(tmp_path)))[0]) == (
+    assert galera.credentials(*_cfg_ctx(env(str(tmp_path)))) == (
         "clustercheck",
         "$(touch /tmp/pwned)",
     )
     os.chmod(tmp_path / "clustercheck", 0o622)  # noqa: S103 - writable by others: not trusted
-    assert galera.credentials(_cfg_ctx(env(str(tmp_path)))[0]) == ("root", "")
+    assert galera.credentials(*_cfg_ctx(env(str(tmp_path)))) == ("root", "")
 
 
 # --- promote, demote, stop ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """IPaddr2-py's exit codes and commands, row by row of IPaddr2's behaviour (fake runner).
 
-The raw-socket boundary (ocflib.arp), interface lookup and the fork of the
-background announcer are replaced by a recorder; every `ip` call is scripted.
+The network seam (raw sockets, interface lookup), the fork of the background
+announcer and the effective uid are strict fakes; every `ip` call is scripted.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from ocflib import arp
 from ocflib.agents import ipaddr2
 from ocflib.exitcodes import OCF
-from ocflib.testing import FakeProcesses, FakeRunner, ocf_env
 from tests.conftest import Outcome, dispatch
+from tests.fakes import FakeHost, FakeNetwork, FakeProcesses, FakeRunner, ocf_env
 
 AGENT = ipaddr2.AGENT
 BASE4 = "3: eth0    inet 192.0.2.1/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever"
@@ -30,15 +29,41 @@ DEL4 = ["ip", "-f", "inet", "addr", "delete", "192.0.2.50/24", "dev", "eth0"]
 
 
 class Net:
-    """Records what would have gone on the wire or been forked."""
+    """The test's world: the network (FakeNetwork: what would have gone on the wire),
+    the processes (what was forked or spawned) and the effective uid."""
 
     def __init__(self) -> None:
-        self.nics = {"eth0", "eth1", "lo"}
-        self.owner: str | None = None
-        self.probes: list[tuple[str, str, int]] = []
-        self.sent: list[tuple[str, str, str, int]] = []
+        self.net = FakeNetwork({"eth0", "eth1", "lo"})
         self.procs = FakeProcesses()
-        self.euid = 0
+        self.host = FakeHost()
+
+    @property
+    def nics(self) -> set[str]:
+        return self.net.nics
+
+    @property
+    def owner(self) -> str | None:
+        return self.net.owner
+
+    @owner.setter
+    def owner(self, mac: str | None) -> None:
+        self.net.owner = mac
+
+    @property
+    def probes(self) -> list[tuple[str, str, int]]:
+        return self.net.probes
+
+    @property
+    def sent(self) -> list[tuple[str, str, str, int]]:
+        return self.net.sent
+
+    @property
+    def euid(self) -> int:
+        return self.host.uid
+
+    @euid.setter
+    def euid(self, uid: int) -> None:
+        self.host.uid = uid
 
     @property
     def background(self) -> list[tuple[Any, ...]]:
@@ -51,28 +76,11 @@ class Net:
         ]
         return forked + [("eth0", "192.0.2.50", argv, None) for argv in self.procs.spawned]
 
-    def probe(self, nic: str, ip: Any, timeout_ms: int, probes: int = 2) -> str | None:
-        self.probes.append((nic, ip.text, timeout_ms))
-        return self.owner
-
-    def garp(self, nic: str, ip: Any, count: int, interval_ms: int) -> int:
-        self.sent.append(("arp", nic, ip.text, count))
-        return count
-
-    def na(self, nic: str, ip: Any, count: int, interval_ms: int) -> int:
-        self.sent.append(("na", nic, ip.text, count))
-        return count
-
 
 @pytest.fixture
-def net(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Generator[Net]:
+def net(tmp_path: Any) -> Generator[Net]:
     rec = Net()
     NETS.append((rec, str(tmp_path)))
-    monkeypatch.setattr(arp, "probe_ipv4_in_use", rec.probe)
-    monkeypatch.setattr(arp, "send_gratuitous_arp", rec.garp)
-    monkeypatch.setattr(arp, "send_unsolicited_na", rec.na)
-    monkeypatch.setattr(ipaddr2, "nic_exists", lambda nic: nic in rec.nics)
-    monkeypatch.setattr(os, "geteuid", lambda: rec.euid)
     yield rec
     NETS.pop()
 
@@ -91,7 +99,10 @@ def env(
 
 
 def run(action: str, fake: FakeRunner, e: dict[str, str]) -> Outcome:
-    return dispatch(AGENT, action, e, fake, procs=NETS[-1][0].procs if NETS else None)
+    if not NETS:
+        return dispatch(AGENT, action, e, fake)
+    w = NETS[-1][0]
+    return dispatch(AGENT, action, e, fake, procs=w.procs, net=w.net, host=w.host)
 
 
 def addrs(fake: FakeRunner, *lines: str, family: str = "inet") -> None:

@@ -14,24 +14,8 @@ from ocflib import mysqlrepl
 from ocflib.agents import mysql
 from ocflib.exitcodes import OCF
 from ocflib.mysqlwire import scramble_native
-from ocflib.testing import FakeProcesses, FakeRunner, FakeSql, ocf_env
 from tests.conftest import Outcome, dispatch
-
-
-@pytest.fixture(autouse=True)
-def _no_system_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """These tests pass on any machine: the users and groups they see are the fake
-    ones (ocflib.testing.FakeAccounts), never the machine's passwd and group files."""
-    import grp
-    import pwd
-
-    def consulted(*args: object) -> None:
-        raise AssertionError(f"the machine's accounts were consulted: {args}")
-
-    # (tmp_path first: pytest looks the current user up to name it)
-    for module, name in ((pwd, "getpwnam"), (grp, "getgrnam"), (grp, "getgrall")):
-        monkeypatch.setattr(module, name, consulted)
-
+from tests.fakes import FakeHost, FakeProcesses, FakeRunner, FakeSql, fake_context, ocf_env
 
 AGENT = mysql.AGENT
 PROMOTABLE = {"promotable": "true", "clone_max": "2", "on_node": "n1", "notify": "true"}
@@ -164,14 +148,11 @@ def test_secrets_never_reach_argv_or_logs(tmp_path: Any) -> None:
 
 
 def _cfg_ctx(e: dict[str, str]) -> tuple[Any, Any]:
-    from ocflib.agent import Context
     from ocflib.env import OcfEnv
-    from ocflib.log import Log
     from ocflib.params import parse_params
-    from ocflib.run import Deadline
 
     cfg, _ = parse_params(mysql.PARAMS, OcfEnv("start", e).reskeys)
-    return cfg, Context(OcfEnv("start", e), FakeRunner(), Deadline(10), Log(), AGENT)
+    return cfg, fake_context(AGENT, OcfEnv("start", e), host=FakeHost())
 
 
 def test_server_command_line(tmp_path: Any) -> None:
@@ -440,9 +421,7 @@ def test_notify_never_fails(fake: FakeRunner, server: FakeSql, tmp_path: Any) ->
     assert out.reasons == ["cannot log in to MySQL as root: Access denied (1045)"]
 
 
-def test_stop_when_the_server_exits_just_before_the_signal(
-    fake: FakeRunner, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_stop_when_the_server_exits_just_before_the_signal(fake: FakeRunner, tmp_path: Any) -> None:
     """A server gone between reading its pid and signalling it is stopped, not an error."""
     (tmp_path / "m.pid").write_text("4242\n")
     procs = FakeProcesses()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Hard failovers in a row, every acknowledged commit checked after each one.
 
-    lab/soak.py [--kind uml|namespaces] [--agents pyha|reference] [--failovers N]
+    bench/soak.py [--kind uml|namespaces] [--agents pyha|reference] [--failovers N]
 
 The classic stack (VIP, file system, MariaDB; on DRBD in UML nodes, on a shared
 loop device in namespace nodes) runs in a lab cluster while a client commits
@@ -58,7 +58,7 @@ def record(path: str, kind: str, agents: str, done: list[Failover]) -> None:
     fenced = [f.fenced for f in done if f.fenced is not None]
     body = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this machine with "
-        f"`lab/soak.py --kind {kind} --agents {agents} --failovers {len(done)}` (`make soak "
+        f"`bench/soak.py --kind {kind} --agents {agents} --failovers {len(done)}` (`make soak "
         f"SOAK_ARGS=...`): {len(done)} consecutive hard failovers of the classic stack, the "
         "dead node powered on again and rejoining after each; after each one every "
         "acknowledged commit is checked and crm_mon must show every resource running and "

@@ -1,4 +1,8 @@
-"""Test helpers: a strict, ordered fake runner and an OCF environment builder.
+"""The test doubles: one strict fake per seam of ocflib.seams, and fake_world().
+
+Each fake implements its seam's Protocol without subclassing the real one, so a
+method added to a seam reaches a unit test only when its fake has it (mypy checks
+each against its Protocol at the bottom of this file).
 
 FakeRunner follows pcs's mock runner: the test lists every command it
 expects, in order, with canned output; an unexpected command fails with
@@ -7,19 +11,48 @@ expects, in order, with canned output; an unexpected command fails with
 
 from __future__ import annotations
 
-from ocflib.commandline import quote_argv
-from ocflib.proc import FileSystem, Holder, Process, Processes
-from ocflib.run import Result
+import io
+import time
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
+from ocflib.commandline import quote_argv
+from ocflib.holders import FileSystem, Holder
+from ocflib.log import Log
+from ocflib.pidfiles import read_pid_file, remove_own_file
+from ocflib.proc import Process, identify
+from ocflib.run import Result
+from ocflib.world import World
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+    from typing import Any
 
     from ocflib.accounts import Account
+    from ocflib.agent import Agent, Context
+    from ocflib.env import OcfEnv
+    from ocflib.holders import Pinned
+    from ocflib.ipaddr import IPAddr
     from ocflib.mounts import Mount
     from ocflib.mysqlwire import PingResult
+    from ocflib.pidfiles import PidFile
+    from ocflib.seams import Runner
 
-__all__ = ["FakeRunner", "FakeAccounts", "FakeSql", "FakeProcesses", "FakeClock", "ocf_env", "Call"]
+__all__ = [
+    "FakeRunner",
+    "FakeAccounts",
+    "FakeSql",
+    "FakeProcesses",
+    "FakeClock",
+    "FakeMounts",
+    "FakeNetwork",
+    "FakeHost",
+    "FakeDrbd",
+    "RecordingLog",
+    "fake_world",
+    "fake_context",
+    "ocf_env",
+    "Call",
+]
 
 
 class Call:
@@ -382,7 +415,7 @@ class _FakeConnection:
         self.closed = True
 
 
-class FakeProcesses(Processes):
+class FakeProcesses:
     """The processes of a test's world (Context.procs), strict: signalling,
     spawning or forking anything the test did not set up fails the test.
 
@@ -391,8 +424,10 @@ class FakeProcesses(Processes):
     in order; fork() starts a child that never runs here and whose reap() gives
     .child_code (None: it hangs); pid files of the agents' own are kept in
     .pidfiles (path -> pid), never on disk. Untrusted pid files are read from the
-    test's files for real (ocflib.proc.read_pid_file: reading is no effect).
+    test's files for real (ocflib.pidfiles.read_pid_file: reading is no effect).
     """
+
+    read_pid_file = staticmethod(read_pid_file)
 
     def __init__(self) -> None:
         self.table: dict[int, Process] = {}
@@ -433,6 +468,11 @@ class FakeProcesses(Processes):
 
     def process(self, pid: int) -> Process | None:
         return self.table.get(pid)
+
+    def identify(
+        self, pid_file: PidFile, programs: Collection[str], uids: Collection[int]
+    ) -> tuple[Process | None, str]:
+        return identify(pid_file, programs, uids, lookup=self.process)
 
     def gone(self, p: Process) -> bool:
         now = self.table.get(p.pid)
@@ -517,7 +557,7 @@ class FakeProcesses(Processes):
     def remove_own_file(self, path: str, log_warning: Callable[..., object] | None = None) -> bool:
         if self.pidfiles.pop(path, None) is not None:
             return True
-        return Processes.remove_own_file(path, log_warning)  # another file of ours: for real
+        return remove_own_file(path, log_warning)  # another file of ours: for real
 
     def stop_pidfile_process(
         self,
@@ -529,7 +569,7 @@ class FakeProcesses(Processes):
         self.pidfiles.pop(path, None)
         return p is not None and self.send_signal(p, 15)
 
-    def locate(self, ours: Mount, *, proc: str = "/proc") -> FileSystem:
+    def locate(self, ours: Mount) -> FileSystem:
         mounts = {"own": [ours], **self.elsewhere}
         return FileSystem(mounts, {ns: [] for ns in mounts}, "own")
 
@@ -539,18 +579,24 @@ class FakeProcesses(Processes):
         *,
         own_mount: int | None = None,
         elsewhere_only: bool = False,
-        proc: str = "/proc",
     ) -> list[Holder]:
         return [h for h in self.holders if not self.gone(h.process)]
 
+    def pin_namespace(self, namespace: str, pid: int) -> Pinned | None:
+        """Another namespace is never entered in a unit test: as if its process left."""
+        return None
+
 
 class FakeClock:
-    """Time for a test (dispatch(clock=...)): it moves only when the agent pauses.
+    """Time for a test: it moves only when the agent pauses (or the test says so).
     Each pause advances it by what step(seconds) returns (by default the pause
-    itself); pauses records every pause asked for."""
+    itself); pauses records every pause asked for. The wall clock starts at the
+    real time the fake was made (files the agent writes for real carry real
+    mtimes) and moves with it."""
 
     def __init__(self, step: Callable[[float], float] | None = None) -> None:
         self.now = 1000.0
+        self.wall = time.time() - self.now
         self.step = step
         self.pauses: list[float] = []
 
@@ -560,3 +606,169 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.pauses.append(seconds)
         self.now += seconds if self.step is None else self.step(seconds)
+
+    def time(self) -> float:
+        return self.wall + self.now
+
+    def advance(self, seconds: float) -> None:
+        """Time passes between two actions."""
+        self.now += seconds
+
+
+class FakeMounts:
+    """A mount table the test writes (table), the block devices it knows (devices:
+    path -> device number) and the file system types the kernel has."""
+
+    def __init__(
+        self,
+        table: Iterable[Mount] = (),
+        devices: Mapping[str, int] | None = None,
+        filesystems: Iterable[str] = ("ext4", "xfs", "nfs", "nfs4", "tmpfs"),
+    ) -> None:
+        self.table_now = list(table)
+        self.devices = dict(devices or {})
+        self.filesystems = set(filesystems)
+
+    def table(self) -> list[Mount]:
+        return list(self.table_now)
+
+    def device_number(self, path: str) -> int | None:
+        return self.devices.get(path)
+
+    def supports(self, fstype: str) -> bool:
+        return fstype in self.filesystems
+
+
+class FakeNetwork:
+    """Interfaces the test names (nics); announcements are recorded in sent as
+    (kind, nic, address, count), never sent; a duplicate-address probe is recorded
+    in probes and answered by owner (the MAC that answers, None: nobody)."""
+
+    def __init__(self, nics: Iterable[str] = ("lo", "eth0")) -> None:
+        self.nics = set(nics)
+        self.owner: str | None = None
+        self.sent: list[tuple[str, str, str, int]] = []
+        self.probes: list[tuple[str, str, int]] = []
+
+    def nic_exists(self, nic: str) -> bool:
+        return nic in self.nics
+
+    def probe_ipv4_in_use(self, nic: str, ip: IPAddr, timeout_ms: int) -> str | None:
+        self.probes.append((nic, ip.text, timeout_ms))
+        return self.owner
+
+    def send_gratuitous_arp(self, nic: str, ip: IPAddr, count: int, interval_ms: int) -> int:
+        self.sent.append(("arp", nic, ip.text, count))
+        return count
+
+    def send_unsolicited_na(self, nic: str, ip: IPAddr, count: int, interval_ms: int) -> int:
+        self.sent.append(("na", nic, ip.text, count))
+        return count
+
+
+class FakeHost:
+    """Root unless euid says otherwise; the node's configuration files are where the
+    test puts them (nowhere by default: the machine's are never read)."""
+
+    def __init__(
+        self,
+        euid: int = 0,
+        hosts_file: str = "/nonexistent/hosts",
+        clustercheck_files: Sequence[str] = ("/nonexistent/clustercheck",),
+    ) -> None:
+        self.uid = euid
+        self.hosts_file = hosts_file
+        self.clustercheck_files = tuple(clustercheck_files)
+
+    def euid(self) -> int:
+        return self.uid
+
+
+class FakeDrbd:
+    """The DRBD module as the test sets it: version (None: not loaded), holders."""
+
+    def __init__(self, version: tuple[int, int, int] | None = (8, 4, 11)) -> None:
+        self.version = version
+        self.holders: list[str] = []
+        self.on_load: Callable[[], None] | None = None
+
+    def module_version(self) -> tuple[int, int, int] | None:
+        return self.version
+
+    def device_holders(self, minors: Iterable[int]) -> list[str]:
+        return list(self.holders)
+
+
+class RecordingLog(Log):
+    """A Log that keeps every message (debug included) as (level, text) in records
+    and writes nowhere else."""
+
+    def __init__(self, script: str = "test") -> None:
+        super().__init__(script, "test", to_stderr=False)
+        self.records: list[tuple[str, str]] = []
+
+    def log(self, level: str, msg: str, *args: object, ignore_stderr: bool = False) -> None:
+        self.records.append((level, self.format(msg, args)))
+        super().log(level, msg, *args, ignore_stderr=ignore_stderr)
+
+
+def fake_world(
+    runner: Runner | None = None,
+    *,
+    log: Log | None = None,
+    accounts: FakeAccounts | None = None,
+    sql: FakeSql | None = None,
+    procs: FakeProcesses | None = None,
+    clock: FakeClock | None = None,
+    mounts: FakeMounts | None = None,
+    net: FakeNetwork | None = None,
+    host: FakeHost | None = None,
+    drbd: FakeDrbd | None = None,
+) -> World:
+    """A World of strict fakes: every seam not given is a fresh fake (root and mysql
+    accounts, no processes, no SQL, a clock that moves only when paused, an empty
+    mount table, lo and eth0, euid 0, DRBD 8.4 loaded). Output goes to StringIOs."""
+    return World(
+        runner=runner if runner is not None else FakeRunner(),
+        log=log if log is not None else RecordingLog(),
+        out=io.StringIO(),
+        err=io.StringIO(),
+        clock=clock if clock is not None else FakeClock(),
+        procs=procs if procs is not None else FakeProcesses(),
+        sql=sql if sql is not None else FakeSql(),
+        accounts=accounts
+        if accounts is not None
+        else FakeAccounts(STANDARD_ACCOUNTS, STANDARD_GROUPS),
+        mounts=mounts if mounts is not None else FakeMounts(),
+        net=net if net is not None else FakeNetwork(),
+        host=host if host is not None else FakeHost(),
+        drbd=drbd if drbd is not None else FakeDrbd(),
+    )
+
+
+def fake_context(agent: Agent, env: OcfEnv, *, timeout_s: float = 10.0, **seams: Any) -> Context:
+    """A Context for calling one of an agent's functions directly, in a fake world
+    (fake_world's seams; those given by keyword replace them)."""
+    from ocflib.agent import Context
+    from ocflib.run import Deadline
+
+    world = fake_world(**seams)
+    clock = world.clock
+    deadline = Deadline(timeout_s, clock=clock.monotonic, sleep=clock.sleep)
+    runner = world.runner if world.runner is not None else FakeRunner()
+    log = world.log if world.log is not None else RecordingLog()
+    return Context(env, world, runner, deadline, log, agent)
+
+
+if TYPE_CHECKING:  # each fake implements its seam's Protocol (checked by mypy)
+    from ocflib import seams
+
+    _runner: seams.Runner = FakeRunner()
+    _clock: seams.Clock = FakeClock()
+    _procs: seams.Processes = FakeProcesses()
+    _sql: seams.Sql = FakeSql()
+    _accounts: seams.Accounts = FakeAccounts()
+    _mounts: seams.Mounts = FakeMounts()
+    _net: seams.Network = FakeNetwork()
+    _host: seams.Host = FakeHost()
+    _drbd: seams.DrbdNode = FakeDrbd()
