@@ -5,6 +5,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ocflib.env import OcfEnv
+    from ocflib.pacemaker import ClusterView
     from ocflib.seams import Runner
 
 __all__ = [
@@ -16,6 +17,10 @@ __all__ = [
     "set_node_attribute",
     "get_node_attribute",
     "delete_node_attribute",
+    "set_cluster_property",
+    "get_cluster_property",
+    "cluster_view",
+    "promoted_nodes",
 ]
 
 
@@ -111,3 +116,38 @@ def delete_node_attribute(
 ) -> None:
     """Remove a node attribute (succeeds when it is already absent)."""
     runner.run(["crm_attribute", "-N", node, "-l", lifetime, "-n", name, "-D"], ok=(0, 6, 105))
+
+
+def _property_argv(name: str, set_id: str) -> list[str]:
+    return ["crm_attribute", "--type", "crm_config", "--name", name, "-s", set_id]
+
+
+def set_cluster_property(runner: Runner, name: str, value: str, *, set_id: str) -> None:
+    """A cluster property in the crm_config set set_id."""
+    runner.run([*_property_argv(name, set_id), "-v", value])
+
+
+def get_cluster_property(runner: Runner, name: str, *, set_id: str) -> str | None:
+    """A cluster property's value, or None when it cannot be read."""
+    result = runner.run([*_property_argv(name, set_id), "--query", "-q"], ok=None)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def cluster_view(runner: Runner, resource: str) -> ClusterView:
+    """One crm_mon snapshot (ocflib.pacemaker.parse_crm_mon) for resource."""
+    from ocflib.pacemaker import parse_crm_mon
+
+    result = runner.run(["crm_mon", "-1", "--output-as=xml"], ok=None)
+    if result.returncode != 0:  # Pacemaker before 2.0.3
+        result = runner.run(["crm_mon", "-1", "--as-xml"])
+    return parse_crm_mon(result.stdout, resource)
+
+
+def promoted_nodes(runner: Runner, resource: str, timeout: float) -> list[str]:
+    """The nodes where Pacemaker has resource promoted (crm_resource --locate)."""
+    from ocflib.pacemaker import parse_locate
+
+    result = runner.run(
+        ["crm_resource", "--resource", resource, "--locate"], ok=None, timeout=timeout
+    )
+    return parse_locate(result.stdout)

@@ -6,10 +6,21 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["OcfEnv", "NotifyInfo", "parse_bool", "split_list"]
+__all__ = ["OcfEnv", "NotifyInfo", "parse_bool", "split_list", "OCF_TRUE", "ocf_is_true"]
 
+# The truth tables, the only ones (ocflib/ocf.py, a stand-alone shim, keeps a copy of
+# the first that a unit test holds equal to it):
+# Pacemaker's booleans (crm_is_true), in any case, plus ocf_is_true's "ja";
 _TRUE = frozenset(("true", "on", "yes", "y", "1", "ja"))
 _FALSE = frozenset(("false", "off", "no", "n", "0", "nein"))
+# what the shell agents' ocf_is_true calls true (resource-agents' ocf-shellfuncs), exactly.
+OCF_TRUE = frozenset(("yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"))
+
+
+def ocf_is_true(text: str) -> bool:
+    """ocf_is_true of the shell agents: one of OCF_TRUE (surrounding blanks ignored)."""
+    return text.strip() in OCF_TRUE
+
 
 RSCTMP_DEFAULT = "/run/resource-agents"
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
         def all_actions(self) -> Sequence[ActionSpec]: ...
 
+
 __all__ = ["render", "xml_safe"]
 
 DOCTYPE = '<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">'

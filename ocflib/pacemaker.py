@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "ClusterView",
+    "parse_crm_mon",
+    "parse_locate",
     "PROMOTION_FEATURE_SET",
     "SCHEMAS",
     "for_this_pacemaker",
@@ -113,3 +116,86 @@ def for_this_pacemaker(xml: bytes, schemas: str = SCHEMAS) -> bytes:
     return xml.replace(b'role="Promoted"', b'role="Master"').replace(
         b'role="Unpromoted"', b'role="Slave"'
     )
+
+
+# --- what the tools print -------------------------------------------------------------
+
+
+class ClusterView:
+    """One crm_mon snapshot: members, quorum, fencing, node attributes, and
+    where this resource is Promoted (active, not failed)."""
+
+    __slots__ = (
+        "online",
+        "unclean",
+        "members",
+        "quorate",
+        "stonith",
+        "attrs",
+        "promoted",
+        "promoting",
+    )
+
+    def __init__(self) -> None:
+        self.online: set[str] = set()
+        self.unclean: set[str] = set()
+        self.members: set[str] = set()
+        self.quorate = False
+        self.stonith = True
+        self.attrs: dict[str, dict[str, str]] = {}
+        self.promoted: set[str] = set()
+        self.promoting: set[str] = set()
+
+
+def parse_crm_mon(xml: str, resource: str) -> ClusterView:
+    """crm_mon's XML (--output-as=xml, or the older --as-xml) as a ClusterView."""
+    import xml.etree.ElementTree as ET  # noqa: N817 - the usual name
+
+    from ocflib.errors import GenericError
+
+    view = ClusterView()
+    try:
+        root = ET.fromstring(xml)  # noqa: S314 - crm_mon's own output, not untrusted input
+    except ET.ParseError as err:
+        raise GenericError(f"crm_mon gave output that is not XML: {err}") from err
+    dc = root.find("./summary/current_dc")
+    view.quorate = dc is not None and dc.get("with_quorum") == "true"
+    options = root.find("./summary/cluster_options")
+    view.stonith = options is None or options.get("stonith-enabled") != "false"
+    for node in root.iterfind("./nodes/node"):
+        name = node.get("name", "")
+        if node.get("type", "member") == "member":
+            view.members.add(name)
+        if node.get("online") == "true":
+            view.online.add(name)
+        if node.get("unclean") == "true":
+            view.unclean.add(name)
+    for node in root.iterfind("./node_attributes/node"):
+        view.attrs[node.get("name", "")] = {
+            a.get("name", ""): a.get("value", "") for a in node.iterfind("attribute")
+        }
+    for rsc in root.iter("resource"):
+        if rsc.get("id", "").split(":", 1)[0] != resource:
+            continue
+        if "Promoting" in (rsc.get("role"), rsc.get("pending")):  # 2.1 shows it as the role
+            view.promoting.update(n.get("name", "") for n in rsc.iterfind("node"))
+        if (
+            is_promoted(rsc.get("role"))
+            and rsc.get("active") == "true"
+            and rsc.get("orphaned", "false") == "false"
+            and rsc.get("failed", "false") == "false"
+        ):
+            view.promoted.update(n.get("name", "") for n in rsc.iterfind("node"))
+    return view
+
+
+def parse_locate(text: str) -> list[str]:
+    """The nodes `crm_resource --locate` shows the resource promoted on (it prints
+    `Promoted` since Pacemaker 2.1, `Master` before)."""
+    nodes = []
+    for line in text.splitlines():
+        _, sep, rest = line.partition("is running on:")
+        words = rest.split()
+        if sep and len(words) >= 2 and is_promoted(words[1]):
+            nodes.append(words[0])
+    return nodes

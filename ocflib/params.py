@@ -7,7 +7,7 @@ that reports every problem at once.
 
 from __future__ import annotations
 
-from ocflib.env import parse_bool
+from ocflib.env import OCF_TRUE, parse_bool
 from ocflib.exitcodes import OCF
 
 TYPE_CHECKING = False
@@ -138,10 +138,6 @@ class Port(Integer):
 
     def __init__(self) -> None:
         super().__init__(min=1, max=65535)
-
-
-# What the shell agents' ocf_is_true calls true (resource-agents' ocf-shellfuncs).
-OCF_TRUE = frozenset(("yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"))
 
 
 class Boolean(Kind[bool]):

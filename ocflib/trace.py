@@ -32,15 +32,15 @@ if TYPE_CHECKING:
 __all__ = ["MAGIC", "Trace", "wanted"]
 
 MAGIC = "# pyha trace"
-# ocf_is_true's words.
-_TRUE = frozenset({"yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"})
 _OUTPUT_LIMIT = 4000
 
 
 def wanted(environ: Mapping[str, str]) -> bool:
     """Whether this invocation is traced (OCF_TRACE_RA, else OCF_RESKEY_trace_ra)."""
     value = environ.get("OCF_TRACE_RA") or environ.get("OCF_RESKEY_trace_ra") or ""
-    return value.strip() in _TRUE
+    from ocflib.env import ocf_is_true
+
+    return ocf_is_true(value)
 
 
 class Trace:

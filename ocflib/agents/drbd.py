@@ -360,23 +360,9 @@ def two_primaries_allowed(cfg: Config, ctx: Context) -> None:
 def pacemaker_primaries(cfg: Config, ctx: Context) -> list[str]:
     """Nodes where Pacemaker has this resource promoted (crm_resource
     --locate prints `Promoted` since Pacemaker 2.1, `Master` before)."""
-    name = ctx.env.instance.split(":")[0]
-    result = ctx.runner.run(
-        ["crm_resource", "--resource", name, "--locate"], ok=None, timeout=TOOL_TIMEOUT_S
-    )
-    return parse_locate(result.stdout)
+    from ocflib import cluster
 
-
-def parse_locate(text: str) -> list[str]:
-    from ocflib.pacemaker import is_promoted
-
-    nodes = []
-    for line in text.splitlines():
-        _, sep, rest = line.partition("is running on:")
-        words = rest.split()
-        if sep and len(words) >= 2 and is_promoted(words[1]):
-            nodes.append(words[0])
-    return nodes
+    return cluster.promoted_nodes(ctx.runner, ctx.env.instance.split(":")[0], TOOL_TIMEOUT_S)
 
 
 def score_for(cfg: Config, ctx: Context, state: State) -> object:

@@ -17,19 +17,14 @@ from __future__ import annotations
 
 import os
 
-from ocflib.agent import Action, Agent, Context
+from ocflib.agent import Agent, Context
 from ocflib.agents.mysql_server import (
-    ADDITIONAL_PARAMETERS,
-    BINARY,
-    CLIENT_BINARY,
-    CONFIG,
     DATADIR,
-    ENABLE_CREATION,
     GROUP,
     LAUNCHERS,
-    LOG,
-    PID,
+    SERVER_PARAMS,
     SOCKET,
+    START_PARAMS,
     USER,
     VERSION,
     binary,
@@ -39,6 +34,7 @@ from ocflib.agents.mysql_server import (
     failed_to_start,
     launch,
     prepare,
+    promotable_actions,
     server_process,
     stop_server,
 )
@@ -51,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
     from ocflib.galerastate import Election, GraState, NodeView, Position
+    from ocflib.pacemaker import ClusterView
 
 # --- 1. Parameters (beyond mysql's) ------------------------------------------------------------
 
@@ -108,17 +105,8 @@ TWO_NODE_MODE = Param(
 )
 
 PARAMS: Sequence[Param[object]] = (
-    BINARY,
-    CLIENT_BINARY,
-    CONFIG,
-    DATADIR,
-    USER,
-    GROUP,
-    LOG,
-    PID,
-    SOCKET,
-    ENABLE_CREATION,
-    ADDITIONAL_PARAMETERS,
+    *SERVER_PARAMS,
+    *START_PARAMS,
     WSREP_CLUSTER_ADDRESS,
     CLUSTER_HOST_MAP,
     CHECK_USER,
@@ -278,79 +266,10 @@ def set_score(ctx: Context, node: str | None, score: int | None) -> None:
         cluster.set_promotion_score(ctx.env, ctx.runner, score, node=node)
 
 
-class ClusterView:
-    """One crm_mon snapshot: members, quorum, fencing, node attributes, and
-    where this resource is Promoted (active, not failed)."""
-
-    __slots__ = (
-        "online",
-        "unclean",
-        "members",
-        "quorate",
-        "stonith",
-        "attrs",
-        "promoted",
-        "promoting",
-    )
-
-    def __init__(self) -> None:
-        self.online: set[str] = set()
-        self.unclean: set[str] = set()
-        self.members: set[str] = set()
-        self.quorate = False
-        self.stonith = True
-        self.attrs: dict[str, dict[str, str]] = {}
-        self.promoted: set[str] = set()
-        self.promoting: set[str] = set()
-
-
-def parse_crm_mon(xml: str, resource: str) -> ClusterView:
-    """crm_mon's XML (--output-as=xml, or the older --as-xml) as a ClusterView."""
-    import xml.etree.ElementTree as ET  # noqa: N817 - the usual name
-
-    from ocflib.pacemaker import is_promoted
-
-    view = ClusterView()
-    try:
-        root = ET.fromstring(xml)  # noqa: S314 - crm_mon's own output, not untrusted input
-    except ET.ParseError as err:
-        raise GenericError(f"crm_mon gave output that is not XML: {err}") from err
-    dc = root.find("./summary/current_dc")
-    view.quorate = dc is not None and dc.get("with_quorum") == "true"
-    options = root.find("./summary/cluster_options")
-    view.stonith = options is None or options.get("stonith-enabled") != "false"
-    for node in root.iterfind("./nodes/node"):
-        name = node.get("name", "")
-        if node.get("type", "member") == "member":
-            view.members.add(name)
-        if node.get("online") == "true":
-            view.online.add(name)
-        if node.get("unclean") == "true":
-            view.unclean.add(name)
-    for node in root.iterfind("./node_attributes/node"):
-        view.attrs[node.get("name", "")] = {
-            a.get("name", ""): a.get("value", "") for a in node.iterfind("attribute")
-        }
-    for rsc in root.iter("resource"):
-        if rsc.get("id", "").split(":", 1)[0] != resource:
-            continue
-        if "Promoting" in (rsc.get("role"), rsc.get("pending")):  # 2.1 shows it as the role
-            view.promoting.update(n.get("name", "") for n in rsc.iterfind("node"))
-        if (
-            is_promoted(rsc.get("role"))
-            and rsc.get("active") == "true"
-            and rsc.get("orphaned", "false") == "false"
-            and rsc.get("failed", "false") == "false"
-        ):
-            view.promoted.update(n.get("name", "") for n in rsc.iterfind("node"))
-    return view
-
-
 def cluster_view(ctx: Context) -> ClusterView:
-    result = ctx.runner.run(["crm_mon", "-1", "--output-as=xml"], ok=None)
-    if result.returncode != 0:  # Pacemaker before 2.0.3
-        result = ctx.runner.run(["crm_mon", "-1", "--as-xml"])
-    return parse_crm_mon(result.stdout, _base(ctx))
+    from ocflib import cluster
+
+    return cluster.cluster_view(ctx.runner, _base(ctx))
 
 
 def master_exists(ctx: Context, view: ClusterView, me: str) -> bool:
@@ -1270,17 +1189,15 @@ AGENT = Agent(
     "password in argv, a node recovered after a crash rejoins by IST, and promote "
     "reports the progress of a state transfer.",
     params=PARAMS,
-    actions=(
-        Action("start", start, timeout=120),
-        Action("stop", stop, timeout=120),
-        Action("status", status, timeout=60),
-        Action("monitor", monitor, timeout=30, interval=20, depth=0),
-        Action("monitor", monitor, timeout=30, interval=10, depth=0, role="Promoted"),
-        Action("monitor", monitor, timeout=30, interval=30, depth=0, role="Unpromoted"),
-        Action("promote", promote, timeout=300),
-        Action("demote", demote, timeout=120),
-        Action("validate-all", validate, timeout=5),
-        Action("meta-data", timeout=5),
+    actions=promotable_actions(
+        start=start,
+        stop=stop,
+        status=status,
+        monitor=monitor,
+        promote=promote,
+        demote=demote,
+        validate=validate,
+        promote_timeout=300,
     ),
     check_config=check_config,
     check_local=check_local,

@@ -11,7 +11,7 @@ server version.
 
 from __future__ import annotations
 
-from ocflib.agent import Action, Agent, Context
+from ocflib.agent import Agent, Context
 from ocflib.agents.mysql_replication import (
     _node,
     demote,
@@ -36,6 +36,7 @@ from ocflib.agents.mysql_server import (
     connect,
     ping,
     prepare,
+    promotable_actions,
     query,
     server_argv,
     server_process,
@@ -149,18 +150,16 @@ AGENT = Agent(
     "with broken replication loses its promotion score and reports why (degraded), and "
     "statements follow the server version (MariaDB 10.x, MySQL 8.x).",
     params=PARAMS,
-    actions=(
-        Action("start", start, timeout=120),
-        Action("stop", stop, timeout=120),
-        Action("status", status, timeout=60),
-        Action("monitor", monitor, timeout=30, interval=20, depth=0),
-        Action("monitor", monitor, timeout=30, interval=10, depth=0, role="Promoted"),
-        Action("monitor", monitor, timeout=30, interval=30, depth=0, role="Unpromoted"),
-        Action("promote", promote, timeout=120),
-        Action("demote", demote, timeout=120),
-        Action("notify", notify, timeout=90, never_fails=True),
-        Action("validate-all", validate, timeout=5),
-        Action("meta-data", timeout=5),
+    actions=promotable_actions(
+        start=start,
+        stop=stop,
+        status=status,
+        monitor=monitor,
+        promote=promote,
+        demote=demote,
+        validate=validate,
+        promote_timeout=120,
+        notify=notify,
     ),
     check_config=check_config,
     check_local=check_local,

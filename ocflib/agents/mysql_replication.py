@@ -93,16 +93,10 @@ def set_reader(cfg: Config, ctx: Context, value: int) -> None:
     cluster.set_node_attribute(ctx.runner, node, cfg[READER], str(value))
 
 
-def repl_info_argv(ctx: Context) -> list[str]:
-    return [
-        "crm_attribute",
-        "--type",
-        "crm_config",
-        "--name",
-        f"{_base_instance(ctx)}_REPL_INFO",
-        "-s",
-        "mysql_replication",
-    ]
+def repl_info_name(ctx: Context) -> str:
+    """The cluster property the primary publishes its binlog position in (set
+    mysql_replication, as the reference names them)."""
+    return f"{_base_instance(ctx)}_REPL_INFO"
 
 
 def master_host(ctx: Context) -> str:
@@ -202,7 +196,11 @@ def promote(cfg: Config, ctx: Context) -> OCF:
         rows = query(conn, d.binlog_status)
         if rows and ctx.env.is_promotable:  # the hand-off to the replicas
             info = f"{master_host(ctx)}|{rows[0]['File']}|{rows[0]['Position']}"
-            ctx.runner.run([*repl_info_argv(ctx), "-v", info])
+            from ocflib import cluster
+
+            cluster.set_cluster_property(
+                ctx.runner, repl_info_name(ctx), info, set_id="mysql_replication"
+            )
         query(conn, "SET GLOBAL read_only = OFF")
     finally:
         conn.close()
@@ -291,9 +289,13 @@ def unset_master(cfg: Config, ctx: Context, conn: Any) -> None:
 
 def follow(cfg: Config, ctx: Context, conn: Any) -> None:
     """Replicate from the primary published in <instance>_REPL_INFO (GTID where available)."""
-    result = ctx.runner.run([*repl_info_argv(ctx), "--query", "-q"], ok=None)
-    info = result.stdout.strip()
-    if result.returncode != 0 or info.count("|") != 2:
+    from ocflib import cluster
+
+    info = (
+        cluster.get_cluster_property(ctx.runner, repl_info_name(ctx), set_id="mysql_replication")
+        or ""
+    )
+    if info.count("|") != 2:
         ctx.log.warning("no replication info published yet (%s)", info or "empty")
         return
     host, log_file, position = info.split("|")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ocflib.agent import Context
+from ocflib.agent import Action, Context
 from ocflib.errors import GenericError, NotInstalledError, PermError
 from ocflib.exitcodes import OCF
 from ocflib.params import (
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ocflib.accounts import Account
+    from ocflib.agent import Handler
     from ocflib.pidfiles import PidFile
     from ocflib.proc import Process
 
@@ -212,7 +213,9 @@ READER = Param(
     longdesc="Node attribute set to 1 where the server can serve reads.",
 )
 
-PARAMS: Sequence[Param[object]] = (
+# The server's parameters, the same in mysql-py and galera-py (and in the order both
+# references list them): where it is and who runs it ...
+SERVER_PARAMS: Sequence[Param[object]] = (
     BINARY,
     CLIENT_BINARY,
     CONFIG,
@@ -222,11 +225,16 @@ PARAMS: Sequence[Param[object]] = (
     LOG,
     PID,
     SOCKET,
+)
+# ... and how it is started.
+START_PARAMS: Sequence[Param[object]] = (ENABLE_CREATION, ADDITIONAL_PARAMETERS)
+
+PARAMS: Sequence[Param[object]] = (
+    *SERVER_PARAMS,
     TEST_TABLE,
     TEST_USER,
     TEST_PASSWD,
-    ENABLE_CREATION,
-    ADDITIONAL_PARAMETERS,
+    *START_PARAMS,
     REPL_USER,
     REPL_PASSWD,
     REPL_PORT,
@@ -238,6 +246,37 @@ PARAMS: Sequence[Param[object]] = (
     EVICT,
     READER,
 )
+
+
+def promotable_actions(
+    *,
+    start: Handler,
+    stop: Handler,
+    status: Handler,
+    monitor: Handler,
+    promote: Handler,
+    demote: Handler,
+    validate: Handler,
+    promote_timeout: float,
+    notify: Handler | None = None,
+) -> tuple[Action, ...]:
+    """The actions of a promotable MariaDB agent (mysql-py, galera-py): the timeouts
+    and monitor intervals both references advertise; notify only where the agent
+    has one (mysql)."""
+    return (
+        Action("start", start, timeout=120),
+        Action("stop", stop, timeout=120),
+        Action("status", status, timeout=60),
+        Action("monitor", monitor, timeout=30, interval=20, depth=0),
+        Action("monitor", monitor, timeout=30, interval=10, depth=0, role="Promoted"),
+        Action("monitor", monitor, timeout=30, interval=30, depth=0, role="Unpromoted"),
+        Action("promote", promote, timeout=promote_timeout),
+        Action("demote", demote, timeout=120),
+        *([Action("notify", notify, timeout=90, never_fails=True)] if notify else []),
+        Action("validate-all", validate, timeout=5),
+        Action("meta-data", timeout=5),
+    )
+
 
 # --- 2. Validation ---------------------------------------------------------------------
 

@@ -81,3 +81,15 @@ def test_defaults_for_rsctmp_and_instance() -> None:
     assert env.rsctmp == "/run/resource-agents"
     assert env.instance == "default"
     assert env.exit_reason_prefix == "ocf-exit-reason:"
+
+
+def test_one_truth_table_the_shim_s_copy_and_the_trace_s_use_it() -> None:
+    """ocflib/ocf.py is loaded by foreign agents outside the package, so it keeps its
+    own copy of Pacemaker's true words: it must be exactly env's."""
+    from ocflib import env, ocf, trace
+
+    assert ocf._TRUE_WORDS == env._TRUE
+    for word in ("yes", "Yes", "y", "ja", "on", "1", "TRUE", "nein", "", "2"):
+        assert ocf.is_true(word) is (env.parse_bool(word) is True), word
+        assert trace.wanted({"OCF_TRACE_RA": word}) is env.ocf_is_true(word), word
+    assert env.ocf_is_true(" yes ") and not env.ocf_is_true("Yes")  # ocf_is_true's exact list

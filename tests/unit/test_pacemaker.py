@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from ocflib import cluster, pacemaker
-from ocflib.agents.drbd import parse_locate
 from ocflib.env import NotifyInfo, OcfEnv
 from tests.fakes import FakeRunner
 
@@ -104,7 +103,7 @@ def test_the_current_name_wins_when_both_are_set() -> None:
 @pytest.mark.parametrize("word", ["Promoted", "Master"])
 def test_promoted_as_each_version_prints_it(word: str) -> None:
     assert pacemaker.is_promoted(word)
-    assert parse_locate(f"resource ms is running on: node1 {word}\n") == ["node1"]
+    assert pacemaker.parse_locate(f"resource ms is running on: node1 {word}\n") == ["node1"]
 
 
 @pytest.mark.parametrize("word", ["Unpromoted", "Slave", "Started", "", None])

@@ -13,6 +13,7 @@ import pytest
 
 from ocflib import drbdstate as model
 from ocflib.agents import drbd
+from ocflib.pacemaker import parse_locate
 from tests.conftest import Outcome, dispatch
 from tests.fakes import FakeClock, FakeDrbd, FakeRunner, ocf_env
 
@@ -222,8 +223,8 @@ def test_versions_and_locate() -> None:
         "resource p_drbd is running on: n1 Promoted\nresource p_drbd is running on: n2\n"
         "resource p_drbd is running on: n3 Master\n"
     )
-    assert drbd.parse_locate(text) == ["n1", "n3"]
-    assert drbd.parse_locate("resource p_drbd is NOT running\n") == []
+    assert parse_locate(text) == ["n1", "n3"]
+    assert parse_locate("resource p_drbd is NOT running\n") == []
 
 
 # --- 2. the agent -------------------------------------------------------------------------
