@@ -28,6 +28,53 @@ DOCS = sorted(
 )
 
 
+def tree_modules() -> set[str]:
+    """ocflib's modules in this tree (relative paths): what every package ships."""
+    found: set[str] = set()
+    for directory, dirs, names in os.walk(os.path.join(ROOT, "ocflib")):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        found.update(
+            os.path.relpath(os.path.join(directory, n), ROOT) for n in names if n.endswith(".py")
+        )
+    return found
+
+
+def shipped(files: object, sitelib: str) -> set[str]:
+    """The ocflib modules among a package's files, relative to its site directory."""
+    prefix = sitelib.rstrip("/") + "/"
+    return {
+        f[len(prefix) :]
+        for f in files  # type: ignore[attr-defined]
+        if f.startswith(prefix + "ocflib/") and f.endswith(".py")
+    }
+
+
+def test_the_wheel_ships_every_module_and_nothing_else(tarball: str, tmp_path: object) -> None:
+    """The wheel (setup.cfg), the RPM and the .deb ship the same modules: each exactly
+    ocflib's (the test doubles live in tests/, outside every package)."""
+    import zipfile
+
+    run("tar", "-xzf", tarball, "-C", str(tmp_path))
+    tree = f"{tmp_path}/pyha-{VERSION}"
+    out = f"{tmp_path}/wheel"
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        out,
+        tree,
+    )
+    (wheel,) = glob.glob(f"{out}/pyha-{VERSION}-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n for n in names if n.endswith(".py")} == tree_modules()
+    assert not [n for n in names if n.startswith("tests/")]
+
+
 def make(*args: str, cwd: str = ROOT) -> str:
     result = subprocess.run(["make", "-C", cwd, *args], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -105,7 +152,8 @@ def test_rpmbuild_ta_builds_a_noarch_rpm_that_rpmlint_passes(
     for module in modules:
         head, name = os.path.split(module)
         assert f"{head}/__pycache__/{name[:-3]}.{tag}.pyc" in files, f"{module}: not byte-compiled"
-    assert not [f for f in files if f.endswith("/testing.py") or "/tests/" in f]
+    assert shipped(files, sitelib) == tree_modules()
+    assert not [f for f in files if "/tests/" in f]
     requires = run("rpm", "-qp", "--requires", package).splitlines()
     assert f"python(abi) = {PY}" in requires and "/usr/bin/python3" in requires
     assert "python3-PyMySQL" in run("rpm", "-qp", "--recommends", package).splitlines()
@@ -177,7 +225,8 @@ def test_make_deb_builds_a_package_lintian_passes(tarball: str, tmp_path: object
     assert docs - {"changelog", "copyright"} == set(DOCS), docs ^ set(DOCS)
     assert "/usr/share/doc/pyha/MIGRATING.md.gz" in files  # pyha(8) points there
     # Debian compiles at installation (py3compile in postinst), never ships byte-code.
-    assert not [f for f in files if f.endswith(".pyc") or f.endswith("/testing.py")]
+    assert not [f for f in files if f.endswith(".pyc")]
+    assert shipped(files, "/usr/lib/python3/dist-packages") == tree_modules()
     fields = run("dpkg-deb", "--field", package, "Depends", "Recommends")
     assert "python3:any" in fields and "python3-pymysql" in fields
     assert "psutil" not in fields

@@ -17,11 +17,11 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.conftest import AGENTS_DIR, need
+from tests.mariadb import MariaDB
 from tests.netns import lan
 
 pytestmark = pytest.mark.integration
@@ -29,48 +29,30 @@ AGENT = os.path.join(AGENTS_DIR, "galera-py")
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 
 
-class Node:
+class Node(MariaDB):
     """One mariadbd Galera node: its namespace, address, directory."""
 
     def __init__(self, base: str, index: int, netns: str, count: int) -> None:
         self.name = f"g{index}"
         self.netns = netns
         self.address = f"10.251.{os.getpid() % 200}.{index}"
-        self.dir = os.path.join(base, self.name)
         self.procs: list[subprocess.Popen[bytes]] = []
         peers = ",".join(f"10.251.{os.getpid() % 200}.{i}" for i in range(1, count + 1))
-        for sub in ("data", "run"):
-            os.makedirs(os.path.join(self.dir, sub))
-        with open(os.path.join(self.dir, "my.cnf"), "w") as f:
-            f.write(
-                "[mysqld]\n"
-                f"bind-address={self.address}\nbinlog_format=ROW\n"
-                "default_storage_engine=InnoDB\ninnodb_autoinc_lock_mode=2\n"
-                "innodb_buffer_pool_size=32M\nwsrep_on=ON\n"
-                f"wsrep_provider={PROVIDER}\nwsrep_cluster_address=gcomm://{peers}\n"
-                f"wsrep_node_address={self.address}\nwsrep_node_name={self.name}\n"
-                "wsrep_cluster_name=pyhatest\nwsrep_sst_method=rsync\n"
-            )
-        for root, dirs, files in os.walk(self.dir):
-            for path in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                shutil.chown(path, "mysql", "mysql")
-        subprocess.run(
-            ["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={self.datadir}"],
-            capture_output=True,
-            check=True,
-        )
-
-    @property
-    def datadir(self) -> str:
-        return os.path.join(self.dir, "data")
-
-    @property
-    def socket(self) -> str:
-        return os.path.join(self.dir, "run", "m.sock")
-
-    @property
-    def pid_file(self) -> str:
-        return os.path.join(self.dir, "run", "m.pid")
+        config = [
+            f"bind-address={self.address}",
+            "binlog_format=ROW",
+            "default_storage_engine=InnoDB",
+            "innodb_autoinc_lock_mode=2",
+            "innodb_buffer_pool_size=32M",
+            "wsrep_on=ON",
+            f"wsrep_provider={PROVIDER}",
+            f"wsrep_cluster_address=gcomm://{peers}",
+            f"wsrep_node_address={self.address}",
+            f"wsrep_node_name={self.name}",
+            "wsrep_cluster_name=pyhatest",
+            "wsrep_sst_method=rsync",
+        ]
+        super().__init__(os.path.join(base, self.name), config, install_args=["--no-defaults"])
 
     def start(self, *extra: str, wait: bool = True) -> None:
         self.procs.append(
@@ -106,20 +88,6 @@ class Node:
             if time.monotonic() > end:
                 raise AssertionError(f"{self.name} did not start: {self.log_tail()}")
             time.sleep(0.2)
-
-    def query(self, sql: str) -> list[tuple[Any, ...]] | None:
-        import pymysql
-
-        try:
-            conn = pymysql.connect(unix_socket=self.socket, user="root", connect_timeout=2)
-        except pymysql.MySQLError:
-            return None
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
 
     def status(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in self.query("SHOW STATUS LIKE 'wsrep%'") or []}

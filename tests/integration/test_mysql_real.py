@@ -17,79 +17,25 @@ import pytest
 
 from lab.cib import seed_cib
 from tests.conftest import AGENTS_DIR, feature_set, need
+from tests.mariadb import MariaDB
 
 pytestmark = pytest.mark.integration
 AGENT = os.path.join(AGENTS_DIR, "mysql-py")
 
 
-class Server:
-    """A MariaDB instance in its own directory (datadir initialised once)."""
+class Server(MariaDB):
+    """A MariaDB instance in its own directory (datadir initialised once), with binary
+    logs; reachable over TCP on 127.0.0.1 when given a port."""
 
     def __init__(self, base: str, name: str, port: int | None = None, server_id: int = 1) -> None:
-        self.dir = os.path.join(base, name)
         self.port = port
-        os.makedirs(os.path.join(self.dir, "run"))
-        os.makedirs(os.path.join(self.dir, "data"))
-        shutil.chown(self.dir, "mysql", "mysql")
-        for sub in ("run", "data"):
-            shutil.chown(os.path.join(self.dir, sub), "mysql", "mysql")
-        lines = ["[mysqld]", f"server_id={server_id}", "log_bin=mysql-bin", "binlog_format=ROW"]
+        lines = [f"server_id={server_id}", "log_bin=mysql-bin", "binlog_format=ROW"]
         lines += [f"port={port}", "bind-address=127.0.0.1"] if port else ["skip-networking"]
-        with open(os.path.join(self.dir, "my.cnf"), "w") as f:
-            f.write("\n".join(lines) + "\n")
-        subprocess.run(
-            [
-                "mariadb-install-db",
-                "--user=mysql",
-                f"--datadir={self.datadir}",
-                "--auth-root-authentication-method=normal",
-            ],
-            capture_output=True,
-            check=True,
+        super().__init__(
+            os.path.join(base, name),
+            lines,
+            install_args=["--auth-root-authentication-method=normal"],
         )
-
-    @property
-    def datadir(self) -> str:
-        return os.path.join(self.dir, "data")
-
-    @property
-    def socket(self) -> str:
-        return os.path.join(self.dir, "run", "m.sock")
-
-    def params(self, **extra: str) -> dict[str, str]:
-        return {
-            "binary": "/usr/sbin/mariadbd",
-            "config": os.path.join(self.dir, "my.cnf"),
-            "datadir": self.datadir,
-            "pid": os.path.join(self.dir, "run", "m.pid"),
-            "socket": self.socket,
-            "log": os.path.join(self.dir, "err.log"),
-            **extra,
-        }
-
-    def sql(self, statement: str, *, user: str = "root", password: str = "") -> list[Any]:
-        import pymysql
-
-        conn = pymysql.connect(
-            unix_socket=self.socket,
-            user=user,
-            password=password,
-            autocommit=True,
-            connect_timeout=5,
-        )
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
-
-    def pid(self) -> int | None:
-        try:
-            with open(os.path.join(self.dir, "run", "m.pid")) as f:
-                return int(f.read())
-        except (OSError, ValueError):
-            return None
 
 
 @pytest.fixture
