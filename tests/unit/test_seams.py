@@ -203,9 +203,12 @@ def test_no_unit_test_patches_ocflib_and_agent_tests_patch_nothing() -> None:
                 rel = os.path.relpath(path, ROOT)
                 ocflib_names = _ocflib_names(path)
                 for target, attr in patches(path):
-                    if target.split(".")[0] in ocflib_names or target.startswith(
-                        ("ocflib", '"ocflib')
-                    ) or "/agents/" in rel and (rel, target, attr) not in ALLOWED_PATCHES:
+                    if (
+                        target.split(".")[0] in ocflib_names
+                        or target.startswith(("ocflib", '"ocflib'))
+                        or "/agents/" in rel
+                        and (rel, target, attr) not in ALLOWED_PATCHES
+                    ):
                         bad.append(f"{rel}: {target}.{attr}")
     assert bad == []
 
