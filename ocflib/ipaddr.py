@@ -2,17 +2,16 @@
 
 The canonical text is exactly what iproute2 prints (it uses inet_ntop), so
 addresses from parameters compare equal to addresses in `ip addr` output.
-Importing ipaddress costs ~5 ms; _socket is already compiled in.
+Importing ipaddress costs ~5 ms; _socket (a shared library to load) is imported
+only for IPv6: IPv4 text is parsed and written here, in inet_ntop's own form.
 """
 
 from __future__ import annotations
 
-import _socket
-
 __all__ = ["IPAddr", "parse_ip"]
 
-AF_INET: int = _socket.AF_INET
-AF_INET6: int = _socket.AF_INET6
+AF_INET = 2  # Linux's address family numbers (socket.AF_INET, AF_INET6)
+AF_INET6 = 10
 
 
 class IPAddr:
@@ -78,10 +77,13 @@ class IPAddr:
 
 def from_int(value: int, version: int) -> IPAddr:
     """The address with this integer value."""
-    size = 4 if version == 4 else 16
-    packed = value.to_bytes(size, "big")
-    family = AF_INET if version == 4 else AF_INET6
-    return IPAddr(_socket.inet_ntop(family, packed), packed, version)
+    if version == 4:
+        packed = value.to_bytes(4, "big")
+        return IPAddr(".".join(str(b) for b in packed), packed, 4)
+    import _socket
+
+    packed = value.to_bytes(16, "big")
+    return IPAddr(_socket.inet_ntop(AF_INET6, packed), packed, 6)
 
 
 def parse_ip(text: str) -> IPAddr:
@@ -97,6 +99,8 @@ def parse_ip(text: str) -> IPAddr:
     if "%" in text or "/" in text:
         raise ValueError("is not a plain IP address (no /prefix or %zone)")
     if ":" in text:
+        import _socket
+
         try:
             packed = _socket.inet_pton(AF_INET6, text)
         except (OSError, ValueError):

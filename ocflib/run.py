@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import time
 
-from ocflib.commandline import describe_failure, quote_argv, squeeze
 from ocflib.errors import CommandFailed, CommandNotFound, CommandTimeout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
+    from typing import Any
 
     from ocflib.log import Log
 
@@ -56,6 +56,8 @@ class Result:
         self.stderr = stderr
 
     def __repr__(self) -> str:
+        from ocflib.commandline import quote_argv
+
         return f"Result({quote_argv(self.argv)!r}, rc={self.returncode})"
 
 
@@ -243,6 +245,19 @@ class ProcessRunner:
         ok: the exit codes that are not failures (None: accept any); any
         other raises CommandFailed. timeout: seconds, capped by the deadline.
         """
+        return self.start(argv, input=input, ok=ok, timeout=timeout, env=env).result()
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        ok: Collection[int] | None = (0,),
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Running:
+        """Start argv and return at once; its result() is what run() returns. Two
+        commands that do not depend on each other run side by side this way."""
         if isinstance(argv, (str, bytes)):
             raise TypeError("argv must be a sequence of arguments, not a string")
         argv = [str(a) for a in argv]
@@ -250,178 +265,235 @@ class ProcessRunner:
         if timeout is not None:
             limit = min(limit, timeout)
         log = self.log
-        if log and log.trace is None:  # a trace records each command in full
-            log.debug("running: %s", self.redact(quote_argv(argv)))
+        if log and log.trace is None and log.debug_enabled:  # a trace records each in full
+            log.debug("running: %s", self.shown(argv))
         path = which(argv[0])
         if path is None:
             if log and log.trace is not None:
-                log.trace.command(self.redact(quote_argv(argv)), None, 0.0, "", "", "not installed")
+                log.trace.command(self.shown(argv), None, 0.0, "", "", "not installed")
             raise CommandNotFound(argv[0])
-        started = time.monotonic()
-        result = _spawn_and_wait(
-            path,
-            argv,
-            base_env(env, self.environ),
-            input,
-            limit,
-            self.deadline.kill_grace if self.deadline else None,
-        )
+        child = _Child(path, argv, base_env(env, self.environ), input)
+        return Running(self, child, ok, limit)
+
+    def shown(self, argv: Sequence[str]) -> str:
+        """argv as a shell would quote it, secrets redacted (for logs and traces: the
+        quoting is imported only when something is written)."""
+        from ocflib.commandline import quote_argv
+
+        return self.redact(quote_argv(argv))
+
+    def finish(self, running: Running, result: Result | None, elapsed: float) -> Result:
+        """Log, trace and check the result of a command started here."""
+        argv = running.child.argv
+        log = self.log
         trace = log.trace if log else None
         if trace is not None:
             trace.command(
-                self.redact(quote_argv(argv)),
+                self.shown(argv),
                 None if result is None else result.returncode,
-                time.monotonic() - started,
+                elapsed,
                 "" if result is None else self.redact(result.stdout),
                 "" if result is None else self.redact(result.stderr),
                 note="killed at the deadline" if result is None else "",
             )
         if result is None:
-            raise CommandTimeout(argv, time.monotonic() - started)
-        if log:
+            raise CommandTimeout(argv, elapsed)
+        ok = running.ok
+        failed = ok is not None and result.returncode not in ok
+        if failed:
+            from ocflib.commandline import describe_failure
+
+            reason = self.redact(describe_failure(argv, result.returncode, result.stderr))
+            if log:
+                log.error("%s: %s", self.shown(argv), reason)
+            raise CommandFailed(argv, result.returncode, result.stderr, reason=reason)
+        if log and trace is None and log.debug_enabled:
+            from ocflib.commandline import squeeze
+
             output = squeeze(self.redact(result.stdout + " " + result.stderr))
-            failed = ok is not None and result.returncode not in ok
-            if failed:
-                log.error(
-                    "%s: %s",
-                    self.redact(quote_argv(argv)),
-                    self.redact(describe_failure(argv, result.returncode, result.stderr)),
-                )
-            elif output and trace is None:
+            if output:
                 log.debug("%s: rc=%d %s", argv[0], result.returncode, output)
-        if ok is not None and result.returncode not in ok:
-            raise CommandFailed(
-                argv,
-                result.returncode,
-                result.stderr,
-                reason=self.redact(describe_failure(argv, result.returncode, result.stderr)),
-            )
         return result
 
 
-def _spawn_and_wait(
-    path: str,
-    argv: Sequence[str],
-    env: Mapping[str, str],
-    input: str | None,
-    limit_s: float,
-    kill_grace: Callable[[], float] | None = None,
-) -> Result | None:
-    """posix_spawn argv in a new session and collect its output.
+class Running:
+    """A command started by ProcessRunner.start: result() waits for it (within its
+    limit, counted from the start) and returns or raises as run() does."""
 
-    Returns None (after killing the process group) if limit_s passes first.
-    A descendant that left the session (setsid) but still holds the output
-    pipes does not keep the call waiting once the command itself has exited
-    (0.2 s for the last output; a daemon the command started is left alone),
-    and does not survive a timeout: whoever holds the pipes then is killed
-    with the group.
+    __slots__ = ("runner", "child", "ok", "end", "started")
+
+    def __init__(
+        self, runner: ProcessRunner, child: _Child, ok: Collection[int] | None, limit_s: float
+    ) -> None:
+        self.runner = runner
+        self.child = child
+        self.ok = ok
+        self.started = child.started
+        self.end = child.started + limit_s
+
+    def result(self) -> Result:
+        deadline = self.runner.deadline
+        result = self.child.wait(self.end, deadline.kill_grace if deadline else None)
+        return self.runner.finish(self, result, time.monotonic() - self.started)
+
+
+class _Child:
+    """A command spawned with posix_spawn in a new session, its output on pipes.
+
+    wait() collects the output and the exit status, or returns None (after killing
+    the process group) when the end passes first. A descendant that left the
+    session (setsid) but still holds the output pipes does not keep the call
+    waiting once the command itself has exited (0.2 s for the last output; a
+    daemon the command started is left alone), and does not survive a timeout:
+    whoever holds the pipes then is killed with the group.
     """
-    import select
 
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    in_w = -1
-    if input is None:
-        in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-    else:
-        in_r, in_w = os.pipe()
-    try:
-        pid = os.posix_spawn(
-            path,
-            list(argv),
-            dict(env),
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, in_r, 0),
-                (os.POSIX_SPAWN_DUP2, out_w, 1),
-                (os.POSIX_SPAWN_DUP2, err_w, 2),
-            ],
-            setsid=True,
+    __slots__ = ("argv", "pid", "out_r", "err_r", "in_w", "pending", "pipes", "started")
+
+    def __init__(
+        self, path: str, argv: Sequence[str], env: Mapping[str, str], input: str | None
+    ) -> None:
+        self.argv = argv
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        in_w = -1
+        if input is None:
+            in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        else:
+            in_r, in_w = os.pipe()
+        try:
+            self.pid = os.posix_spawn(
+                path,
+                list(argv),
+                dict(env),
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, in_r, 0),
+                    (os.POSIX_SPAWN_DUP2, out_w, 1),
+                    (os.POSIX_SPAWN_DUP2, err_w, 2),
+                ],
+                setsid=True,
+            )
+        except FileNotFoundError:
+            for fd in (out_r, out_w, err_r, err_w, in_r, in_w):
+                if fd >= 0:
+                    os.close(fd)
+            raise CommandNotFound(argv[0]) from None
+        self.started = time.monotonic()
+        os.close(out_w)
+        os.close(err_w)
+        os.close(in_r)
+        self.out_r, self.err_r, self.in_w = out_r, err_r, in_w
+        self.pending = input.encode() if input is not None else b""
+        self.pipes = (os.fstat(out_r).st_ino, os.fstat(err_r).st_ino)
+
+    def wait(self, end: float, kill_grace: Callable[[], float] | None = None) -> Result | None:
+        """The command's Result, or None when it was killed at end."""
+        chunks: dict[int, list[bytes]] = {self.out_r: [], self.err_r: []}
+        status: int | None = None
+        try:
+            status = self._collect(end, chunks)
+            if status is None:
+                status = self._reap(end)
+        finally:
+            for fd in (self.out_r, self.err_r, self.in_w):
+                if fd >= 0:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            if status is None:
+                _kill_group(self.pid, kill_grace() if kill_grace else 2.0, self.pipes)
+        if status is None:
+            return None
+        return Result(
+            self.argv,
+            os.waitstatus_to_exitcode(status),
+            b"".join(chunks[self.out_r]).decode("utf-8", "replace"),
+            b"".join(chunks[self.err_r]).decode("utf-8", "replace"),
         )
-    except FileNotFoundError:
-        for fd in (out_r, out_w, err_r, err_w, in_r, in_w):
-            if fd >= 0:
-                os.close(fd)
-        raise CommandNotFound(argv[0]) from None
-    os.close(out_w)
-    os.close(err_w)
-    os.close(in_r)
-    end = time.monotonic() + limit_s
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    pending = input.encode() if input is not None else b""
-    poller = select.poll()
-    poller.register(out_r, select.POLLIN)
-    poller.register(err_r, select.POLLIN)
-    if in_w >= 0:
-        os.set_blocking(in_w, False)
-        poller.register(in_w, select.POLLOUT)
-    open_fds = {out_r, err_r} | ({in_w} if in_w >= 0 else set())
-    pipes = (os.fstat(out_r).st_ino, os.fstat(err_r).st_ino)
-    timed_out = False
-    status = None
-    drained_by = 0.0
-    try:
-        while open_fds - {in_w}:
+
+    def _collect(self, end: float, chunks: dict[int, list[bytes]]) -> int | None:
+        """Read the output (and write the input) until both pipes close or the
+        command has exited and its output is drained; the exit status if seen."""
+        import select
+
+        poller = select.poll()
+        poller.register(self.out_r, select.POLLIN)
+        poller.register(self.err_r, select.POLLIN)
+        if self.in_w >= 0:
+            os.set_blocking(self.in_w, False)
+            poller.register(self.in_w, select.POLLOUT)
+        reading = {self.out_r, self.err_r}
+        status = None
+        drained_by = 0.0
+        while reading:
             now = time.monotonic()
             left = end - now
-            if left <= 0:
-                timed_out = True
-                break
-            if status is not None and now >= drained_by:
-                break  # exited; whatever still holds the pipes left its session
+            if left <= 0 or (status is not None and now >= drained_by):
+                break  # timed out; or exited, and what still holds the pipes left its session
             wait = min(left, 0.1) if status is None else min(left, drained_by - now)
             for fd, _event in poller.poll(wait * 1000):
-                if fd == in_w:
-                    try:
-                        written = os.write(in_w, pending[:65536])
-                        pending = pending[written:]
-                    except BrokenPipeError:
-                        pending = b""
-                    if not pending:
-                        poller.unregister(in_w)
-                        os.close(in_w)
-                        open_fds.discard(in_w)
-                        in_w = -1
+                if fd == self.in_w:
+                    self._feed(poller)
                     continue
                 data = os.read(fd, 65536)
                 if data:
                     chunks[fd].append(data)
                 else:
                     poller.unregister(fd)
-                    open_fds.discard(fd)
-            if status is None and open_fds - {in_w}:
-                waited, code = os.waitpid(pid, os.WNOHANG)
+                    reading.discard(fd)
+            if status is None and reading:
+                waited, code = os.waitpid(self.pid, os.WNOHANG)
                 if waited:
                     status = code
                     drained_by = time.monotonic() + 0.2
-        delay = 0.0005
-        while not timed_out and status is None:
-            waited, code = os.waitpid(pid, os.WNOHANG)
+        return status
+
+    def _feed(self, poller: Any) -> None:
+        """Write the next part of the input; close stdin when all is written."""
+        try:
+            written = os.write(self.in_w, self.pending[:65536])
+            self.pending = self.pending[written:]
+        except BrokenPipeError:
+            self.pending = b""
+        if not self.pending:
+            poller.unregister(self.in_w)
+            os.close(self.in_w)
+            self.in_w = -1
+
+    def _reap(self, end: float) -> int | None:
+        """The exit status once the command exits (its output is closed), or None
+        at end. Waits on a pidfd where the kernel has them (woken the moment the
+        command exits), else polls."""
+        waited, code = os.waitpid(self.pid, os.WNOHANG)
+        if waited:
+            return code
+        opener = getattr(os, "pidfd_open", None)
+        if opener is not None:
+            try:
+                pidfd = opener(self.pid)
+            except OSError:
+                pidfd = -1
+            if pidfd >= 0:
+                import select
+
+                try:
+                    poller = select.poll()
+                    poller.register(pidfd, select.POLLIN)
+                    poller.poll(max(end - time.monotonic(), 0.0) * 1000)
+                finally:
+                    os.close(pidfd)
+                waited, code = os.waitpid(self.pid, os.WNOHANG)
+                return code if waited else None
+        delay = 0.0001
+        while True:
+            waited, code = os.waitpid(self.pid, os.WNOHANG)
             if waited:
-                status = code
-                break
+                return code
             if time.monotonic() >= end:
-                timed_out = True
-                break
+                return None
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
-    finally:
-        for fd in (out_r, err_r, in_w):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        if timed_out and status is None:
-            _kill_group(pid, kill_grace() if kill_grace else 2.0, pipes)
-    if status is None:
-        return None
-    returncode = os.waitstatus_to_exitcode(status)
-    return Result(
-        argv,
-        returncode,
-        b"".join(chunks[out_r]).decode("utf-8", "replace"),
-        b"".join(chunks[err_r]).decode("utf-8", "replace"),
-    )
 
 
 def _kill_group(pid: int, grace_s: float = 2.0, pipes: Sequence[int] = ()) -> None:

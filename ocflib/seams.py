@@ -40,7 +40,22 @@ if TYPE_CHECKING:
             env: Mapping[str, str] | None = None,
         ) -> Result: ...
 
+        def start(
+            self,
+            argv: Sequence[str],
+            *,
+            input: str | None = None,
+            ok: Collection[int] | None = (0,),
+            timeout: float | None = None,
+            env: Mapping[str, str] | None = None,
+        ) -> Running: ...
+
         def which(self, program: str) -> str | None: ...
+
+    class Running(Protocol):
+        """A command started by Runner.start: result() is what run() would return."""
+
+        def result(self) -> Result: ...
 
     class Clock(Protocol):
         """Time (ocflib.run.SystemClock): the monotonic clock, pauses, wall time."""
@@ -189,6 +204,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Runner",
+    "Running",
     "Clock",
     "Processes",
     "Mounts",

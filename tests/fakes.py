@@ -82,6 +82,20 @@ class Call:
         self.timeout = timeout
 
 
+class FakeRunning:
+    """A command FakeRunner.start answered."""
+
+    def __init__(self, result: Result | None, error: Exception | None) -> None:
+        self._result = result
+        self._error = error
+
+    def result(self) -> Result:
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
 class FakeRunner:
     """A Runner that answers from a script of expected calls."""
 
@@ -172,6 +186,24 @@ class FakeRunner:
 
             raise CommandFailed(argv, call.returncode, call.stderr)
         return result
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        ok: Collection[int] | None = (0,),
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> FakeRunning:
+        """The next expected command, checked now (the order the agent starts them
+        in); its answer, or what it raises, comes from result()."""
+        try:
+            return FakeRunning(self.run(argv, input=input, ok=ok, timeout=timeout, env=env), None)
+        except AssertionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - handed to result(), as the real one does
+            return FakeRunning(None, error)
 
     def assert_done(self) -> None:
         """Fail if expected calls were never made."""

@@ -36,7 +36,7 @@ from ocflib.params import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ocflib.seams import Network
 
@@ -498,7 +498,9 @@ def show_addresses(ctx: Context, family: str, nic: str | None = None) -> list[Ad
     return parse_addr_lines(ctx.runner.run(argv).stdout)
 
 
-def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) -> Want:
+def findif(
+    cfg: Config, ctx: Context, ip: IPAddr, addrs: Callable[[], list[AddrLine]] | None
+) -> Want:
     """Resolve interface, prefix and broadcast the way findif.sh does.
 
     The sanity check that nic exists runs only for start and validate-all;
@@ -545,9 +547,7 @@ def findif(cfg: Config, ctx: Context, ip: IPAddr, addrs: list[AddrLine] | None) 
         if prefix is None:
             prefix = route.prefix
         if brd is None and ip.version == 4 and route.src:
-            if addrs is None:
-                addrs = show_addresses(ctx, "inet")
-            for line in addrs:
+            for line in addrs() if addrs is not None else show_addresses(ctx, "inet"):
                 if line.address == route.src and line.broadcast:
                     brd = line.broadcast
                     break
@@ -573,8 +573,25 @@ def is_served(want: Want, addrs: list[AddrLine]) -> bool:
 def resolve(cfg: Config, ctx: Context) -> tuple[Want, list[AddrLine]]:
     """The target and the current addresses of its family."""
     ip = effective_ip(cfg, ctx)
-    addrs = show_addresses(ctx, ip.family)
-    return findif(cfg, ctx, ip, addrs), addrs
+    # The address table is read while findif looks the route up: two `ip` side by side.
+    pending = ctx.runner.start(["ip", "-o", "-f", ip.family, "addr", "show"])
+    got: list[list[AddrLine]] = []
+
+    def addrs() -> list[AddrLine]:
+        if not got:
+            got.append(parse_addr_lines(pending.result().stdout))
+        return got[0]
+
+    try:
+        want = findif(cfg, ctx, ip, addrs)
+    except OCFError:
+        if not got:
+            try:
+                addrs()  # reaped, not left behind
+            except OCFError:
+                pass
+        raise
+    return want, addrs()
 
 
 # --- 5. Announcing the address ----------------------------------------------------
