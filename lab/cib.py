@@ -4,11 +4,12 @@ place that makes one (cibadmin --empty, nodes online, cluster properties)."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 
-__all__ = ["seed_cib", "cib_text"]
+__all__ = ["seed_cib", "cib_text", "cib_text_in_root"]
 
 
 def seed_cib(
@@ -46,3 +47,22 @@ def cib_text(*, nodes: Sequence[str] = (), properties: Mapping[str, str] | None 
         path = seed_cib(os.path.join(tmp, "cib.xml"), nodes=nodes, properties=properties)
         with open(path) as f:
             return f.read()
+
+
+def cib_text_in_root(
+    root: str, *, properties: Mapping[str, str] | None = None, timeout: float = 60
+) -> str | None:
+    """The text of an empty CIB made by the Pacemaker of another release's root tree
+    (its schema version: Pacemaker 2.0 refuses a CIB that 2.1 writes), with the
+    cluster properties set; None when that fails."""
+    from lab import roots
+
+    commands = ["cibadmin --empty > /tmp/seed.xml"]
+    commands += [
+        f"CIB_file=/tmp/seed.xml crm_attribute --type crm_config --name {shlex.quote(name)} "
+        f"--update {shlex.quote(value)}"
+        for name, value in (properties or {}).items()
+    ]
+    script = " && ".join([*commands, "cat /tmp/seed.xml"])
+    made = roots.run_in_root(root, ["sh", "-c", script], timeout=timeout)
+    return made.stdout if made.returncode == 0 and "<cib" in made.stdout else None

@@ -32,6 +32,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 
+from lab.cib import cib_text, cib_text_in_root
 from lab.ops import STARTED_ROLES, ClusterOps, LabError, Lifecycle
 
 __all__ = ["NamespaceCluster", "LabError", "STARTED_ROLES"]
@@ -205,20 +206,15 @@ class NamespaceCluster(ClusterOps, Lifecycle):
         seed = os.path.join(self.dir, "seed.xml")
         # An empty CIB by the nodes' own Pacemaker (its schema version: 2.0 refuses a
         # CIB that 2.1 writes), with a short dc-deadtime.
-        script = (
-            "cibadmin --empty > /tmp/seed.xml && CIB_file=/tmp/seed.xml crm_attribute "
-            "--type crm_config --name dc-deadtime --update 2s && cat /tmp/seed.xml"
-        )
+        properties = {"dc-deadtime": "2s"}
         if self.root:
-            from lab import roots
-
-            made = roots.run_in_root(self.root, ["sh", "-c", script], timeout=60)
+            text = cib_text_in_root(self.root, properties=properties)
+            if text is None:
+                raise LabError(f"cannot make an empty CIB in {self.root}")
         else:
-            made = _run(["unshare", "--mount", "sh", "-c", f"mount -t tmpfs s /tmp && {script}"])
-        if made.returncode != 0 or "<cib" not in made.stdout:
-            raise LabError(f"cannot make an empty CIB: {made.stderr.strip()}")
+            text = cib_text(properties=properties)
         with open(seed, "w") as f:
-            f.write(made.stdout)
+            f.write(text)
         conf = corosync_conf([(n.name, n.address) for n in self.nodes], self.token_ms)
         uid, gid = self.user_ids("hacluster", "haclient")
         if self.root:
