@@ -176,7 +176,7 @@ def test_process_handles_names_with_spaces_and_parentheses(tmp_path: object) -> 
             if p and p.name == "a (b) c":
                 break
             time.sleep(0.01)
-        assert p is not None and p.name == "a (b) c" and p.state in "RS"
+        assert p is not None and p.name == "a (b) c" and p.state in "RSD"  # D: paging in
         assert p.program == "sleep" and not proc.gone(p)
         assert abs(p.start_time - time.time()) < 5
         os.kill(pid, 9)
