@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 
 from bench.bench import HERE, ROOT, Case, Side, Step
+from lab.mariadb import MariaDB
 
 REFERENCE = "/usr/lib/ocf/resource.d/heartbeat/mysql"
 PYHA = os.path.join(ROOT, "agents", "mysql-py")
@@ -21,18 +22,9 @@ RAW = os.path.join(HERE, "raw_mariadbd.py")
 def cases() -> Iterator[list[Case]]:
     with tempfile.TemporaryDirectory(prefix="pyha-bench-mysql-", dir="/var/tmp") as work:
         shutil.chown(work, "mysql", "mysql")
-        datadir, rundir = os.path.join(work, "data"), os.path.join(work, "run")
-        for path in (datadir, rundir):
-            os.makedirs(path)
-            shutil.chown(path, "mysql", "mysql")
-        config, log = os.path.join(work, "my.cnf"), os.path.join(work, "err.log")
-        with open(config, "w") as f:
-            f.write("[mysqld]\nskip-networking\n")
-        subprocess.run(
-            ["mariadb-install-db", "--user=mysql", f"--datadir={datadir}"],
-            capture_output=True,
-            check=True,
-        )
+        db = MariaDB(os.path.join(work, "db"), ["skip-networking"])
+        datadir, rundir = db.datadir, os.path.dirname(db.socket)
+        config, log = db.params()["config"], db.params()["log"]
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "OCF_ROOT": "/usr/lib/ocf",

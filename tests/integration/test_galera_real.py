@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.mariadb import MariaDB
 from tests.conftest import AGENTS_DIR, need
-from tests.mariadb import MariaDB
 from tests.netns import lan
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from lab.cib import seed_cib
+from lab.mariadb import MariaDB
 from tests.conftest import AGENTS_DIR, feature_set, need
-from tests.mariadb import MariaDB
 
 pytestmark = pytest.mark.integration
 AGENT = os.path.join(AGENTS_DIR, "mysql-py")

@@ -1,6 +1,7 @@
-"""The one MariaDB test server of the tests: a mariadbd data directory of its own
-(data/, run/, my.cnf, made by the distribution's mariadb-install-db and owned by
-mysql), its agent parameters, and SQL over its socket as root."""
+"""The one MariaDB test server of the tests and the benchmarks: a mariadbd data
+directory of its own (data/, run/, my.cnf, made by the distribution's
+mariadb-install-db and owned by mysql), its agent parameters, and SQL over its socket
+as root."""
 
 from __future__ import annotations
 
