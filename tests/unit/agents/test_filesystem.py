@@ -1,6 +1,6 @@
 """Filesystem-py's exit codes row by row of Filesystem's behaviour, with fakes.
 
-Boundaries replaced: the mount table, device numbers, /proc/filesystems,
+The world is fake (tests/fakes.py): the mount table, device numbers, /proc/filesystems,
 the process table, kill(), euid and the forked I/O children; every command
 is scripted in the strict fake runner, whose effects change the fake table.
 """
@@ -48,14 +48,6 @@ class World:
     @property
     def filesystems(self) -> set[str]:
         return self.mounts.filesystems
-
-    @property
-    def euid(self) -> int:
-        return self.host.uid
-
-    @euid.setter
-    def euid(self, uid: int) -> None:
-        self.host.uid = uid
 
     def hold(self, pid: int, name: str, how: list[str]) -> None:
         """A process holding the file system (it dies of TERM or KILL)."""
@@ -289,7 +281,7 @@ def test_local_problems(world: World) -> None:
     out = run("start", fake, env(world))
     assert out.rc == 5 and out.reason == "Setup problem: couldn't find command: mount"
     assert run("monitor", fake, env(world, interval=0)).rc == 7
-    world.euid = 1000
+    world.host.uid = 1000
     out = run("stop", FakeRunner(), env(world))
     assert out.rc == 4 and out.reason == "You must be root for stop operation."
 

@@ -58,14 +58,6 @@ class Net:
         return self.net.sent
 
     @property
-    def euid(self) -> int:
-        return self.host.uid
-
-    @euid.setter
-    def euid(self, uid: int) -> None:
-        self.host.uid = uid
-
-    @property
     def background(self) -> list[tuple[Any, ...]]:
         """What went to the background: built-in announcers forked (nic, ip, None,
         (kind, count, interval)) and external senders spawned (argv)."""
@@ -198,7 +190,7 @@ def test_start_with_missing_nic_bans_this_node_only(fake: FakeRunner, net: Net) 
 
 
 def test_start_as_non_root_is_perm(fake: FakeRunner, net: Net) -> None:
-    net.euid = 1000
+    net.host.uid = 1000
     out = run("start", fake, env(ip="192.0.2.50"))
     assert out.rc == OCF.ERR_PERM and out.reason == "You must be root for start operation."
 
