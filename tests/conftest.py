@@ -53,6 +53,16 @@ def need(*tools: str, root: bool = False) -> None:
         pytest.skip(message)
 
 
+def process_state(pid: int) -> str:
+    """The state letter of /proc/<pid>/stat ("R", "S", "Z", ...), or "gone". The process
+    may be reaped between any two reads: a vanished file is "gone", never an error."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
+
+
 def need_uml() -> None:
     """need() for the UML lab: linux.uml, root, and the lab's probe (once per run)
     saying that a guest can run a user process here; its one sentence otherwise."""

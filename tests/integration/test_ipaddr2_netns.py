@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import AGENTS_DIR, need
+from tests.conftest import AGENTS_DIR, need, process_state
 from tests.netns import Netns, lan, single_host
 
 AGENT = os.path.join(AGENTS_DIR, "IPaddr2-py")
@@ -242,12 +242,7 @@ def test_stop_kills_the_background_sender(two: tuple[Netns, Netns], rsctmp: str)
     assert agent(node, "stop", rsctmp, **p).returncode == 0
     assert not os.path.exists(pidfile)
     for _ in range(200):
-        state = (
-            open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-            if os.path.exists(f"/proc/{pid}")
-            else "gone"
-        )
-        if state in ("Z", "gone"):
+        if process_state(pid) in ("Z", "gone"):
             break
         time.sleep(0.01)
     else:

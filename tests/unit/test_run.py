@@ -10,6 +10,7 @@ import pytest
 from ocflib.commandline import describe_failure, quote_argv
 from ocflib.errors import CommandFailed, CommandNotFound, CommandTimeout
 from ocflib.run import Deadline, ProcessRunner, base_env
+from tests.conftest import process_state
 
 
 def test_runs_argv_and_captures_output() -> None:
@@ -133,7 +134,7 @@ def test_timeout_also_kills_descendants_that_left_the_session(tmp_path: object) 
     assert escaped is not None
     try:
         for _ in range(100):
-            if not os.path.exists(f"/proc/{escaped}") or _state(escaped) == "Z":
+            if process_state(escaped) in ("Z", "gone"):
                 break
             time.sleep(0.02)
         else:
@@ -165,14 +166,6 @@ def test_deadline_kill_grace_never_passes_pacemakers_timeout() -> None:
     assert d.kill_grace() == 0.75
     late[0] = 2.9
     assert d.kill_grace() == 0.0
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0]
-    except OSError:
-        return ""
 
 
 def _cmdline(pid: int) -> str:
