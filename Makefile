@@ -32,10 +32,12 @@ setup:
 
 # The README's test command: installs what it needs, then lints, type-checks and runs
 # every tier (unit, property, contract, integration, lab) with integration tests
-# enforced; then builds the .deb, installs it with apt and runs the integration and
-# contract tests again against the installed agents (purged afterwards); then the
-# platform matrix (Debian 11 and 13 root trees).
-check: setup lint typecheck test check-installed matrix
+# enforced; then builds the .deb and runs, side by side (lab/matrix.py --installed), the
+# platform matrix (Debian 11 and 13 root trees, their tiers and clusters) and the
+# installed-package tier (the .deb installed with apt, the integration and contract
+# tests run again against the installed agents, the package purged afterwards).
+check: setup lint typecheck test deb
+	$(VENV)/bin/python lab/matrix.py --host-log build/matrix/bookworm.log --installed $(MATRIX_ARGS)
 
 check-installed: deb
 	bash .ci/installed

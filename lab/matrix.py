@@ -2,27 +2,31 @@
 and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kernel.
 
     python3 lab/matrix.py [--release bullseye] [--release trixie] [--tier tests/unit ...]
-                          [--host-log build/matrix/bookworm.log]
+                          [--host-log build/matrix/bookworm.log] [--installed]
 
-For each release, side by side: the test tiers named in lab/roots.py's RELEASES, run by
-that release's python3 against its own tools, from pyha's release tarball (a
-DeprecationWarning from ocflib is an error, setup.cfg); then the release's cluster tests,
-run here against a namespace lab whose nodes run from the root (that release's Pacemaker
-and Corosync, PYHA_LAB_RELEASE). With --host-log, first this machine's line (Debian 12,
-from `make test`'s output). Prints one line per run, keeps the whole output in
-build/matrix/<release>.log (and <release>-cluster.log), and exits non-zero if any failed.
+For each release: the test tiers named in lab/roots.py's RELEASES, run by that release's
+python3 against its own tools, from pyha's release tarball (a DeprecationWarning from
+ocflib is an error, setup.cfg); and the release's cluster tests, run here against a
+namespace lab whose nodes run from the root (that release's Pacemaker and Corosync,
+PYHA_LAB_RELEASE). With --installed, also this machine's .deb installed with apt and
+tested (.ci/installed). All of these run side by side (run_all). With --host-log, first
+this machine's line (Debian 12, from `make test`'s output). Prints one line per run,
+keeps the whole output in build/matrix/<release>.log (and <release>-cluster.log,
+installed.log), and exits non-zero if any failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -142,6 +146,22 @@ def _os_name() -> str:
     return fields.get("PRETTY_NAME", "?").strip('"')
 
 
+def run_installed(logs: str) -> tuple[bool, str]:
+    """This machine's .deb (make deb), installed with apt: .ci/installed's tests against
+    the installed agents, then the package purged."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", os.path.join(roots.ROOT_OF_REPO, ".ci", "installed")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OCFLIB_REQUIRE_INTEGRATION": "1"},
+        timeout=3600,
+        check=False,
+    )
+    title = f"this machine ({_os_name()}), the .deb installed with apt"
+    return report(result, title, os.path.join(logs, "installed.log"), started)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--release", action="append", choices=sorted(roots.RELEASES))
@@ -154,6 +174,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--host-log", help="the `make test` output to report as this machine's line"
+    )
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="also run .ci/installed (the .deb make deb built) beside the releases",
     )
     parser.add_argument("--logs", default=os.path.join(roots.ROOT_OF_REPO, "build", "matrix"))
     args = parser.parse_args()
@@ -170,26 +195,46 @@ def main() -> int:
         if args.host_log:
             ok, line = host_line(args.host_log)
             print(line, flush=True)
-        # The releases run side by side (each in its own namespaces; most of the time
-        # goes to waiting for processes, not to the two cores), each release's cluster
-        # after its tiers; reported in release order.
-        with ThreadPoolExecutor(max_workers=len(releases)) as pool:
-            runs = {name: pool.submit(run_platform, name, tarball, args) for name in releases}
-            for name in releases:
-                for passed, line in runs[name].result():
-                    print(line, flush=True)
-                    ok = ok and passed
+        for passed, line in run_all(releases, tarball, args):
+            print(line, flush=True)
+            ok = ok and passed
     return 0 if ok else 1
 
 
-def run_platform(name: str, tarball: str, args: argparse.Namespace) -> list[tuple[bool, str]]:
-    """A release's tiers in its root, then its cluster tests (unless left out)."""
+def run_all(
+    releases: Sequence[str], tarball: str, args: argparse.Namespace
+) -> list[tuple[bool, str]]:
+    """Every run side by side, reported in a fixed order (the installed .deb, then each
+    release's tiers and cluster). Most of their time goes to waiting for processes
+    (a tier run keeps about a third of one core busy), not to the two cores, and each
+    runs in namespaces of its own: the tiers in their root's, the clusters' nodes on
+    overlays of it (the tiers write nothing into the root but crmsh's log). A release's
+    root is built (or found current) once, before its runs start; the .deb's tests run
+    meanwhile."""
     extra = args.pytest_args.split()
-    tiers = args.tier or roots.RELEASES[name].tiers
-    results = [run_release(name, tarball, tiers, extra, args.logs)]
-    if roots.RELEASES[name].cluster and not args.no_cluster:
-        results.append(run_cluster(name, extra, args.logs))
-    return results
+    jobs: list[Callable[[], tuple[bool, str]]] = []
+    if args.installed:
+        jobs.append(lambda: run_installed(args.logs))
+    ready = {name: threading.Lock() for name in releases}
+
+    def in_root(name: str, run: Callable[[], tuple[bool, str]]) -> Callable[[], tuple[bool, str]]:
+        def job() -> tuple[bool, str]:
+            with ready[name]:
+                roots.ensure(name)
+            return run()
+
+        return job
+
+    for name in releases:
+        tiers = args.tier or roots.RELEASES[name].tiers
+        jobs.append(
+            in_root(name, functools.partial(run_release, name, tarball, tiers, extra, args.logs))
+        )
+        if roots.RELEASES[name].cluster and not args.no_cluster:
+            jobs.append(in_root(name, functools.partial(run_cluster, name, extra, args.logs)))
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        runs = [pool.submit(job) for job in jobs]
+        return [run.result() for run in runs]
 
 
 if __name__ == "__main__":
