@@ -175,6 +175,16 @@ class Cib:
         return primitive.clone or primitive.parent or primitive.id
 
 
+def agents_with_operations(xml_text: str) -> list[str]:
+    """The agents (class:provider:type) whose advertised timeouts check_cib asks for:
+    those of the primitives with operations (none when the CIB cannot be read)."""
+    try:
+        cib = Cib(xml_text)
+    except (ET.ParseError, ValueError):
+        return []
+    return list(dict.fromkeys(p.agent for p in cib.primitives.values() if p.ops))
+
+
 def check_cib(xml_text: str, given: CheckInput | None = None) -> list[Finding]:
     """Every finding in the CIB, errors first."""
     given = given or CheckInput()

@@ -5,6 +5,8 @@ their parameters, against which pyha migrate lists what a switch would change.""
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 from ocflib.admin.cli import AgentMetadata
 from ocflib.admin.differences import differences, parameter_types
@@ -80,3 +82,40 @@ def test_validate_here_runs_the_installed_agent_with_the_resource_s_environment(
     # a name whose parts are ".." would lead out of resource.d: never run
     assert validate_here("ocf:..:..", ok_env) == (5, "ocf:..:.. is not an OCF agent name")
     assert validate_here("lsb:heartbeat:IPaddr2", ok_env)[0] == 5
+
+
+def test_prefetch_asks_the_agents_at_once_and_answers_as_one_at_a_time(tmp_path: Path) -> None:
+    """pyha check asks every agent with operations for its meta-data side by side:
+    the same texts as asking one after another (the reference agents of this release),
+    in the time of the slowest; a failing agent is no answer, a missing one is not run."""
+    agents = ["ocf:heartbeat:IPaddr2", "ocf:heartbeat:Filesystem", "ocf:heartbeat:mysql"]
+    need(*(f"/usr/lib/ocf/resource.d/heartbeat/{a.split(':')[2]}" for a in agents))
+    together = AgentMetadata("/usr/lib/ocf")
+    together.prefetch(agents)
+    alone = AgentMetadata("/usr/lib/ocf")
+    assert [together.texts[a] for a in agents] == [alone.text(a) for a in agents]
+    assert all("<resource-agent" in (together.texts[a] or "") for a in agents)
+    # four agents of one second each: about one second, not four
+    provider = tmp_path / "resource.d" / "slow"
+    provider.mkdir(parents=True)
+    for name, rc in (("a", 0), ("b", 0), ("c", 0), ("broken", 1)):
+        script = provider / name
+        script.write_text(
+            f"#!/bin/sh\nsleep 1\necho '<resource-agent name=\"{name}\"/>'\nexit {rc}\n"
+        )
+        script.chmod(0o755)
+    slow = AgentMetadata(str(tmp_path))
+    began = time.monotonic()
+    slow.prefetch(["ocf:slow:a", "ocf:slow:b", "ocf:slow:c", "ocf:slow:broken", "ocf:slow:none"])
+    took = time.monotonic() - began
+    assert 1.0 <= took < 2.5, took
+    assert slow.texts == {
+        "ocf:slow:a": '<resource-agent name="a"/>\n',
+        "ocf:slow:b": '<resource-agent name="b"/>\n',
+        "ocf:slow:c": '<resource-agent name="c"/>\n',
+        "ocf:slow:broken": None,
+    }
+    # asked again: answered from what it has, nothing run
+    began = time.monotonic()
+    slow.prefetch(["ocf:slow:a"])
+    assert slow.text("ocf:slow:b") is not None and time.monotonic() - began < 0.5

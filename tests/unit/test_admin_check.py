@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
-from ocflib.admin.check import ERROR, WARNING, CheckInput, Finding, check_cib
+from ocflib.admin.check import (
+    ERROR,
+    WARNING,
+    CheckInput,
+    Finding,
+    agents_with_operations,
+    check_cib,
+)
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -185,6 +192,23 @@ def test_an_operation_timeout_below_the_agents_minimum_is_a_warning() -> None:
     found = check_cib(text(cib("galera")), CheckInput(two_node=True, timeouts=timeouts))
     assert {(f.severity, f.where) for f in found} == {(WARNING, "p_galera")}
     assert all("below the 60 s" in f.what for f in found), found
+
+
+def test_the_agents_asked_for_timeouts_are_those_with_operations() -> None:
+    """What pyha check asks for meta-data before checking (side by side): every agent
+    check_cib will ask, each once, and nothing for a CIB it cannot read."""
+    asked: list[str] = []
+
+    def timeouts(agent: str, action: str, role: str | None) -> float | None:
+        asked.append(agent)
+        return None
+
+    for name in ("active-passive", "galera"):
+        xml = text(cib(name))
+        asked.clear()
+        check_cib(xml, CheckInput(two_node=True, timeouts=timeouts))
+        assert asked and agents_with_operations(xml) == list(dict.fromkeys(asked))
+    assert agents_with_operations("not xml") == agents_with_operations("<nope/>") == []
 
 
 def test_a_legacy_master_element_counts_as_a_promotable_clone() -> None:
