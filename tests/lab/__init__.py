@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lab.ops import ClusterOps
 from tests.conftest import need
@@ -19,23 +19,37 @@ def need_lab(*extra: str) -> None:
 def planted_checks(lab: ClusterOps, node: str, command: str, cib: str, names: Sequence[str]) -> int:
     """Each named misconfiguration of tests/unit/test_admin_check.py planted into a
     copy of this live CIB (with its status), checked by the installed `pyha check
-    --cib` on node: exactly its finding, with a fix, exit status 1. How many."""
+    --cib` on a live node (node and the others share the plants, side by side: a check
+    costs seconds in a UML guest): exactly its finding, with a fix, exit status 1.
+    How many."""
     import json
     import xml.etree.ElementTree as ET
+    from concurrent.futures import ThreadPoolExecutor
 
     from tests.unit import test_admin_check as T
 
     plants = [p for p in T.PLANTED if p[1].__name__ in names]
     assert sorted(p[1].__name__ for p in plants) == sorted(names)
-    for _, plant, severity, where, words in plants:
+    nodes = [node, *(n for n in lab.live_nodes() if n != node)]
+
+    def check(on: str, plant: Callable[[ET.Element], None]) -> tuple[int, str, str]:
         root = ET.fromstring(cib)  # noqa: S314 - the lab's CIB
         plant(root)
         path = f"/tmp/pyha-planted-{plant.__name__}.xml"  # the node's own /tmp
         text = ET.tostring(root, encoding="unicode")
-        assert lab._exec(node, ["sh", "-c", f"cat > {path}"], text, 30)[0] == 0
-        rc, out, err = lab._exec(node, [command, "check", "--cib", path, "--json"], None, 60)
-        found = json.loads(out)
+        script = 'cat > "$1" && exec "$2" check --cib "$1" --json'
+        return lab._exec(on, ["sh", "-c", script, "sh", path, command], text, 60)
+
+    def share(on: str) -> list[tuple[int, str, str]]:
+        mine = plants[nodes.index(on) :: len(nodes)]
+        return [check(on, plant) for _, plant, _, _, _ in mine]
+
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        answers = dict(zip(nodes, pool.map(share, nodes)))
+    for i, (_, plant, severity, where, words) in enumerate(plants):
+        rc, out, err = answers[nodes[i % len(nodes)]][i // len(nodes)]
         assert rc == 1, (plant.__name__, out, err)
+        found = json.loads(out)
         assert [(f["severity"], f["where"]) for f in found] == [(severity, where)], found
         assert words in found[0]["finding"] and found[0]["fix"], found
     return len(plants)
