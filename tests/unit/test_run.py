@@ -204,3 +204,58 @@ def test_wait_until_polls_quickly_then_gives_up_in_time() -> None:
 
     with pytest.raises(OSError):
         Deadline(20.0).wait_until(broken)
+
+
+_WITHOUT_PIDFD = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[2])
+# A kernel before 5.3, or a container whose seccomp profile refuses pidfd_open: the
+# runner must reap by polling, with the same results.
+refused = sys.argv[1] == "refused"
+if refused:
+    def pidfd_open(pid, flags=0):
+        raise OSError(38, "Function not implemented")
+    os.pidfd_open = pidfd_open
+else:
+    del os.pidfd_open
+from ocflib.errors import CommandTimeout
+from ocflib.run import ProcessRunner
+runner = ProcessRunner()
+late = runner.run(["sh", "-c", "exec >&- 2>&-; sleep 0.3; exit 3"], ok=None)
+print(late.returncode)
+print(runner.run(["sh", "-c", "echo out; exit 4"], ok=None).stdout.strip())
+began = time.monotonic()
+for _ in range(20):
+    runner.run(["true"])
+print(f"{(time.monotonic() - began) / 20:.4f}")
+began = time.monotonic()
+try:
+    runner.run(["sh", "-c", "exec >&- 2>&-; exec sleep 30"], timeout=0.5)
+except CommandTimeout:
+    print(f"timeout {time.monotonic() - began:.2f}")
+"""
+
+
+@pytest.mark.parametrize("kernel", ["absent", "refused"])
+def test_without_pidfds_commands_are_still_reaped_promptly(kernel: str) -> None:
+    """Where the runner cannot have a pidfd (no os.pidfd_open, or the call refused),
+    it polls for the exit: the same exit codes and output, no more than a few
+    milliseconds per command, and the deadline still holds."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", _WITHOUT_PIDFD, kernel, root],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    code, out, per_command, timeout = result.stdout.splitlines()
+    assert (code, out) == ("3", "out")
+    assert float(per_command) < 0.05, per_command
+    assert timeout.startswith("timeout") and 0.5 <= float(timeout.split()[1]) < 1.5, timeout
