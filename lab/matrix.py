@@ -118,7 +118,7 @@ def run_cluster(name: str, extra: list[str], logs: str) -> tuple[bool, str]:
     return report(result, title, os.path.join(logs, f"{name}-cluster.log"), started)
 
 
-def host_line(log: str) -> tuple[bool, str]:
+def host_line(log: str, what: str = "the whole suite") -> tuple[bool, str]:
     """Debian 12, this machine: the summary of the `make test` run that wrote log (make
     matrix runs it first, once per make invocation)."""
     if not os.path.exists(log):
@@ -126,14 +126,10 @@ def host_line(log: str) -> tuple[bool, str]:
     with open(log, errors="replace") as f:
         tail = f.read().strip().splitlines()
     summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
-    version = ".".join(str(n) for n in sys.version_info[:3])
-    pacemaker = subprocess.run(
-        ["pacemakerd", "--version"], capture_output=True, text=True, check=False
-    ).stdout.split("\n", 1)[0]
     passed = bool(summary) and not re.search(r"\d+ (failed|error)", summary)
     return passed, (
-        f"this machine ({_os_name()}): Python {version}, {pacemaker or 'pacemaker ?'}: "
-        f"the whole suite (make test): {summary or 'no summary'} [{log}]"
+        f"this machine ({_os_name()}): {_versions()}: {what} (make test): "
+        f"{summary or 'no summary'} [{log}]"
     )
 
 
@@ -144,6 +140,38 @@ def _os_name() -> str:
     except OSError:
         return "?"
     return fields.get("PRETTY_NAME", "?").strip('"')
+
+
+# This machine's tiers that run side by side with the rest (--host-tiers); `make check`
+# runs the lab and the UML integration tests before, alone (the Makefile's SERIAL_TESTS).
+HOST_TIERS = ("tests/unit", "tests/property", "tests/contract", "tests/integration")
+HOST_SERIAL = ("tests/integration/test_drbd_real.py", "tests/integration/test_uml_host.py")
+
+
+def run_host_tiers(extra: list[str], logs: str) -> tuple[bool, str]:
+    """This machine's unit, property, contract and integration tiers, from this
+    checkout (the UML tests left out: they ran with the lab)."""
+    started = time.monotonic()
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10"]
+    result = subprocess.run(
+        [*argv, *(f"--ignore={path}" for path in HOST_SERIAL), *HOST_TIERS, *extra],
+        cwd=roots.ROOT_OF_REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OCFLIB_REQUIRE_INTEGRATION": "1"},
+        timeout=3600,
+        check=False,
+    )
+    title = f"this machine ({_os_name()}): {_versions()}: {' '.join(HOST_TIERS)}"
+    return report(result, title, os.path.join(logs, "bookworm-tiers.log"), started)
+
+
+def _versions() -> str:
+    version = ".".join(str(n) for n in sys.version_info[:3])
+    pacemaker = subprocess.run(
+        ["pacemakerd", "--version"], capture_output=True, text=True, check=False
+    ).stdout.split("\n", 1)[0]
+    return f"Python {version}, {pacemaker or 'pacemaker ?'}"
 
 
 def run_installed(logs: str) -> tuple[bool, str]:
@@ -180,6 +208,12 @@ def main() -> int:
         action="store_true",
         help="also run .ci/installed (the .deb make deb built) beside the releases",
     )
+    parser.add_argument(
+        "--host-tiers",
+        action="store_true",
+        help="also run this machine's unit, property, contract and integration tiers "
+        "(but the UML tests) beside the releases",
+    )
     parser.add_argument("--logs", default=os.path.join(roots.ROOT_OF_REPO, "build", "matrix"))
     args = parser.parse_args()
     releases = args.release or sorted(roots.RELEASES)
@@ -193,7 +227,8 @@ def main() -> int:
         (tarball,) = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.endswith(".tar.gz")]
         ok = True
         if args.host_log:
-            ok, line = host_line(args.host_log)
+            what = "the lab and the UML tests" if args.host_tiers else "the whole suite"
+            ok, line = host_line(args.host_log, what)
             print(line, flush=True)
         for passed, line in run_all(releases, tarball, args):
             print(line, flush=True)
@@ -213,6 +248,8 @@ def run_all(
     meanwhile."""
     extra = args.pytest_args.split()
     jobs: list[Callable[[], tuple[bool, str]]] = []
+    if args.host_tiers:
+        jobs.append(lambda: run_host_tiers(extra, args.logs))
     if args.installed:
         jobs.append(lambda: run_installed(args.logs))
     ready = {name: threading.Lock() for name in releases}
