@@ -104,18 +104,22 @@ def run_cluster(name: str, extra: list[str], logs: str) -> tuple[bool, str]:
     started = time.monotonic()
     release = roots.RELEASES[name]
     argv = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
-    env = {**os.environ, "PYHA_LAB_RELEASE": name, "OCFLIB_REQUIRE_INTEGRATION": "1"}
-    result = subprocess.run(
-        [*argv, *release.cluster, *extra],
+    result = _here([*argv, *release.cluster, *extra], PYHA_LAB_RELEASE=name)
+    title = f"{name} (Debian {release.number}) cluster: {' '.join(release.cluster)}"
+    return report(result, title, os.path.join(logs, f"{name}-cluster.log"), started)
+
+
+def _here(argv: Sequence[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """argv on this machine, in this checkout, integration tests enforced."""
+    return subprocess.run(
+        argv,
         cwd=roots.ROOT_OF_REPO,
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "OCFLIB_REQUIRE_INTEGRATION": "1", **env},
         timeout=3600,
         check=False,
     )
-    title = f"{name} (Debian {release.number}) cluster: {' '.join(release.cluster)}"
-    return report(result, title, os.path.join(logs, f"{name}-cluster.log"), started)
 
 
 def host_line(log: str, what: str = "the whole suite") -> tuple[bool, str]:
@@ -153,15 +157,7 @@ def run_host_tiers(extra: list[str], logs: str) -> tuple[bool, str]:
     checkout (the UML tests left out: they ran with the lab)."""
     started = time.monotonic()
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10"]
-    result = subprocess.run(
-        [*argv, *(f"--ignore={path}" for path in HOST_SERIAL), *HOST_TIERS, *extra],
-        cwd=roots.ROOT_OF_REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OCFLIB_REQUIRE_INTEGRATION": "1"},
-        timeout=3600,
-        check=False,
-    )
+    result = _here([*argv, *(f"--ignore={path}" for path in HOST_SERIAL), *HOST_TIERS, *extra])
     title = f"this machine ({_os_name()}): {_versions()}: {' '.join(HOST_TIERS)}"
     return report(result, title, os.path.join(logs, "bookworm-tiers.log"), started)
 
@@ -178,14 +174,7 @@ def run_installed(logs: str) -> tuple[bool, str]:
     """This machine's .deb (make deb), installed with apt: .ci/installed's tests against
     the installed agents, then the package purged."""
     started = time.monotonic()
-    result = subprocess.run(
-        ["bash", os.path.join(roots.ROOT_OF_REPO, ".ci", "installed")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OCFLIB_REQUIRE_INTEGRATION": "1"},
-        timeout=3600,
-        check=False,
-    )
+    result = _here(["bash", os.path.join(roots.ROOT_OF_REPO, ".ci", "installed")])
     title = f"this machine ({_os_name()}), the .deb installed with apt"
     return report(result, title, os.path.join(logs, "installed.log"), started)
 
