@@ -80,35 +80,36 @@ class AgentMetadata:
         return found
 
     def prefetch(self, agents: Iterable[str], timeout: float = 10.0) -> None:
-        """Ask every installed agent named (and not asked yet) for its meta-data at
-        once: each answer costs a process start, and a shell agent's hundreds of
-        milliseconds, which add up one after another on a slow node."""
+        """Ask every agent named (and not asked yet) for its meta-data at once: each
+        answer costs a process start, and a shell agent's hundreds of milliseconds,
+        which add up one after another on a slow node. An agent that is not installed,
+        fails or does not answer in time has no meta-data (None)."""
         from ocflib.errors import CommandNotFound, CommandTimeout
         from ocflib.run import ProcessRunner
 
         runner = ProcessRunner(environ=_tool_env())
         started = {}
         for agent in dict.fromkeys(agents):
-            path = agent_path(agent, self.ocf_root)
-            if agent in self.texts or not path or not os.path.isfile(path):
+            if agent in self.texts:
                 continue
-            try:
-                started[agent] = runner.start([path, "meta-data"], ok=None, timeout=timeout)
-            except CommandNotFound:
-                self.texts[agent] = None
+            self.texts[agent] = None
+            path = agent_path(agent, self.ocf_root)
+            if path and os.path.isfile(path):
+                try:
+                    started[agent] = runner.start([path, "meta-data"], ok=None, timeout=timeout)
+                except CommandNotFound:
+                    pass
         for agent, running in started.items():
             try:
                 result = running.result()
             except CommandTimeout:
-                self.texts[agent] = None
                 continue
-            self.texts[agent] = result.stdout if result.returncode == 0 else None
+            if result.returncode == 0:
+                self.texts[agent] = result.stdout
 
     def text(self, agent: str) -> str | None:
         """agent's meta-data (class:provider:type), None when it cannot be had."""
-        if agent not in self.texts:
-            path = agent_path(agent, self.ocf_root)
-            self.texts[agent] = _run([path, "meta-data"]) if path and os.path.isfile(path) else None
+        self.prefetch([agent])
         return self.texts[agent]
 
     def parameters(self, agent: str) -> dict[str, str] | None:

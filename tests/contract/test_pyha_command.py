@@ -114,6 +114,7 @@ def test_prefetch_asks_the_agents_at_once_and_answers_as_one_at_a_time(tmp_path:
         "ocf:slow:b": '<resource-agent name="b"/>\n',
         "ocf:slow:c": '<resource-agent name="c"/>\n',
         "ocf:slow:broken": None,
+        "ocf:slow:none": None,  # not installed: remembered, never run
     }
     # asked again: answered from what it has, nothing run
     began = time.monotonic()
