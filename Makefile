@@ -50,7 +50,7 @@ check-installed: deb
 	bash .ci/installed
 
 # Every platform: Debian 12 is this machine (the whole suite, `make test`, run once per
-# make invocation: `make check` does not run it twice); Debian 11 (Python 3.9, Pacemaker
+# make invocation; `make check` runs the same in its two phases, above); Debian 11 (Python 3.9, Pacemaker
 # 2.0) and Debian 13 (Python 3.13, Pacemaker 3.0, and a cluster of its own) from root
 # trees built with debootstrap and cached in /var/cache/pyha/roots (lab/roots.py,
 # lab/matrix.py). MATRIX_ARGS narrows the other releases' part.

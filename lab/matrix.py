@@ -3,16 +3,19 @@ and MariaDB, each from a cached root tree (lab/roots.py) on this machine's kerne
 
     python3 lab/matrix.py [--release bullseye] [--release trixie] [--tier tests/unit ...]
                           [--host-log build/matrix/bookworm.log] [--installed]
+                          [--host-tiers]
 
 For each release: the test tiers named in lab/roots.py's RELEASES, run by that release's
 python3 against its own tools, from pyha's release tarball (a DeprecationWarning from
 ocflib is an error, setup.cfg); and the release's cluster tests, run here against a
 namespace lab whose nodes run from the root (that release's Pacemaker and Corosync,
-PYHA_LAB_RELEASE). With --installed, also this machine's .deb installed with apt and
-tested (.ci/installed). All of these run side by side (run_all). With --host-log, first
-this machine's line (Debian 12, from `make test`'s output). Prints one line per run,
-keeps the whole output in build/matrix/<release>.log (and <release>-cluster.log,
-installed.log), and exits non-zero if any failed.
+PYHA_LAB_RELEASE). With --host-tiers, also this machine's unit, property, contract and
+integration tiers (but the UML tests); with --installed, this machine's .deb installed
+with apt and tested (.ci/installed). All of these run side by side (run_all). With
+--host-log, first this machine's line (Debian 12, from `make test`'s output). Prints one
+line per run, keeps the whole output in build/matrix/<release>.log (and
+<release>-cluster.log, bookworm-tiers.log, installed.log), and exits non-zero if any
+failed.
 """
 
 from __future__ import annotations
@@ -228,13 +231,13 @@ def main() -> int:
 def run_all(
     releases: Sequence[str], tarball: str, args: argparse.Namespace
 ) -> list[tuple[bool, str]]:
-    """Every run side by side, reported in a fixed order (the installed .deb, then each
-    release's tiers and cluster). Most of their time goes to waiting for processes
-    (a tier run keeps about a third of one core busy), not to the two cores, and each
-    runs in namespaces of its own: the tiers in their root's, the clusters' nodes on
-    overlays of it (the tiers write nothing into the root but crmsh's log). A release's
-    root is built (or found current) once, before its runs start; the .deb's tests run
-    meanwhile."""
+    """Every run side by side, reported in a fixed order (this machine's tiers, the
+    installed .deb, then each release's tiers and cluster). Most of their time goes to
+    waiting for processes (a tier run keeps about a third of one core busy), not to the
+    two cores, and each runs in namespaces of its own: the tiers in their root's, the
+    clusters' nodes on overlays of it (the tiers write nothing into the root but crmsh's
+    log). A release's root is built (or found current) once, before its runs start; this
+    machine's runs go on meanwhile."""
     extra = args.pytest_args.split()
     jobs: list[Callable[[], tuple[bool, str]]] = []
     if args.host_tiers:
